@@ -1,0 +1,70 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+
+/** Tenant API keys: "kc_" + 32 random bytes. Only their SHA-256 is stored (they are random, so no KDF is needed). */
+export const API_KEY_PREFIX = "kc_";
+/** Signed user tokens for browsers: "kcu." + payload + "." + HMAC. */
+export const USER_TOKEN_PREFIX = "kcu.";
+
+export function generateApiKey(): { key: string; hash: string; prefix: string } {
+  const key = API_KEY_PREFIX + randomBytes(32).toString("base64url");
+  return { key, hash: hashApiKey(key), prefix: key.slice(0, 10) };
+}
+
+export function hashApiKey(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const left = createHash("sha256").update(a).digest();
+  const right = createHash("sha256").update(b).digest();
+  return timingSafeEqual(left, right);
+}
+
+export interface UserTokenClaims {
+  tenantId: string;
+  userId: string;
+  /** Expiry, Unix seconds. */
+  exp: number;
+}
+
+export function signUserToken(claims: UserTokenClaims, secret: string): string {
+  const payload = Buffer.from(JSON.stringify({ t: claims.tenantId, u: claims.userId, exp: claims.exp })).toString("base64url");
+  const signature = createHmac("sha256", secret).update(payload).digest("base64url");
+  return `${USER_TOKEN_PREFIX}${payload}.${signature}`;
+}
+
+export type TokenCheck = { ok: true; claims: UserTokenClaims } | { ok: false; reason: "malformed" | "bad_signature" | "expired" };
+
+export function verifyUserToken(token: string, secret: string, nowSeconds = Math.floor(Date.now() / 1000)): TokenCheck {
+  if (!token.startsWith(USER_TOKEN_PREFIX)) return { ok: false, reason: "malformed" };
+  const [payload, signature, extra] = token.slice(USER_TOKEN_PREFIX.length).split(".");
+  if (!payload || !signature || extra !== undefined) return { ok: false, reason: "malformed" };
+  const expected = createHmac("sha256", secret).update(payload).digest();
+  const given = Buffer.from(signature, "base64url");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: "bad_signature" };
+  let parsed: { t?: unknown; u?: unknown; exp?: unknown };
+  try {
+    parsed = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+  } catch {
+    return { ok: false, reason: "malformed" };
+  }
+  if (typeof parsed.t !== "string" || typeof parsed.u !== "string" || typeof parsed.exp !== "number") return { ok: false, reason: "malformed" };
+  if (parsed.exp <= nowSeconds) return { ok: false, reason: "expired" };
+  return { ok: true, claims: { tenantId: parsed.t, userId: parsed.u, exp: parsed.exp } };
+}
+
+/** Who is calling, once authenticated. A user principal acts for its own user only. */
+export type Principal =
+  | { kind: "api_key"; tenantId: string; apiKeyId: string }
+  | { kind: "user"; tenantId: string; userId: string; expiresAt: number };
+
+export function actorOf(principal: Principal): string {
+  return principal.kind === "api_key" ? `api_key:${principal.apiKeyId}` : `user:${principal.userId}`;
+}
+
+/** Reads "Bearer <credential>" from an Authorization header. */
+export function bearerCredential(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}

@@ -1,0 +1,87 @@
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+
+/**
+ * Every environment variable of every service, in one place. Services parse it once at start-up
+ * (`loadConfig`) and refuse to start with a message naming each missing or invalid variable.
+ */
+export const configSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  GATEWAY_PORT: port.default(8000),
+  WEBHOOKS_PORT: port.default(8001),
+  WORKER_PORT: port.default(8002),
+  EMULATOR_PORT: port.default(8010),
+  /** Base URL at which browsers reach the gateway; Composio's OAuth callback is built from it. */
+  PUBLIC_GATEWAY_URL: z.url().default("http://localhost:8000"),
+  CORS_ORIGINS: z.string().default(""),
+
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").default("postgresql://postgres@127.0.0.1:5432/kronos"),
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").default("redis://127.0.0.1:6379"),
+  /** Prefix of every Redis key and channel we use, so that several deployments can share one Redis. */
+  REDIS_KEY_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default("kronos"),
+
+  COMPOSIO_API_KEY: z.string().min(1, "is required (the run command starts the Composio emulator when it is unset)"),
+  COMPOSIO_BASE_URL: z.url().default("https://backend.composio.dev"),
+  COMPOSIO_TIMEOUT_MS: positiveInt.default(30_000),
+
+  /** Bearer token of the operator: creates tenants, opens the queue dashboard. */
+  ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters"),
+  /** Signs the short-lived user tokens that browsers use. Shared by the gateway and the webhooks service. */
+  SESSION_SECRET: z.string().min(32, "must be at least 32 characters"),
+  SESSION_TTL_SECONDS: positiveInt.max(86_400).default(3_600),
+
+  /** How long POST initiate-enhanced waits for the connection job before answering 202. */
+  CONNECT_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(8_000),
+  STATUS_POLL_INITIAL_DELAY_MS: positiveInt.default(1_000),
+  STATUS_POLL_MAX_DELAY_MS: positiveInt.default(30_000),
+  /** How long a hosted connect link stays valid when Composio does not say (it says about 10 minutes). */
+  CONNECT_LINK_TTL_SECONDS: positiveInt.default(600),
+  WORKER_CONCURRENCY: positiveInt.max(256).default(10),
+
+  /** Events kept per tenant for clients that reconnect with `since`. */
+  EVENT_RETENTION_COUNT: positiveInt.default(10_000),
+
+  COMPOSIO_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** The previous secret, accepted too while a secret is being rotated. */
+  COMPOSIO_WEBHOOK_SECRET_PREVIOUS: z.string().min(1).optional(),
+
+  TRUST_PROXY: bool.default(false),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment once. Throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = configSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`));
+  }
+  return result.data;
+}
+
+/** For a service's main(): load the config or print why not and exit. */
+export function loadConfigOrExit(service: string): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`[${service}] ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}

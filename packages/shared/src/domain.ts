@@ -1,0 +1,37 @@
+import { z } from "zod";
+
+/** Composio's connected-account statuses (REVOKED exists on v3.1 only). */
+export const CONNECTION_STATUSES = ["INITIALIZING", "INITIATED", "ACTIVE", "FAILED", "EXPIRED", "INACTIVE", "REVOKED"] as const;
+export const connectionStatusSchema = z.enum(CONNECTION_STATUSES);
+export type ConnectionStatus = z.infer<typeof connectionStatusSchema>;
+
+/** Statuses after which polling stops: nothing will change without a new action by the user or by us. */
+export const SETTLED_CONNECTION_STATUSES: readonly ConnectionStatus[] = ["ACTIVE", "FAILED", "EXPIRED", "INACTIVE", "REVOKED"];
+
+export const userIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._@+-]+$/, "may contain letters, digits and . _ @ + - only");
+export const toolkitSlugSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9_-]+$/i, "must be a toolkit slug such as github")
+  .transform((s) => s.toLowerCase());
+export const labelSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:/-]+$/, "may contain letters, digits and . _ : / - only");
+export const labelsSchema = z.array(labelSchema).max(20).transform((labels) => [...new Set(labels)]);
+
+/**
+ * The user id we send to Composio: one Composio project serves every tenant, so a tenant's "alice" and another's
+ * never share an account. Tenant ids are UUIDs, so the first ":" always ends the tenant part.
+ */
+export function composioUserId(tenantId: string, userId: string): string {
+  return `${tenantId}:${userId}`;
+}
+
+export function parseComposioUserId(value: string): { tenantId: string; userId: string } | null {
+  const at = value.indexOf(":");
+  if (at !== 36) return null;
+  return { tenantId: value.slice(0, at), userId: value.slice(at + 1) };
+}

@@ -1,0 +1,77 @@
+import type { Redis } from "ioredis";
+import type { EventDraft, FeedEvent } from "./schemas.js";
+
+/**
+ * The event bus: every event is appended to its tenant's Redis stream (kept for resuming clients) and published on
+ * one channel (so every webhooks instance delivers it to its own sockets). One Lua call does both atomically, so
+ * the stream id, which increases per tenant, is also the event's id on the channel.
+ */
+const APPEND_AND_PUBLISH = `
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
+redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[2])
+return id`;
+
+export const eventKeys = (prefix: string) => ({
+  channel: `${prefix}:events`,
+  stream: (tenantId: string) => `${prefix}:events:${tenantId}`,
+});
+
+/** What travels on the channel and in the stream, besides the id. */
+export interface BusEnvelope {
+  tenantId: string;
+  userId: string | null;
+  event: Omit<FeedEvent, "id">;
+}
+
+export class EventBus {
+  private readonly keys;
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly retention: number,
+  ) {
+    this.keys = eventKeys(prefix);
+  }
+
+  async publish(draft: EventDraft): Promise<FeedEvent> {
+    const envelope: BusEnvelope = {
+      tenantId: draft.tenantId,
+      userId: draft.userId,
+      event: { type: draft.type, ts: new Date().toISOString(), data: draft.data },
+    };
+    const body = JSON.stringify(envelope);
+    const id = (await this.redis.eval(APPEND_AND_PUBLISH, 2, this.keys.stream(draft.tenantId), this.keys.channel, this.retention, body)) as string;
+    return { id, ...envelope.event };
+  }
+}
+
+/** Parses a channel message back into its envelope and id. Returns null for anything malformed. */
+export function decodeBusMessage(message: string): (BusEnvelope & { id: string }) | null {
+  const space = message.indexOf(" ");
+  if (space <= 0) return null;
+  try {
+    const envelope = JSON.parse(message.slice(space + 1)) as BusEnvelope;
+    return { id: message.slice(0, space), ...envelope };
+  } catch {
+    return null;
+  }
+}
+
+/** Turns a stream entry's body (field "e") back into an envelope. */
+export function decodeStreamEntry(id: string, body: string): (BusEnvelope & { id: string }) | null {
+  return decodeBusMessage(`${id} ${body}`);
+}
+
+export function toFeedEvent(decoded: BusEnvelope & { id: string }): FeedEvent {
+  return { type: decoded.event.type, id: decoded.id, ts: decoded.event.ts, data: decoded.event.data };
+}
+
+/** Compares two stream ids ("<ms>-<seq>"): negative when a is older. */
+export function compareEventIds(a: string, b: string): number {
+  const [am = "0", as = "0"] = a.split("-");
+  const [bm = "0", bs = "0"] = b.split("-");
+  const byMs = BigInt(am) - BigInt(bm);
+  if (byMs !== 0n) return byMs < 0n ? -1 : 1;
+  const bySeq = BigInt(as) - BigInt(bs);
+  return bySeq === 0n ? 0 : bySeq < 0n ? -1 : 1;
+}

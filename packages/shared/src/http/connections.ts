@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { connectionStatusSchema, labelSchema, labelsSchema, toolkitSlugSchema, userIdSchema } from "../domain.js";
+import { paginationQuerySchema } from "./common.js";
+
+/** The seed's EnhancedConnectionRequest. */
+export const initiateConnectionBodySchema = z
+  .object({
+    user_id: userIdSchema,
+    app_name: toolkitSlugSchema,
+    auth_config_id: z.string().min(1).max(100).optional(),
+    redirect_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    labels: labelsSchema.default([]),
+  })
+  .strict();
+export type InitiateConnectionBody = z.infer<typeof initiateConnectionBodySchema>;
+
+export const initiateConnectionResponseSchema = z.object({
+  connection_id: z.uuid(),
+  redirect_url: z.string().nullable(),
+  status: connectionStatusSchema,
+  expires_at: z.iso.datetime().nullable(),
+});
+
+export const initiateConnectionAcceptedSchema = z.object({
+  connection_id: z.uuid(),
+  status: z.literal("INITIALIZING"),
+  /** GET this until `redirect_url` is set. */
+  poll_url: z.string(),
+});
+
+export const connectionViewSchema = z
+  .object({
+    connection_id: z.uuid(),
+    user_id: z.string(),
+    toolkit: z.string(),
+    auth_config_id: z.string().nullable(),
+    /** Composio's connected account id ("ca_..."), once Composio has one. */
+    connected_account_id: z.string().nullable(),
+    status: connectionStatusSchema,
+    status_reason: z.string().nullable(),
+    labels: z.array(z.string()),
+    redirect_url: z.string().nullable(),
+    expires_at: z.iso.datetime().nullable(),
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+  })
+  .meta({ id: "Connection" });
+export type ConnectionView = z.infer<typeof connectionViewSchema>;
+
+export const listConnectionsQuerySchema = paginationQuerySchema.extend({
+  user_id: userIdSchema.optional(),
+  status: connectionStatusSchema.optional(),
+  label: labelSchema.optional(),
+  toolkit: toolkitSlugSchema.optional(),
+});
+
+export const connectionIdParamsSchema = z.object({ id: z.uuid() });
