@@ -16,7 +16,10 @@ export default async function setup(): Promise<() => Promise<void>> {
       .withWaitStrategy(Wait.forLogMessage(/ready to accept connections/, 2))
       .start();
     const redis = await new GenericContainer("redis:7-alpine").withExposedPorts(6379).start();
-    stops.push(() => postgres.stop(), () => redis.stop());
+    stops.push(
+      () => postgres.stop(),
+      () => redis.stop(),
+    );
     process.env.DATABASE_URL = `postgresql://postgres@${postgres.getHost()}:${postgres.getMappedPort(5432)}/kronos_test`;
     process.env.REDIS_URL = `redis://${redis.getHost()}:${redis.getMappedPort(6379)}`;
   }
@@ -40,8 +43,12 @@ async function ensureDatabase(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();
   try {
+    const quoted = `"${name.replaceAll('"', '""')}"`;
+    // In CI a database whose name ends in _test is ours to throw away: the run starts from the migrations alone.
+    // (Not locally, where several test runs may share it.)
+    if (process.env.CI && name.endsWith("_test")) await client.query(`drop database if exists ${quoted} with (force)`);
     const exists = await client.query("select 1 from pg_database where datname = $1", [name]);
-    if (exists.rowCount === 0) await client.query(`create database "${name.replaceAll('"', '""')}"`);
+    if (exists.rowCount === 0) await client.query(`create database ${quoted}`);
   } finally {
     await client.end();
   }

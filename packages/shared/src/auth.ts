@@ -48,7 +48,8 @@ export function verifyUserToken(token: string, secret: string, nowSeconds = Math
   } catch {
     return { ok: false, reason: "malformed" };
   }
-  if (typeof parsed.t !== "string" || typeof parsed.u !== "string" || typeof parsed.exp !== "number") return { ok: false, reason: "malformed" };
+  if (typeof parsed.t !== "string" || typeof parsed.u !== "string" || typeof parsed.exp !== "number")
+    return { ok: false, reason: "malformed" };
   if (parsed.exp <= nowSeconds) return { ok: false, reason: "expired" };
   return { ok: true, claims: { tenantId: parsed.t, userId: parsed.u, exp: parsed.exp } };
 }

@@ -20,11 +20,20 @@ export const configSchema = z.object({
   PUBLIC_GATEWAY_URL: z.url().default("http://localhost:8000"),
   CORS_ORIGINS: z.string().default(""),
 
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").default("postgresql://postgres@127.0.0.1:5432/kronos"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
+    .default("postgresql://postgres@127.0.0.1:5432/kronos"),
   DATABASE_POOL_SIZE: positiveInt.default(10),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").default("redis://127.0.0.1:6379"),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// URL")
+    .default("redis://127.0.0.1:6379"),
   /** Prefix of every Redis key and channel we use, so that several deployments can share one Redis. */
-  REDIS_KEY_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default("kronos"),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/)
+    .default("kronos"),
 
   COMPOSIO_API_KEY: z.string().min(1, "is required (the run command starts the Composio emulator when it is unset)"),
   COMPOSIO_BASE_URL: z.url().default("https://backend.composio.dev"),

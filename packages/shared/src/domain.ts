@@ -19,8 +19,15 @@ export const toolkitSlugSchema = z
   .max(64)
   .regex(/^[a-z0-9_-]+$/i, "must be a toolkit slug such as github")
   .transform((s) => s.toLowerCase());
-export const labelSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:/-]+$/, "may contain letters, digits and . _ : / - only");
-export const labelsSchema = z.array(labelSchema).max(20).transform((labels) => [...new Set(labels)]);
+export const labelSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._:/-]+$/, "may contain letters, digits and . _ : / - only");
+export const labelsSchema = z
+  .array(labelSchema)
+  .max(20)
+  .transform((labels) => [...new Set(labels)]);
 
 /**
  * The user id we send to Composio: one Composio project serves every tenant, so a tenant's "alice" and another's

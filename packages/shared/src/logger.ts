@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from "pino";
+import { type Logger, type LoggerOptions, pino } from "pino";
 
 /**
  * Paths pino removes from every log line. Secrets never reach a log: API keys, bearer tokens, client secrets,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { labelsSchema } from "./domain.js";
+import { ERROR_STATUS, type ErrorCode } from "./errors.js";
 
 /** Every BullMQ queue, by its one name. */
 export const QUEUES = {
@@ -55,3 +56,30 @@ export const DEFAULT_JOB_OPTIONS = {
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const;
+
+/**
+ * Why a job gave up, in a form the gateway can turn into an HTTP error: workers throw
+ * `new UnrecoverableError(encodeJobFailure(...))`, the gateway reads `job.failedReason` with `decodeJobFailure`.
+ */
+export interface JobFailure {
+  code: ErrorCode;
+  message: string;
+}
+
+export function encodeJobFailure(failure: JobFailure): string {
+  return JSON.stringify(failure);
+}
+
+export function decodeJobFailure(failedReason: string | undefined): JobFailure {
+  if (failedReason) {
+    try {
+      const parsed = JSON.parse(failedReason) as Partial<JobFailure>;
+      if (typeof parsed.code === "string" && parsed.code in ERROR_STATUS && typeof parsed.message === "string") {
+        return { code: parsed.code as ErrorCode, message: parsed.message };
+      }
+    } catch {
+      // Not one of ours (a crash, a stalled job): fall through to the generic answer.
+    }
+  }
+  return { code: "UPSTREAM_ERROR", message: "The job failed" };
+}

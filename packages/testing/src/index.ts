@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type PrismaClient, createPrismaClient } from "@kronos/db";
+import { createPrismaClient, type PrismaClient } from "@kronos/db";
 import { type Config, createRedis, generateApiKey, loadConfig, type Redis } from "@kronos/shared";
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -53,7 +53,10 @@ export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<v
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, { timeoutMs = 10_000, intervalMs = 25, what = "condition" } = {}): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 10_000, intervalMs = 25, what = "condition" } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {

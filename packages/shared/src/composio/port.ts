@@ -89,7 +89,14 @@ export interface ExecuteToolResult {
 }
 
 export interface ComposioPort {
-  listAuthConfigs(query: { toolkitSlug?: string; isComposioManaged?: boolean; showDisabled?: boolean; search?: string; limit?: number; cursor?: string }): Promise<Page<ComposioAuthConfig>>;
+  listAuthConfigs(query: {
+    toolkitSlug?: string;
+    isComposioManaged?: boolean;
+    showDisabled?: boolean;
+    search?: string;
+    limit?: number;
+    cursor?: string;
+  }): Promise<Page<ComposioAuthConfig>>;
   getAuthConfig(id: string): Promise<ComposioAuthConfig>;
   createAuthConfig(input: CreateAuthConfigInput): Promise<ComposioAuthConfig>;
   updateAuthConfig(id: string, patch: { name?: string; credentials?: Record<string, unknown> }): Promise<void>;
@@ -105,9 +112,18 @@ export interface ComposioPort {
     redirectUrl: string | null;
   }>;
   getConnectedAccount(id: string): Promise<ComposioConnectedAccount>;
-  listConnectedAccounts(query: { userIds?: string[]; toolkitSlugs?: string[]; statuses?: string[]; limit?: number; cursor?: string }): Promise<Page<ComposioConnectedAccount>>;
+  listConnectedAccounts(query: {
+    userIds?: string[];
+    toolkitSlugs?: string[];
+    statuses?: string[];
+    limit?: number;
+    cursor?: string;
+  }): Promise<Page<ComposioConnectedAccount>>;
   deleteConnectedAccount(id: string): Promise<void>;
-  refreshConnectedAccount(id: string, input: { callbackUrl?: string }): Promise<{ status: ComposioConnectedAccount["status"]; redirectUrl: string | null }>;
+  refreshConnectedAccount(
+    id: string,
+    input: { callbackUrl?: string },
+  ): Promise<{ status: ComposioConnectedAccount["status"]; redirectUrl: string | null }>;
   setConnectedAccountEnabled(id: string, enabled: boolean): Promise<void>;
 
   listToolkits(query: { search?: string; category?: string; limit?: number; cursor?: string }): Promise<Page<ComposioToolkit>>;
@@ -131,6 +147,12 @@ export class ComposioError extends Error {
 
   /** 5xx, timeouts, network failures and 429 may succeed later; other 4xx never will. */
   get retryable(): boolean {
-    return this.kind === "server" || this.kind === "timeout" || this.kind === "network" || this.kind === "rate_limited" || this.kind === "malformed";
+    return (
+      this.kind === "server" ||
+      this.kind === "timeout" ||
+      this.kind === "network" ||
+      this.kind === "rate_limited" ||
+      this.kind === "malformed"
+    );
   }
 }

@@ -40,7 +40,14 @@ export class EventBus {
       event: { type: draft.type, ts: new Date().toISOString(), data: draft.data },
     };
     const body = JSON.stringify(envelope);
-    const id = (await this.redis.eval(APPEND_AND_PUBLISH, 2, this.keys.stream(draft.tenantId), this.keys.channel, this.retention, body)) as string;
+    const id = (await this.redis.eval(
+      APPEND_AND_PUBLISH,
+      2,
+      this.keys.stream(draft.tenantId),
+      this.keys.channel,
+      this.retention,
+      body,
+    )) as string;
     return { id, ...envelope.event };
   }
 }

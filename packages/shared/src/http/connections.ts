@@ -8,7 +8,10 @@ export const initiateConnectionBodySchema = z
     user_id: userIdSchema,
     app_name: toolkitSlugSchema,
     auth_config_id: z.string().min(1).max(100).optional(),
-    redirect_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    redirect_url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
     labels: labelsSchema.default([]),
   })
   .strict();

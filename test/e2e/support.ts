@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "@kronos/testing";
+import WebSocket from "ws";
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+export interface RunningSystem {
+  gatewayUrl: string;
+  webhooksUrl: string;
+  workerUrl: string;
+  emulatorUrl: string;
+  adminToken: string;
+  env: Record<string, string>;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the system as the README's run command does after its set-up step (`node scripts/start-all.mjs`, which
+ * needs the build): emulator, worker, gateway and webhooks as separate processes on free ports.
+ */
+export async function startSystem(extraEnv: Record<string, string> = {}): Promise<RunningSystem> {
+  const [gateway, webhooks, worker, emulator] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const adminToken = randomBytes(18).toString("base64url");
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    DATABASE_URL: process.env.DATABASE_URL ?? "",
+    REDIS_URL: process.env.REDIS_URL ?? "",
+    REDIS_KEY_PREFIX: `e2e${randomBytes(4).toString("hex")}`,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+    ADMIN_TOKEN: adminToken,
+    SESSION_SECRET: randomBytes(32).toString("base64url"),
+    GATEWAY_PORT: String(gateway),
+    WEBHOOKS_PORT: String(webhooks),
+    WORKER_PORT: String(worker),
+    EMULATOR_PORT: String(emulator),
+    PUBLIC_GATEWAY_URL: `http://127.0.0.1:${gateway}`,
+    STATUS_POLL_INITIAL_DELAY_MS: "200",
+    STATUS_POLL_MAX_DELAY_MS: "1000",
+    ...extraEnv,
+  };
+  let output = "";
+  const child: ChildProcess = spawn(process.execPath, ["scripts/start-all.mjs"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const system: RunningSystem = {
+    gatewayUrl: `http://127.0.0.1:${gateway}`,
+    webhooksUrl: `http://127.0.0.1:${webhooks}`,
+    workerUrl: `http://127.0.0.1:${worker}`,
+    emulatorUrl: `http://127.0.0.1:${emulator}`,
+    adminToken,
+    env,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+  try {
+    await waitFor(() => output.includes("Kronos Connect is running") || (child.exitCode !== null && Promise.reject(new Error("exited"))), {
+      timeoutMs: 45_000,
+      what: "the system to start",
+    });
+  } catch (error) {
+    await system.stop();
+    throw new Error(`The system did not start: ${String(error)}\n--- output ---\n${output.slice(-4000)}`);
+  }
+  return system;
+}
+
+export async function api<T = Record<string, unknown>>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; rawBody?: string } = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined || options.rawBody !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: response.status, body: body as T, headers: response.headers };
+}
+
+export interface FeedClient {
+  messages: Array<{ type: string; id?: string; data?: Record<string, unknown> }>;
+  close(): void;
+}
+
+/** Opens a WebSocket on the feed and records every message. */
+export async function openFeed(webhooksUrl: string, auth: { token?: string; apiKey?: string }): Promise<FeedClient> {
+  const url = new URL("/ws", webhooksUrl.replace(/^http/, "ws"));
+  if (auth.token) url.searchParams.set("token", auth.token);
+  const socket = new WebSocket(url, auth.apiKey ? { headers: { authorization: `Bearer ${auth.apiKey}` } } : {});
+  const messages: FeedClient["messages"] = [];
+  socket.on("message", (raw) => {
+    messages.push(JSON.parse(String(raw)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+    socket.once("unexpected-response", (_request, response) => reject(new Error(`WebSocket refused: HTTP ${response.statusCode}`)));
+  });
+  return { messages, close: () => socket.close() };
+}
+
+export function statusEvents(feed: FeedClient, connectionId: string): string[] {
+  return feed.messages.filter((m) => m.type === "connection.status" && m.data?.connection_id === connectionId).map((m) => String(m.data?.status));
+}
