@@ -56,6 +56,28 @@ export const configSchema = z.object({
   /** Events kept per tenant for clients that reconnect with `since`. */
   EVENT_RETENTION_COUNT: positiveInt.default(10_000),
 
+  /** Composio requests per minute across every process; Composio's small plans allow 2,000 per organisation. */
+  COMPOSIO_REQUESTS_PER_MINUTE: positiveInt.default(1_800),
+  /** Attempts of a job that talks to Composio (5xx and timeouts are retried with exponential backoff and jitter). */
+  COMPOSIO_MAX_ATTEMPTS: positiveInt.max(20).default(5),
+  /** Repeatable reconciliation of local connections with Composio; 0 turns it off. */
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
+
+  TOOLKIT_CACHE_TTL_SECONDS: positiveInt.default(300),
+  /** How long past its TTL a cached catalogue entry may still be served when Composio is down. */
+  TOOLKIT_CACHE_STALE_SECONDS: positiveInt.default(86_400),
+  /** Largest `?wait=` of POST tools/execute. */
+  EXECUTE_MAX_WAIT_SECONDS: positiveInt.max(60).default(30),
+  /** Results larger than this (bytes of JSON) are stored truncated. */
+  EXECUTION_RESULT_MAX_BYTES: positiveInt.default(262_144),
+  /** How long an Idempotency-Key is remembered. */
+  IDEMPOTENCY_TTL_SECONDS: positiveInt.default(86_400),
+
+  WS_HEARTBEAT_INTERVAL_MS: positiveInt.max(30_000).default(25_000),
+  /** A socket whose unsent bytes exceed this is a slow consumer and is closed. */
+  WS_MAX_BUFFERED_BYTES: positiveInt.default(1_048_576),
+  WS_MAX_MESSAGE_BYTES: positiveInt.default(4_096),
+
   COMPOSIO_WEBHOOK_SECRET: z.string().min(1).optional(),
   /** The previous secret, accepted too while a secret is being rotated. */
   COMPOSIO_WEBHOOK_SECRET_PREVIOUS: z.string().min(1).optional(),

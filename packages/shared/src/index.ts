@@ -1,5 +1,7 @@
 export * from "./auth.js";
+export * from "./composio/client-adapter.js";
 export * from "./composio/port.js";
+export * from "./composio/rate-budget.js";
 export * from "./config.js";
 export * from "./domain.js";
 export * from "./errors.js";
@@ -10,6 +12,8 @@ export * from "./http/common.js";
 export * from "./http/connections.js";
 export * from "./http/health.js";
 export * from "./http/sessions.js";
+export * from "./job-secrets.js";
 export * from "./logger.js";
 export * from "./queues.js";
 export * from "./redis.js";
+export * from "./webhooks/signature.js";

@@ -6,7 +6,15 @@ import { ERROR_STATUS, type ErrorCode } from "./errors.js";
 export const QUEUES = {
   connection: "connection",
   statusPoll: "connection-status-poll",
+  /** enable, disable, refresh, delete, labels: changes to an existing connection. */
+  connectionOps: "connection-ops",
+  /** Repeatable: compares local connections with Composio and corrects what changed there. */
+  reconcile: "connection-reconcile",
+  authConfig: "auth-config",
   toolExecution: "tool-execution",
+  /** Parent jobs of bulk requests: they run when every item (a child job) has finished. */
+  bulk: "bulk",
+  webhookEvent: "webhook-event",
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -14,6 +22,12 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const JOBS = {
   initiateConnection: "initiate-connection",
   pollConnectionStatus: "poll-connection-status",
+  connectionOp: "connection-op",
+  reconcileConnections: "reconcile-connections",
+  authConfigOp: "auth-config-op",
+  executeTool: "execute-tool",
+  completeBulk: "complete-bulk",
+  processWebhookEvent: "process-webhook-event",
 } as const;
 
 export const initiateConnectionJobSchema = z.object({
@@ -27,6 +41,8 @@ export const initiateConnectionJobSchema = z.object({
   labels: labelsSchema,
   /** Who asked: "api_key:<id>" or "user:<user_id>", for the audit log. */
   actor: z.string(),
+  /** Set when the job is an item of a bulk request. */
+  bulkId: z.uuid().optional(),
 });
 export type InitiateConnectionJob = z.infer<typeof initiateConnectionJobSchema>;
 
@@ -83,3 +99,59 @@ export function decodeJobFailure(failedReason: string | undefined): JobFailure {
   }
   return { code: "UPSTREAM_ERROR", message: "The job failed" };
 }
+
+export const CONNECTION_OPS = ["enable", "disable", "refresh", "delete", "update_labels"] as const;
+export const connectionOpJobSchema = z.object({
+  tenantId: z.uuid(),
+  connectionId: z.uuid(),
+  op: z.enum(CONNECTION_OPS),
+  /** For update_labels: the new full set. */
+  labels: labelsSchema.optional(),
+  actor: z.string(),
+  bulkId: z.uuid().optional(),
+});
+export type ConnectionOpJob = z.infer<typeof connectionOpJobSchema>;
+
+export const AUTH_CONFIG_OPS = ["create", "update", "delete", "set_enabled"] as const;
+export const authConfigJobSchema = z.object({
+  tenantId: z.uuid(),
+  op: z.enum(AUTH_CONFIG_OPS),
+  authConfigId: z.string().optional(),
+  toolkit: z.string().optional(),
+  name: z.string().optional(),
+  authScheme: z.string().optional(),
+  /** Client id/secret and scopes, sealed with `sealJobSecret`: a secret never sits in Redis in clear text. */
+  sealedCredentials: z.string().optional(),
+  enabled: z.boolean().optional(),
+  actor: z.string(),
+});
+export type AuthConfigJob = z.infer<typeof authConfigJobSchema>;
+
+export const executeToolJobSchema = z.object({
+  executionId: z.uuid(),
+  tenantId: z.uuid(),
+  userId: z.string(),
+  toolSlug: z.string(),
+  arguments: z.record(z.string(), z.unknown()),
+  /** Composio's connected account id ("ca_...") or our connection id; resolved and checked by the worker. */
+  connectedAccountId: z.string().optional(),
+  idempotencyKey: z.string().optional(),
+  actor: z.string(),
+});
+export type ExecuteToolJob = z.infer<typeof executeToolJobSchema>;
+
+export const BULK_KINDS = ["connect", "disable", "delete"] as const;
+export const completeBulkJobSchema = z.object({
+  bulkId: z.uuid(),
+  tenantId: z.uuid(),
+  userId: z.string().nullable(),
+  kind: z.enum(BULK_KINDS),
+  itemCount: z.number().int().positive(),
+});
+export type CompleteBulkJob = z.infer<typeof completeBulkJobSchema>;
+
+export const processWebhookEventJobSchema = z.object({ webhookId: z.string() });
+export type ProcessWebhookEventJob = z.infer<typeof processWebhookEventJobSchema>;
+
+/** The repeatable reconciliation job's scheduler id. */
+export const RECONCILE_SCHEDULER_ID = "reconcile-connections";

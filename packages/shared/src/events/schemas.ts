@@ -38,3 +38,60 @@ export interface FeedEvent<D = unknown> {
   ts: string;
   data: D;
 }
+
+export const executionCompletedEventDataSchema = z.object({
+  execution_id: z.string(),
+  user_id: z.string(),
+  tool: z.string(),
+  status: z.enum(["SUCCEEDED", "FAILED"]),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  duration_ms: z.number().nullable(),
+  log_id: z.string().nullable(),
+});
+export type ExecutionCompletedEventData = z.infer<typeof executionCompletedEventDataSchema>;
+
+export const bulkItemResultSchema = z.object({
+  index: z.number().int(),
+  ok: z.boolean(),
+  connection_id: z.string().nullable(),
+  status: z.string().nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+export const bulkCompletedEventDataSchema = z.object({
+  bulk_id: z.string(),
+  kind: z.string(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  results: z.array(bulkItemResultSchema),
+});
+export type BulkCompletedEventData = z.infer<typeof bulkCompletedEventDataSchema>;
+
+export const triggerMessageEventDataSchema = z.object({
+  trigger_slug: z.string().nullable(),
+  trigger_id: z.string().nullable(),
+  connection_id: z.string().nullable(),
+  connected_account_id: z.string().nullable(),
+  user_id: z.string(),
+  payload: z.unknown(),
+});
+export type TriggerMessageEventData = z.infer<typeof triggerMessageEventDataSchema>;
+
+export const triggerDisabledEventDataSchema = z.object({
+  trigger_id: z.string().nullable(),
+  trigger_name: z.string().nullable(),
+  connection_id: z.string().nullable(),
+  connected_account_id: z.string().nullable(),
+  user_id: z.string(),
+  disabled_at: z.string().nullable(),
+  disabled_reason: z.string().nullable(),
+});
+export type TriggerDisabledEventData = z.infer<typeof triggerDisabledEventDataSchema>;
+
+/** The data schema of each event type: the one description of what a client receives. */
+export const EVENT_DATA_SCHEMAS = {
+  [EVENT_TYPES.connectionStatus]: connectionStatusEventDataSchema,
+  [EVENT_TYPES.executionCompleted]: executionCompletedEventDataSchema,
+  [EVENT_TYPES.bulkCompleted]: bulkCompletedEventDataSchema,
+  [EVENT_TYPES.triggerMessage]: triggerMessageEventDataSchema,
+  [EVENT_TYPES.triggerDisabled]: triggerDisabledEventDataSchema,
+} as const;
