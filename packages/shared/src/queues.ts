@@ -155,3 +155,20 @@ export type ProcessWebhookEventJob = z.infer<typeof processWebhookEventJobSchema
 
 /** The repeatable reconciliation job's scheduler id. */
 export const RECONCILE_SCHEDULER_ID = "reconcile-connections";
+
+/** What a connection-ops job returns. `status` is null once the connection is deleted. */
+export const connectionOpResultSchema = z.object({
+  connection_id: z.string(),
+  status: z.string().nullable(),
+  /** Set by refresh: the new hosted link the user must open. */
+  redirect_url: z.string().nullable(),
+});
+export type ConnectionOpResult = z.infer<typeof connectionOpResultSchema>;
+
+/** What an auth-config job returns; the gateway answers with the stored row. */
+export const authConfigOpResultSchema = z.object({ auth_config_id: z.string(), deleted: z.boolean() });
+export type AuthConfigOpResult = z.infer<typeof authConfigOpResultSchema>;
+
+/** What a tool-execution job returns; the gateway answers with the stored execution. */
+export const executeToolJobResultSchema = z.object({ execution_id: z.string(), status: z.enum(["SUCCEEDED", "FAILED"]) });
+export type ExecuteToolJobResult = z.infer<typeof executeToolJobResultSchema>;
