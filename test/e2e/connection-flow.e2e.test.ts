@@ -25,7 +25,10 @@ async function createTenant(name: string): Promise<Tenant> {
 }
 
 async function userToken(tenant: Tenant, userId: string): Promise<string> {
-  const response = await api<{ token: string }>(system.gatewayUrl, "POST", "/api/v1/sessions", { token: tenant.apiKey, body: { user_id: userId } });
+  const response = await api<{ token: string }>(system.gatewayUrl, "POST", "/api/v1/sessions", {
+    token: tenant.apiKey,
+    body: { user_id: userId },
+  });
   expect(response.status).toBe(201);
   return response.body.token;
 }
@@ -50,7 +53,9 @@ async function initiate(token: string, body: Record<string, unknown>): Promise<{
     response.body.redirect_url ??
     (await waitFor(
       async () => {
-        const view = await api<{ redirect_url: string | null }>(system.gatewayUrl, "GET", `/api/v1/composio/connections/${connectionId}`, { token });
+        const view = await api<{ redirect_url: string | null }>(system.gatewayUrl, "GET", `/api/v1/composio/connections/${connectionId}`, {
+          token,
+        });
         return view.body.redirect_url ?? undefined;
       },
       { what: "the hosted link" },
@@ -128,7 +133,12 @@ describe("the event spine", () => {
     await waitFor(() => statusEvents(aliceFeed, connectionId).includes("ACTIVE"), { what: "ACTIVE on alice's socket" });
     expect(statusEvents(aliceFeed, connectionId)).toEqual(["INITIATED", "ACTIVE"]);
     const active = aliceFeed.messages.find((m) => m.type === "connection.status" && m.data?.status === "ACTIVE")!;
-    expect(active.data).toMatchObject({ user_id: "alice", toolkit: "github", previous_status: "INITIATED", labels: ["production", "team-alpha"] });
+    expect(active.data).toMatchObject({
+      user_id: "alice",
+      toolkit: "github",
+      previous_status: "INITIATED",
+      labels: ["production", "team-alpha"],
+    });
     await waitFor(() => statusEvents(acmeServerFeed, connectionId).includes("ACTIVE"), { what: "ACTIVE on the tenant's API-key socket" });
 
     // Sentinels: an event for bob, and one in the other tenant, arrive after alice's, so had alice's events been
@@ -136,7 +146,9 @@ describe("the event spine", () => {
     const bobs = await initiate(bob, { user_id: "bob", app_name: "slack" });
     await waitFor(() => statusEvents(bobFeed, bobs.connectionId).includes("INITIATED"), { what: "bob's own event" });
     const globexs = await initiate(globexAlice, { user_id: "alice", app_name: "github" });
-    await waitFor(() => statusEvents(globexAliceFeed, globexs.connectionId).includes("INITIATED"), { what: "the other tenant's own event" });
+    await waitFor(() => statusEvents(globexAliceFeed, globexs.connectionId).includes("INITIATED"), {
+      what: "the other tenant's own event",
+    });
     expect(statusEvents(bobFeed, connectionId)).toEqual([]);
     expect(statusEvents(globexAliceFeed, connectionId)).toEqual([]);
     expect(statusEvents(aliceFeed, bobs.connectionId)).toEqual([]);
@@ -158,7 +170,9 @@ describe("the event spine", () => {
     );
     expect(mine.body.items.map((c) => c.connection_id)).toContain(connectionId);
     expect((await api(system.gatewayUrl, "GET", `/api/v1/composio/connections/${connectionId}`, { token: bob })).status).toBe(404);
-    expect((await api(system.gatewayUrl, "GET", `/api/v1/composio/connections/${connectionId}`, { token: globex.apiKey })).status).toBe(404);
+    expect((await api(system.gatewayUrl, "GET", `/api/v1/composio/connections/${connectionId}`, { token: globex.apiKey })).status).toBe(
+      404,
+    );
     // Two tenants' "alice" are different Composio users.
     const globexRow = await prisma.connection.findUniqueOrThrow({ where: { id: globexs.connectionId } });
     expect(globexRow.tenantId).toBe(globex.tenantId);

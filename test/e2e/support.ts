@@ -134,5 +134,7 @@ export async function openFeed(webhooksUrl: string, auth: { token?: string; apiK
 }
 
 export function statusEvents(feed: FeedClient, connectionId: string): string[] {
-  return feed.messages.filter((m) => m.type === "connection.status" && m.data?.connection_id === connectionId).map((m) => String(m.data?.status));
+  return feed.messages
+    .filter((m) => m.type === "connection.status" && m.data?.connection_id === connectionId)
+    .map((m) => String(m.data?.status));
 }

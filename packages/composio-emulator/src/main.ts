@@ -1,0 +1,37 @@
+import { ConfigError, configSchema, loggerOptions } from "@kronos/shared";
+import { startEmulator } from "./index.js";
+
+/** `node dist/main.js`: the emulator as a process (offline development, e2e tests). */
+async function main(): Promise<void> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = configSchema.pick({ HOST: true, EMULATOR_PORT: true, COMPOSIO_API_KEY: true, LOG_LEVEL: true }).safeParse(env);
+  if (!parsed.success) {
+    const error = new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`));
+    process.stderr.write(`[composio-emulator] ${error.message}\n`);
+    process.exit(78);
+  }
+  const config = parsed.data;
+  const emulator = await startEmulator({
+    host: config.HOST,
+    port: config.EMULATOR_PORT,
+    apiKey: config.COMPOSIO_API_KEY,
+    logger: loggerOptions("composio-emulator", config.LOG_LEVEL),
+  });
+  emulator.app.log.info({ url: emulator.url }, "composio emulator listening");
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    emulator.app.log.info({ signal }, "shutting down");
+    await emulator.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`[composio-emulator] failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

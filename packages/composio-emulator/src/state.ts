@@ -1,0 +1,138 @@
+import { randomBytes, randomUUID } from "node:crypto";
+
+export type AccountStatus = "INITIALIZING" | "INITIATED" | "ACTIVE" | "FAILED" | "EXPIRED" | "INACTIVE" | "REVOKED";
+export const ACCOUNT_STATUSES: readonly AccountStatus[] = [
+  "INITIALIZING",
+  "INITIATED",
+  "ACTIVE",
+  "FAILED",
+  "EXPIRED",
+  "INACTIVE",
+  "REVOKED",
+];
+
+export interface AuthConfigRecord {
+  id: string;
+  uuid: string;
+  toolkitSlug: string;
+  name: string;
+  authScheme: string;
+  isComposioManaged: boolean;
+  status: "ENABLED" | "DISABLED";
+  /** Kept to behave like Composio; never sent back (client_secret and other secrets are dropped on output). */
+  credentials: Record<string, unknown>;
+  scopes: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ConnectedAccountRecord {
+  id: string;
+  uuid: string;
+  userId: string;
+  authConfigId: string;
+  toolkitSlug: string;
+  status: AccountStatus;
+  statusReason: string | null;
+  isDisabled: boolean;
+  callbackUrl: string | null;
+  redirectUrl: string | null;
+  /** Non-secret connection data given at creation (legacy create). */
+  data: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface LinkRecord {
+  token: string;
+  connectedAccountId: string;
+  callbackUrl: string | null;
+  expiresAt: number;
+  used: boolean;
+}
+
+export interface RequestLogEntry {
+  seq: number;
+  method: string;
+  /** The full path without the query string, e.g. /api/v3.1/tools/execute/GITHUB_CREATE_AN_ISSUE. */
+  path: string;
+  /** The path without its /api/v3 or /api/v3.1 prefix, e.g. /tools/execute/GITHUB_CREATE_AN_ISSUE. */
+  route: string;
+  apiVersion: "v3" | "v3.1" | null;
+  query: string;
+  time: string;
+  /** The body as received, with secrets replaced by "[redacted]"; absent when the request never got that far. */
+  body?: unknown;
+  /** The kind of fault injected into this request, if any. */
+  fault?: string;
+}
+
+export interface ExecutionRecord {
+  logId: string;
+  toolSlug: string;
+  connectedAccountId: string | null;
+  userId: string | null;
+  arguments: Record<string, unknown>;
+  successful: boolean;
+  time: string;
+}
+
+const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+export function nanoid(prefix: string, length = 12): string {
+  const bytes = randomBytes(length);
+  let out = "";
+  for (const b of bytes) out += ALPHABET[b % ALPHABET.length];
+  return `${prefix}_${out}`;
+}
+
+/** All mutable state of one emulator instance. */
+export class EmulatorState {
+  authConfigs = new Map<string, AuthConfigRecord>();
+  accounts = new Map<string, ConnectedAccountRecord>();
+  links = new Map<string, LinkRecord>();
+  requests: RequestLogEntry[] = [];
+  executions: ExecutionRecord[] = [];
+  private seq = 0;
+  /** Added to the wall clock: lets tests expire links without waiting. */
+  clockOffsetMs = 0;
+
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  nowIso(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  nextSeq(): number {
+    this.seq += 1;
+    return this.seq;
+  }
+
+  reset(): void {
+    this.authConfigs.clear();
+    this.accounts.clear();
+    this.links.clear();
+    this.requests = [];
+    this.executions = [];
+    this.clockOffsetMs = 0;
+  }
+
+  newUuid(): string {
+    return randomUUID();
+  }
+
+  connectionCount(authConfigId: string): number {
+    let n = 0;
+    for (const a of this.accounts.values()) if (a.authConfigId === authConfigId) n++;
+    return n;
+  }
+
+  setAccountStatus(account: ConnectedAccountRecord, status: AccountStatus, statusReason: string | null = null): void {
+    account.status = status;
+    account.statusReason = statusReason;
+    account.isDisabled = status === "INACTIVE";
+    account.updatedAt = this.nowIso();
+  }
+}

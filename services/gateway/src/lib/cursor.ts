@@ -1,0 +1,24 @@
+import { AppError } from "@kronos/shared";
+
+/** A position in a list ordered by created_at desc, id desc. */
+export interface CursorPosition {
+  createdAt: Date;
+  id: string;
+}
+
+/** Opaque to callers: base64url of "<created_at ISO>|<id>". */
+export function encodeCursor(position: CursorPosition): string {
+  return Buffer.from(`${position.createdAt.toISOString()}|${position.id}`, "utf8").toString("base64url");
+}
+
+export function decodeCursor(cursor: string): CursorPosition {
+  const invalid = () =>
+    new AppError("VALIDATION_FAILED", "The request is invalid", [{ field: "querystring.cursor", message: "Invalid cursor" }]);
+  const text = Buffer.from(cursor, "base64url").toString("utf8");
+  const [iso, id, extra] = text.split("|");
+  if (!iso || !id || extra !== undefined) throw invalid();
+  const createdAt = new Date(iso);
+  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) throw invalid();
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw invalid();
+  return { createdAt, id };
+}

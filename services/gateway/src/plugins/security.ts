@@ -1,0 +1,23 @@
+import cors from "@fastify/cors";
+import helmet from "@fastify/helmet";
+import { globalPlugin } from "../lib/global-plugin.js";
+
+/** CORS origins from a comma-separated list; none by default (browsers then get no CORS headers). */
+export function corsOrigins(list: string): string[] {
+  return list
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter((origin) => origin.length > 0);
+}
+
+export const securityPlugin = globalPlugin<{ corsOrigins: string }>("security", async (app, options) => {
+  // upgrade-insecure-requests would break /docs when it is served over plain HTTP (local runs).
+  await app.register(helmet, { global: true, contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
+  const origins = corsOrigins(options.corsOrigins);
+  await app.register(cors, {
+    origin: origins.length > 0 ? origins : false,
+    methods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+    allowedHeaders: ["authorization", "content-type", "x-request-id"],
+    exposedHeaders: ["x-request-id", "location"],
+  });
+});

@@ -1,0 +1,36 @@
+import { connectionIdParamsSchema } from "@kronos/shared";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { RouteOptions } from "../context.js";
+import { CALLBACK_DONE_HTML, handleConnectionCallback, sanitiseCallbackStatus } from "../use-cases/connection-callback.js";
+import { errorResponses } from "./responses.js";
+
+/** Composio's query parameters are untrusted and mostly undocumented: anything is accepted, only `status` is read. */
+const callbackQuerySchema = z.looseObject({ status: z.unknown().optional() });
+
+export const callbackRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx }) => {
+  app.get(
+    "/api/v1/composio/connections/:id/callback",
+    {
+      schema: {
+        tags: ["connections"],
+        summary: "Where Composio sends the user's browser after authorising",
+        description:
+          "Asks the worker to re-read the account now, then redirects (302) to the client's redirect_url with " +
+          "connection_id and status (success, failed or unknown) appended, or shows a page the user can close.",
+        params: connectionIdParamsSchema,
+        querystring: callbackQuerySchema,
+        response: {
+          200: { description: "A page the user can close", content: { "text/html": { schema: z.string() } } },
+          302: { description: "Back to the client's redirect_url", content: { "text/plain": { schema: z.string() } } },
+          ...errorResponses(400, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { location } = await handleConnectionCallback(ctx, request.params.id, sanitiseCallbackStatus(request.query.status));
+      if (location) return reply.redirect(location, 302);
+      return reply.status(200).type("text/html; charset=utf-8").send(CALLBACK_DONE_HTML);
+    },
+  );
+};

@@ -1,0 +1,103 @@
+import { randomUUID } from "node:crypto";
+import {
+  AppError,
+  actorOf,
+  type ConnectionStatus,
+  connectionStatusSchema,
+  decodeJobFailure,
+  type InitiateConnectionBody,
+  type InitiateConnectionJob,
+  initiateConnectionResultSchema,
+  JOBS,
+  type Principal,
+} from "@kronos/shared";
+import type { Job } from "bullmq";
+import type { GatewayContext } from "../context.js";
+import { scopedUserId } from "../lib/principal.js";
+
+export const connectionPath = (connectionId: string) => `/api/v1/composio/connections/${connectionId}`;
+
+export type InitiateOutcome =
+  | {
+      kind: "created";
+      body: {
+        connection_id: string;
+        redirect_url: string | null;
+        status: ConnectionStatus;
+        expires_at: string | null;
+      };
+    }
+  | { kind: "accepted"; body: { connection_id: string; status: "INITIALIZING"; poll_url: string } };
+
+/**
+ * Checks what the gateway can check, enqueues the connection job (its id is the connection id) and waits up to
+ * CONNECT_WAIT_MS for the worker: its result, its failure as our error, or "still initialising" (202).
+ */
+export async function initiateConnection(
+  ctx: GatewayContext,
+  principal: Principal,
+  body: InitiateConnectionBody,
+): Promise<InitiateOutcome> {
+  const userId = scopedUserId(principal, body.user_id) ?? body.user_id;
+  if (body.auth_config_id !== undefined) await assertOwnAuthConfig(ctx, principal.tenantId, body.auth_config_id, body.app_name);
+
+  const connectionId = randomUUID();
+  const data: InitiateConnectionJob = {
+    connectionId,
+    tenantId: principal.tenantId,
+    userId,
+    toolkit: body.app_name,
+    labels: body.labels,
+    actor: actorOf(principal),
+    ...(body.auth_config_id === undefined ? {} : { authConfigId: body.auth_config_id }),
+    ...(body.redirect_url === undefined ? {} : { returnUrl: body.redirect_url }),
+  };
+  const job = await ctx.queues.connection.add(JOBS.initiateConnection, data, { jobId: connectionId });
+  const accepted: InitiateOutcome = {
+    kind: "accepted",
+    body: { connection_id: connectionId, status: "INITIALIZING", poll_url: connectionPath(connectionId) },
+  };
+  if (ctx.config.CONNECT_WAIT_MS === 0) return accepted;
+
+  try {
+    const result = await job.waitUntilFinished(ctx.queues.connectionEvents, ctx.config.CONNECT_WAIT_MS);
+    return created(connectionId, result);
+  } catch {
+    // Either the job failed or the wait ended: the job's state says which.
+    const settled = await ctx.queues.connection.getJob(connectionId);
+    const state = settled ? await settled.getState() : "unknown";
+    if (state === "failed") {
+      const failure = decodeJobFailure(settled?.failedReason);
+      throw new AppError(failure.code, failure.message);
+    }
+    if (state === "completed") return created(connectionId, (settled as Job).returnvalue);
+    return accepted;
+  }
+}
+
+async function assertOwnAuthConfig(ctx: GatewayContext, tenantId: string, authConfigId: string, toolkit: string): Promise<void> {
+  const authConfig = await ctx.prisma.authConfig.findFirst({ where: { id: authConfigId, tenantId } });
+  if (!authConfig) throw new AppError("NOT_FOUND", "Auth config not found");
+  if (authConfig.toolkitSlug.toLowerCase() !== toolkit) {
+    throw new AppError("VALIDATION_FAILED", "The request is invalid", [
+      { field: "body.auth_config_id", message: `This auth config is for ${authConfig.toolkitSlug}, not ${toolkit}` },
+    ]);
+  }
+  if (!authConfig.enabled) throw new AppError("CONFLICT", "This auth config is disabled");
+}
+
+function created(connectionId: string, raw: unknown): InitiateOutcome {
+  const result = initiateConnectionResultSchema.safeParse(raw);
+  const status = connectionStatusSchema.safeParse(result.data?.status);
+  if (!result.success || !status.success) throw new AppError("UPSTREAM_ERROR", "The connection job returned an unexpected result");
+  const expiresAt = result.data.expires_at ? new Date(result.data.expires_at) : null;
+  return {
+    kind: "created",
+    body: {
+      connection_id: connectionId,
+      redirect_url: result.data.redirect_url,
+      status: status.data,
+      expires_at: expiresAt && !Number.isNaN(expiresAt.getTime()) ? expiresAt.toISOString() : null,
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import type { Prisma } from "@kronos/db";
+import {
+  type ConnectionStatus,
+  type ConnectionView,
+  decodeJobFailure,
+  type InitiateConnectionJob,
+  notFound,
+  type Principal,
+} from "@kronos/shared";
+import type { GatewayContext } from "../context.js";
+import { pendingConnectionView, toConnectionView } from "../lib/connection-view.js";
+import { decodeCursor, encodeCursor } from "../lib/cursor.js";
+import { scopedUserId } from "../lib/principal.js";
+
+export interface ListConnectionsQuery {
+  user_id?: string | undefined;
+  status?: ConnectionStatus | undefined;
+  label?: string | undefined;
+  toolkit?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** A tenant's connections (a user principal's own only), newest first, a page at a time. */
+export async function listConnections(ctx: GatewayContext, principal: Principal, query: ListConnectionsQuery) {
+  const userId = scopedUserId(principal, query.user_id);
+  const filters: Prisma.ConnectionWhereInput[] = [{ tenantId: principal.tenantId }];
+  if (userId !== undefined) filters.push({ userId });
+  if (query.status) filters.push({ status: query.status });
+  if (query.label) filters.push({ labels: { has: query.label } });
+  if (query.toolkit) filters.push({ toolkitSlug: query.toolkit });
+  if (query.cursor) {
+    const after = decodeCursor(query.cursor);
+    filters.push({ OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] });
+  }
+  const rows = await ctx.prisma.connection.findMany({
+    where: { AND: filters },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: query.limit + 1,
+  });
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return { items: page.map(toConnectionView), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null };
+}
+
+/**
+ * One connection of the tenant (of the user, for a user principal). Before the worker writes the row, the queued
+ * job stands for it; anyone else's connection does not exist.
+ */
+export async function getConnection(ctx: GatewayContext, principal: Principal, connectionId: string): Promise<ConnectionView> {
+  const userId = scopedUserId(principal, undefined);
+  const row = await ctx.prisma.connection.findFirst({
+    where: { id: connectionId, tenantId: principal.tenantId, ...(userId === undefined ? {} : { userId }) },
+  });
+  if (row) return toConnectionView(row);
+
+  const job = await ctx.queues.connection.getJob(connectionId);
+  const data = job?.data as InitiateConnectionJob | undefined;
+  if (!job || !data || data.tenantId !== principal.tenantId || (userId !== undefined && data.userId !== userId))
+    throw notFound("Connection");
+  const failed = (await job.getState()) === "failed";
+  return pendingConnectionView(
+    { data, timestamp: job.timestamp, processedOn: job.processedOn },
+    failed ? { reason: decodeJobFailure(job.failedReason).message } : null,
+  );
+}

@@ -1,0 +1,99 @@
+import type { PrismaClient } from "@kronos/db";
+import { type Config, createRedis, QUEUES, type Redis } from "@kronos/shared";
+import {
+  deleteRedisPrefix,
+  TEST_ADMIN_TOKEN,
+  TEST_COMPOSIO_API_KEY,
+  TEST_SESSION_SECRET,
+  testConfig,
+  testPrisma,
+  testRedis,
+} from "@kronos/testing";
+import { type Job, Queue, Worker } from "bullmq";
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
+import { expect } from "vitest";
+import { buildGatewayApp } from "../src/app.js";
+
+/** A gateway over the real Postgres and Redis, with a Redis prefix of its own, whose responses never leak a secret. */
+export interface Harness {
+  config: Config;
+  prisma: PrismaClient;
+  redis: Redis;
+  app: FastifyInstance;
+  /** Secrets that must appear in no response (the fixed test secrets are always checked). */
+  secrets: string[];
+  inject(options: InjectOptions & { allowSecret?: string }): Promise<LightMyRequestResponse>;
+  /** Another app on the same Redis prefix and database, with other settings (closed with the harness). */
+  sibling(overrides: Record<string, string>): Promise<FastifyInstance>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+  const config = testConfig(overrides);
+  const prisma = testPrisma(config);
+  const redis = testRedis(config);
+  const app = await buildGatewayApp({ config, prisma, redis });
+  const siblings: FastifyInstance[] = [];
+  const secrets: string[] = [];
+  const check = (response: LightMyRequestResponse, allowed?: string) => {
+    const text = response.body + JSON.stringify(response.headers);
+    for (const secret of [TEST_ADMIN_TOKEN, TEST_SESSION_SECRET, TEST_COMPOSIO_API_KEY, ...secrets]) {
+      if (secret !== allowed) expect(text, "a secret leaked into a response").not.toContain(secret);
+    }
+    return response;
+  };
+  return {
+    config,
+    prisma,
+    redis,
+    app,
+    secrets,
+    inject: async ({ allowSecret, ...options }) => check(await app.inject(options), allowSecret),
+    async sibling(more) {
+      const sibling = await buildGatewayApp({
+        config: testConfig({ ...overrides, REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, ...more }),
+        prisma,
+        redis,
+      });
+      siblings.push(sibling);
+      return sibling;
+    },
+    async close() {
+      for (const sibling of siblings) await sibling.close();
+      await app.close();
+      await deleteRedisPrefix(redis, config.REDIS_KEY_PREFIX);
+      await prisma.$disconnect();
+      await redis.quit();
+    },
+  };
+}
+
+export const bearer = (credential: string) => ({ authorization: `Bearer ${credential}` });
+
+/** A stand-in for the real worker (someone else's): processes connection jobs the way `behave` says. */
+export function startFakeConnectionWorker(config: Config, behave: (job: Job) => Promise<unknown>): { close(): Promise<void> } {
+  const connection = createRedis(config.REDIS_URL);
+  const worker = new Worker(QUEUES.connection, behave, { connection, prefix: config.REDIS_KEY_PREFIX, concurrency: 5 });
+  worker.on("error", () => {});
+  return {
+    async close() {
+      await worker.close(true);
+      await connection.quit();
+    },
+  };
+}
+
+/** Every job of a queue, whatever its state. */
+export async function countJobs(config: Config, redis: Redis, name: string): Promise<number> {
+  const queue = new Queue(name, { connection: redis, prefix: config.REDIS_KEY_PREFIX });
+  try {
+    const counts = await queue.getJobCounts();
+    return Object.values(counts).reduce((sum, n) => sum + n, 0);
+  } finally {
+    await queue.close();
+  }
+}
+
+export function jobsOf(config: Config, redis: Redis, name: string): Queue {
+  return new Queue(name, { connection: redis, prefix: config.REDIS_KEY_PREFIX });
+}
