@@ -83,6 +83,11 @@ export const configSchema = z.object({
   COMPOSIO_WEBHOOK_SECRET_PREVIOUS: z.string().min(1).optional(),
 
   TRUST_PROXY: bool.default(false),
+
+  /** Emulator only: where it delivers its signed webhooks (signed with COMPOSIO_WEBHOOK_SECRET). */
+  EMULATOR_WEBHOOK_URL: z.url().optional(),
+  /** Emulator only: answer 429 past this many requests per minute, as Composio's plans do. */
+  EMULATOR_RATE_LIMIT_PER_MINUTE: positiveInt.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -14,6 +14,7 @@ export * from "./http/health.js";
 export * from "./http/sessions.js";
 export * from "./job-secrets.js";
 export * from "./logger.js";
+export * from "./metrics.js";
 export * from "./queues.js";
 export * from "./redis.js";
 export * from "./webhooks/signature.js";

@@ -146,7 +146,8 @@ export const completeBulkJobSchema = z.object({
   tenantId: z.uuid(),
   userId: z.string().nullable(),
   kind: z.enum(BULK_KINDS),
-  itemCount: z.number().int().positive(),
+  /** The item jobs (children) in request order, so results are reported in that order. */
+  items: z.array(z.object({ queue: z.string(), jobId: z.string(), connectionId: z.string().nullable() })).min(1),
 });
 export type CompleteBulkJob = z.infer<typeof completeBulkJobSchema>;
 

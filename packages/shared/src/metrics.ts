@@ -1,0 +1,93 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** Metric names, defined once. Every service exposes them on GET /metrics (Prometheus text format). */
+export const METRIC_NAMES = {
+  httpDuration: "kronos_http_request_duration_seconds",
+  queueJobs: "kronos_queue_jobs",
+  jobDuration: "kronos_job_duration_seconds",
+  jobsFinished: "kronos_jobs_finished_total",
+  openSockets: "kronos_ws_open_sockets",
+  eventsDelivered: "kronos_ws_events_delivered_total",
+  socketsClosed: "kronos_ws_sockets_closed_total",
+  webhookSignatureFailures: "kronos_webhook_signature_failures_total",
+  webhooksReceived: "kronos_webhooks_received_total",
+  composioRequests: "kronos_composio_requests_total",
+} as const;
+
+/** A registry with the process's default metrics (memory, CPU, event loop lag), labelled with the service. */
+export function createMetricsRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** The minimal shape of a Fastify instance this needs, so that this package does not depend on Fastify. */
+interface HookableApp {
+  addHook(
+    name: "onResponse",
+    hook: (
+      request: { routeOptions?: { url?: string }; method: string },
+      reply: { statusCode: number; elapsedTime: number },
+    ) => Promise<void>,
+  ): unknown;
+}
+
+/** HTTP latency histogram by method, route pattern (never the raw URL: ids would explode the label set) and status. */
+export function instrumentHttp(app: HookableApp, registry: Registry): void {
+  const histogram = new Histogram({
+    name: METRIC_NAMES.httpDuration,
+    help: "HTTP request duration in seconds",
+    labelNames: ["method", "route", "status_code"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    histogram.observe(
+      { method: request.method, route: request.routeOptions?.url ?? "unmatched", status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+}
+
+/** Job counts per queue and state, read from Redis when Prometheus scrapes. */
+export function instrumentQueues(
+  registry: Registry,
+  queues: ReadonlyArray<{ name: string; getJobCounts(...states: string[]): Promise<Record<string, number>> }>,
+): void {
+  const states = ["waiting", "active", "delayed", "completed", "failed", "prioritized", "waiting-children"];
+  new Gauge({
+    name: METRIC_NAMES.queueJobs,
+    help: "Jobs per queue and state",
+    labelNames: ["queue", "state"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const queue of queues) {
+        const counts = await queue.getJobCounts(...states);
+        for (const state of states) this.set({ queue: queue.name, state }, counts[state] ?? 0);
+      }
+    },
+  });
+}
+
+/** Job duration and outcome counters, for the worker. */
+export function jobMetrics(registry: Registry) {
+  return {
+    duration: new Histogram({
+      name: METRIC_NAMES.jobDuration,
+      help: "Job processing time in seconds",
+      labelNames: ["queue", "name"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    finished: new Counter({
+      name: METRIC_NAMES.jobsFinished,
+      help: "Jobs finished, by queue and outcome",
+      labelNames: ["queue", "outcome"] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export { Counter, Gauge, Histogram, Registry };
