@@ -1,0 +1,108 @@
+import type { Connection, PrismaClient } from "@kronos/db";
+import { type ConnectionStatus, type ConnectionStatusEventData, EVENT_TYPES, type EventBus, type Logger } from "@kronos/shared";
+
+export interface StatusChangeDeps {
+  prisma: PrismaClient;
+  bus: Pick<EventBus, "publish">;
+  logger: Logger;
+}
+
+export interface StatusChange {
+  connectionId: string;
+  /** The status the caller read: the update only happens if the row still has it. */
+  from: ConnectionStatus;
+  to: ConnectionStatus;
+  /** Why (Composio's status_reason, our failure reason); cleared when null or absent. */
+  reason?: string | null;
+  /** Who made or observed the change, for the audit log: "worker", "api_key:<id>", ... */
+  actor: string;
+  /** Fields written in the same conditional update as the status. */
+  fields?: { composioAccountId?: string; redirectUrl?: string | null; expiresAt?: Date | null };
+}
+
+/** The audit action of every status change. */
+export const STATUS_CHANGED_ACTION = "connection.status_changed";
+
+/**
+ * The one way a connection's status changes: a conditional update (only if the row still has `from`) and its
+ * audit row in one transaction, then, only when this call made the change, the `connection.status` event. Two
+ * concurrent pollers that observe the same change therefore publish it once. Returns the updated row, or null when
+ * the row was not in `from` any more (someone else changed it first) or does not exist. Log lines rely on the
+ * caller's logger carrying the connection id (the worker's job loggers do).
+ */
+export async function changeConnectionStatus(deps: StatusChangeDeps, change: StatusChange): Promise<Connection | null> {
+  if (change.from === change.to) throw new Error(`changeConnectionStatus: ${change.from} -> ${change.to} is not a change`);
+  const reason = change.reason ?? null;
+  const updated = await deps.prisma.$transaction(async (tx) => {
+    const { count } = await tx.connection.updateMany({
+      where: { id: change.connectionId, status: change.from },
+      data: { ...change.fields, status: change.to, statusReason: reason },
+    });
+    if (count === 0) return null;
+    const row = await tx.connection.findUniqueOrThrow({ where: { id: change.connectionId } });
+    await tx.auditLog.create({
+      data: {
+        tenantId: row.tenantId,
+        actor: change.actor,
+        action: STATUS_CHANGED_ACTION,
+        targetType: "connection",
+        targetId: row.id,
+        data: {
+          from: change.from,
+          to: change.to,
+          reason,
+          ...(change.fields?.composioAccountId ? { composio_account_id: change.fields.composioAccountId } : {}),
+        },
+      },
+    });
+    return row;
+  });
+  if (!updated) {
+    deps.logger.debug({ from: change.from, to: change.to }, "status already changed by someone else");
+    return null;
+  }
+  deps.logger.info({ from: change.from, to: change.to, reason }, "connection status changed");
+  const data: ConnectionStatusEventData = {
+    connection_id: updated.id,
+    user_id: updated.userId,
+    toolkit: updated.toolkitSlug,
+    status: change.to,
+    previous_status: change.from,
+    status_reason: reason,
+    labels: updated.labels,
+  };
+  try {
+    await deps.bus.publish({ type: EVENT_TYPES.connectionStatus, tenantId: updated.tenantId, userId: updated.userId, data });
+  } catch (error) {
+    // The change is committed and audited; a retry would not publish it again, so do not fail the job over it.
+    deps.logger.error(
+      { err: error instanceof Error ? { name: error.name, message: error.message } : String(error), status: change.to },
+      "could not publish the connection.status event",
+    );
+  }
+  return updated;
+}
+
+/**
+ * Marks a connection FAILED unless it is already settled, retrying when a concurrent change wins the race.
+ * Returns the row as it ends up (null when there is no such row).
+ */
+export async function markConnectionFailed(
+  deps: StatusChangeDeps,
+  input: { connectionId: string; tenantId: string; reason: string; actor: string },
+  isSettled: (status: ConnectionStatus) => boolean,
+): Promise<Connection | null> {
+  for (let i = 0; i < 3; i++) {
+    const row = await deps.prisma.connection.findUnique({ where: { id: input.connectionId } });
+    if (!row || row.tenantId !== input.tenantId || isSettled(row.status)) return row;
+    const changed = await changeConnectionStatus(deps, {
+      connectionId: row.id,
+      from: row.status,
+      to: "FAILED",
+      reason: input.reason,
+      actor: input.actor,
+    });
+    if (changed) return changed;
+  }
+  return deps.prisma.connection.findUnique({ where: { id: input.connectionId } });
+}

@@ -1,0 +1,100 @@
+import { ComposioError } from "@kronos/shared";
+import { describe, expect, it } from "vitest";
+import { jobFailureFromComposioError } from "./failures.js";
+import { connectionCallbackUrl, managedAuthConfigKey, usesConnectLink } from "./initiate-connection.js";
+import { decideAfterReadError, decidePending, nextPollDelayMs, POLL_ERROR_GRACE_MS } from "./poll-connection-status.js";
+
+describe("nextPollDelayMs", () => {
+  const options = { initialMs: 1_000, maxMs: 30_000 };
+  it("doubles from the initial delay", () => {
+    expect([0, 1, 2, 3, 4].map((a) => nextPollDelayMs(a, options))).toEqual([1_000, 2_000, 4_000, 8_000, 16_000]);
+  });
+  it("never exceeds the maximum, even after very many attempts", () => {
+    expect(nextPollDelayMs(5, options)).toBe(30_000);
+    expect(nextPollDelayMs(10_000, options)).toBe(30_000);
+  });
+  it("treats a negative attempt as the first", () => {
+    expect(nextPollDelayMs(-3, options)).toBe(1_000);
+  });
+  it("reads again right after the link expires instead of waiting the full delay", () => {
+    expect(nextPollDelayMs(10, { ...options, untilExpiryMs: 5_000 })).toBe(5_001);
+    expect(nextPollDelayMs(10, { ...options, untilExpiryMs: 10 })).toBe(1_000);
+    expect(nextPollDelayMs(1, { ...options, untilExpiryMs: 60_000 })).toBe(2_000);
+    expect(nextPollDelayMs(10, { ...options, untilExpiryMs: -5 })).toBe(30_000);
+    expect(nextPollDelayMs(10, { ...options, untilExpiryMs: null })).toBe(30_000);
+  });
+});
+
+describe("decidePending", () => {
+  const now = new Date("2026-11-24T12:00:00Z");
+  it("expires a connection whose link has expired, whoever reads it", () => {
+    const expiresAt = new Date(now.getTime() - 1);
+    expect(decidePending({ expiresAt, now, isMainPoller: true })).toBe("expire");
+    expect(decidePending({ expiresAt, now, isMainPoller: false })).toBe("expire");
+  });
+  it("reschedules only the main poller", () => {
+    const expiresAt = new Date(now.getTime() + 60_000);
+    expect(decidePending({ expiresAt, now, isMainPoller: true })).toBe("reschedule");
+    expect(decidePending({ expiresAt, now, isMainPoller: false })).toBe("stop");
+    expect(decidePending({ expiresAt: null, now, isMainPoller: true })).toBe("reschedule");
+  });
+});
+
+describe("decideAfterReadError", () => {
+  const now = new Date("2026-11-24T12:00:00Z");
+  it("lets BullMQ retry a one-shot check", () => {
+    expect(decideAfterReadError({ expiresAt: null, now, isMainPoller: false })).toBe("retry");
+  });
+  it("makes the main poller read again later, even just after the link expired", () => {
+    expect(decideAfterReadError({ expiresAt: new Date(now.getTime() - 1_000), now, isMainPoller: true })).toBe("reschedule");
+    expect(decideAfterReadError({ expiresAt: null, now, isMainPoller: true })).toBe("reschedule");
+  });
+  it("gives up long after the link expired", () => {
+    expect(decideAfterReadError({ expiresAt: new Date(now.getTime() - POLL_ERROR_GRACE_MS - 1), now, isMainPoller: true })).toBe("stop");
+  });
+});
+
+describe("usesConnectLink", () => {
+  it("uses the hosted link for Composio-managed OAuth configs only", () => {
+    expect(usesConnectLink({ isComposioManaged: true, authScheme: "OAUTH2" })).toBe(true);
+    expect(usesConnectLink({ isComposioManaged: true, authScheme: "oauth1" })).toBe(true);
+    expect(usesConnectLink({ isComposioManaged: false, authScheme: "OAUTH2" })).toBe(false);
+    expect(usesConnectLink({ isComposioManaged: true, authScheme: "API_KEY" })).toBe(false);
+    expect(usesConnectLink({ isComposioManaged: false, authScheme: "BEARER_TOKEN" })).toBe(false);
+  });
+});
+
+describe("names", () => {
+  it("builds the callback URL and the managed key", () => {
+    expect(connectionCallbackUrl("https://gw.example/", "c1")).toBe("https://gw.example/api/v1/composio/connections/c1/callback");
+    expect(connectionCallbackUrl("http://localhost:8000", "c1")).toBe("http://localhost:8000/api/v1/composio/connections/c1/callback");
+    expect(managedAuthConfigKey("t1", "github")).toBe("t1:github");
+  });
+});
+
+describe("jobFailureFromComposioError", () => {
+  const ctx = { stage: "create_auth_config" as const, toolkit: "nosuchkit" };
+  it("maps an unknown toolkit or auth config to NOT_FOUND", () => {
+    expect(jobFailureFromComposioError(new ComposioError("not_found", "Toolkit not found", { status: 404 }), ctx).code).toBe("NOT_FOUND");
+    expect(jobFailureFromComposioError(new ComposioError("client", "Toolkit nosuchkit not found", { status: 400 }), ctx).code).toBe(
+      "NOT_FOUND",
+    );
+    const startFailure = jobFailureFromComposioError(new ComposioError("not_found", "gone", { status: 404 }), {
+      stage: "start_connection",
+      toolkit: "github",
+      authConfigId: "ac_1",
+    });
+    expect(startFailure).toEqual({ code: "NOT_FOUND", message: 'Auth config "ac_1" not found at Composio' });
+  });
+  it("maps other 400s to BAD_REQUEST with Composio's message", () => {
+    const failure = jobFailureFromComposioError(new ComposioError("client", "Managed auth is not available", { status: 400 }), ctx);
+    expect(failure).toEqual({ code: "BAD_REQUEST", message: "Composio rejected the request: Managed auth is not available" });
+  });
+  it("maps our credentials being refused and the rest to UPSTREAM_ERROR", () => {
+    expect(jobFailureFromComposioError(new ComposioError("auth", "Invalid API key xyz", { status: 401 }), ctx)).toEqual({
+      code: "UPSTREAM_ERROR",
+      message: "Composio refused our credentials",
+    });
+    expect(jobFailureFromComposioError(new ComposioError("client", "conflict", { status: 409 }), ctx).code).toBe("UPSTREAM_ERROR");
+  });
+});
