@@ -73,6 +73,9 @@ if (!env.COMPOSIO_API_KEY) {
   const port = env.EMULATOR_PORT ?? "8010";
   env.COMPOSIO_API_KEY = `emu_${randomBytes(16).toString("hex")}`;
   env.COMPOSIO_BASE_URL = `http://127.0.0.1:${port}`;
+  // The emulator signs its webhooks (expired accounts, triggers) like Composio and delivers them to our webhooks service.
+  env.COMPOSIO_WEBHOOK_SECRET ??= randomBytes(24).toString("base64url");
+  env.EMULATOR_WEBHOOK_URL ??= `http://127.0.0.1:${env.WEBHOOKS_PORT ?? "8001"}/webhooks/composio`;
   banner([
     "OFFLINE MODE: COMPOSIO_API_KEY is not set.",
     `Starting the Composio EMULATOR on :${port} and pointing every service at it.`,

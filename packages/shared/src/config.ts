@@ -76,7 +76,9 @@ export const configSchema = z.object({
   WS_HEARTBEAT_INTERVAL_MS: positiveInt.max(30_000).default(25_000),
   /** A socket whose unsent bytes exceed this is a slow consumer and is closed. */
   WS_MAX_BUFFERED_BYTES: positiveInt.default(1_048_576),
-  WS_MAX_MESSAGE_BYTES: positiveInt.default(4_096),
+  WS_MAX_MESSAGE_BYTES: positiveInt.max(1_048_576).default(4_096),
+  /** Most connections listed in the `snapshot` message a socket receives on connect. */
+  WS_SNAPSHOT_LIMIT: positiveInt.max(10_000).default(1_000),
 
   COMPOSIO_WEBHOOK_SECRET: z.string().min(1).optional(),
   /** The previous secret, accepted too while a secret is being rotated. */

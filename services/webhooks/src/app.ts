@@ -1,0 +1,145 @@
+import websocket from "@fastify/websocket";
+import type { PrismaClient } from "@kronos/db";
+import { AppError, type Config, loggerOptions, type Principal, type Redis } from "@kronos/shared";
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import { authenticateFeed } from "./auth.js";
+import { FeedClient } from "./feed/client.js";
+import { FeedHub } from "./feed/hub.js";
+import { CLOSE_CODES, EVENT_ID_PATTERN } from "./feed/protocol.js";
+import { replayAndGoLive, startClient } from "./feed/start.js";
+
+/** Tunables of the feed. Defaults suit production; tests shorten them. */
+export interface FeedOptions {
+  /** A ping every this many ms; a socket that has not answered the previous one is terminated. */
+  heartbeatIntervalMs: number;
+  /** Bytes waiting to be sent to one socket above which it is closed as a slow consumer (4008). */
+  maxBufferedBytes: number;
+  /** Live events held per socket while its snapshot and replay are sent. */
+  maxPendingEvents: number;
+  /** Largest message a client may send (clients send nothing meaningful); larger closes with 1009. */
+  maxInboundBytes: number;
+  /** Most connections in the `snapshot` message. */
+  snapshotLimit: number;
+}
+
+export const DEFAULT_FEED_OPTIONS: FeedOptions = {
+  heartbeatIntervalMs: 25_000,
+  maxBufferedBytes: 1024 * 1024,
+  maxPendingEvents: 10_000,
+  maxInboundBytes: 4096,
+  snapshotLimit: 1000,
+};
+
+export interface WebhooksDeps {
+  config: Config;
+  prisma: PrismaClient;
+  /** For commands (XRANGE, XINFO). Owned by the caller. */
+  redis: Redis;
+  /** The process's subscriber connection; owned by the caller when given, else a duplicate of `redis` owned by the app. */
+  subscriber?: Redis;
+  feed?: Partial<FeedOptions>;
+  /** Where log lines go (default stdout); tests capture them. */
+  logStream?: { write(line: string): void };
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyInstance {
+    feedHub: FeedHub;
+  }
+}
+
+interface FeedQuery {
+  token?: string;
+  since?: string;
+}
+
+export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInstance> {
+  const { config, prisma, redis } = deps;
+  const feed: FeedOptions = { ...DEFAULT_FEED_OPTIONS, ...deps.feed };
+  const app = Fastify({
+    logger: { ...loggerOptions("webhooks", config.LOG_LEVEL), ...(deps.logStream ? { stream: deps.logStream } : {}) },
+    trustProxy: config.TRUST_PROXY,
+  });
+
+  const ownsSubscriber = deps.subscriber === undefined;
+  const subscriber = deps.subscriber ?? redis.duplicate();
+  const startDeps = { prisma, redis, prefix: config.REDIS_KEY_PREFIX, snapshotLimit: feed.snapshotLimit };
+  const hub = new FeedHub(subscriber, config.REDIS_KEY_PREFIX, app.log, feed.heartbeatIntervalMs, (client) =>
+    replayAndGoLive(startDeps, client),
+  );
+  app.decorate("feedHub", hub);
+  app.decorateRequest("principal", null);
+
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (error instanceof AppError) return reply.status(error.status).send(error.toBody());
+    if (error.validation) return reply.status(400).send(new AppError("VALIDATION_FAILED", error.message).toBody());
+    if (typeof error.statusCode === "number" && error.statusCode < 500) {
+      return reply.status(error.statusCode).send(new AppError("BAD_REQUEST", error.message).toBody());
+    }
+    request.log.error({ err: error }, "request failed");
+    return reply.status(500).send(new AppError("INTERNAL", "Internal error").toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(new AppError("NOT_FOUND", `Route ${request.method} ${request.url.split("?")[0]} not found`).toBody());
+  });
+
+  // Runs before @fastify/websocket's own preClose (which closes sockets with no code): ours say 1001.
+  app.addHook("preClose", async () => {
+    hub.closeAll();
+  });
+  // Subscribed once the app is ready (before it listens): no socket can exist before the subscription does.
+  app.addHook("onReady", async () => {
+    await hub.start();
+  });
+  app.addHook("onClose", async () => {
+    await hub.stop();
+    if (ownsSubscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+  });
+
+  await app.register(websocket, { options: { maxPayload: feed.maxInboundBytes } });
+
+  app.get("/health", async () => ({ status: "ok" as const, service: "webhooks" }));
+
+  app.route<{ Querystring: FeedQuery }>({
+    method: "GET",
+    url: "/ws",
+    schema: {
+      querystring: {
+        type: "object",
+        properties: { token: { type: "string", maxLength: 4096 }, since: { type: "string", pattern: EVENT_ID_PATTERN.source } },
+      },
+    },
+    // Authentication happens before the upgrade: a refused client gets an HTTP 401 and never a socket.
+    preValidation: async (request) => {
+      request.principal = await authenticateFeed(
+        { token: request.query.token, authorization: request.headers.authorization },
+        { prisma, sessionSecret: config.SESSION_SECRET },
+      );
+    },
+    handler: async () => {
+      throw new AppError("BAD_REQUEST", "GET /ws is a WebSocket endpoint: send an upgrade request");
+    },
+    wsHandler: (socket, request) => {
+      const principal = request.principal!;
+      const since = request.query.since ?? null;
+      const client = new FeedClient(socket, principal, feed, (code) => hub.countServerClose(code));
+      hub.add(client);
+      socket.on("close", () => {
+        client.markClosed();
+        hub.remove(client);
+      });
+      socket.on("message", () => {
+        // Clients have nothing to say yet; oversized messages are refused by ws (1009).
+      });
+      startClient(startDeps, client, since).catch((error: unknown) => {
+        request.log.error({ err: error }, "feed start failed");
+        client.close(CLOSE_CODES.internalError, "internal error");
+      });
+    },
+  });
+
+  return app;
+}

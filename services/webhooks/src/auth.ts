@@ -1,0 +1,25 @@
+import type { PrismaClient } from "@kronos/db";
+import { AppError, bearerCredential, hashApiKey, type Principal, verifyUserToken } from "@kronos/shared";
+
+/**
+ * Who opens a feed socket: a user token in the `token` query parameter (browsers cannot set headers on a
+ * WebSocket), or a tenant API key as `Authorization: Bearer <key>`. Throws UNAUTHENTICATED otherwise.
+ */
+export async function authenticateFeed(
+  input: { token: string | undefined; authorization: string | undefined },
+  deps: { prisma: PrismaClient; sessionSecret: string },
+): Promise<Principal> {
+  if (input.token !== undefined) {
+    const check = verifyUserToken(input.token, deps.sessionSecret);
+    if (!check.ok) throw new AppError("UNAUTHENTICATED", check.reason === "expired" ? "The user token has expired" : "Invalid user token");
+    return { kind: "user", tenantId: check.claims.tenantId, userId: check.claims.userId, expiresAt: check.claims.exp };
+  }
+  const key = bearerCredential(input.authorization);
+  if (!key) throw new AppError("UNAUTHENTICATED", "Send a user token as ?token= or an API key as Authorization: Bearer <key>");
+  const row = await deps.prisma.apiKey.findUnique({
+    where: { keyHash: hashApiKey(key) },
+    select: { id: true, tenantId: true, revokedAt: true },
+  });
+  if (!row || row.revokedAt !== null) throw new AppError("UNAUTHENTICATED", "Invalid API key");
+  return { kind: "api_key", tenantId: row.tenantId, apiKeyId: row.id };
+}

@@ -1,0 +1,167 @@
+import { decodeBusMessage, eventKeys, type Redis, toFeedEvent } from "@kronos/shared";
+import type { FastifyBaseLogger } from "fastify";
+import type { FeedClient } from "./client.js";
+import { CLOSE_CODES } from "./protocol.js";
+
+export interface HubStats {
+  sockets: number;
+  tenants: number;
+  /** Sockets closed by us, by close code (4001, 4008, 1001, ...), and terminated for a missed heartbeat. */
+  closedByCode: Record<number, number>;
+  heartbeatTerminations: number;
+  /** Times the subscriber reconnected and the sockets caught up from the streams. */
+  recoveries: number;
+}
+
+/**
+ * The process's fan-out: ONE subscriber connection on the events channel for the whole process, and a registry
+ * tenant -> sockets. Each channel message is decoded and serialised once, then handed to the tenant's sockets that
+ * may see it (API-key sockets: all; user sockets: their user's).
+ */
+export class FeedHub {
+  private readonly byTenant = new Map<string, Set<FeedClient>>();
+  private readonly channel: string;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private recoveries = 0;
+  private readonly counters = { closedByCode: {} as Record<number, number>, heartbeatTerminations: 0 };
+  private readonly onMessage = (channel: string, message: string) => this.dispatch(channel, message);
+  private connectionLost = false;
+  private readonly onConnectionClosed = () => {
+    this.connectionLost = true;
+  };
+  private readonly onReady = () => {
+    if (!this.connectionLost) return;
+    this.connectionLost = false;
+    this.recover().catch((error: unknown) => this.log.error({ err: error }, "feed recovery after a Redis reconnect failed"));
+  };
+
+  constructor(
+    private readonly subscriber: Redis,
+    prefix: string,
+    private readonly log: FastifyBaseLogger,
+    private readonly heartbeatIntervalMs: number,
+    /** Replays a held client's stream from its cursor, then sends it live again (see replayAndGoLive). */
+    private readonly catchUp: (client: FeedClient) => Promise<void>,
+  ) {
+    this.channel = eventKeys(prefix).channel;
+  }
+
+  /** Subscribes (resolves once Redis confirmed) and starts the heartbeats. */
+  async start(): Promise<void> {
+    this.subscriber.on("message", this.onMessage);
+    this.subscriber.on("close", this.onConnectionClosed);
+    this.subscriber.on("ready", this.onReady);
+    await this.subscriber.subscribe(this.channel);
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  add(client: FeedClient): void {
+    let set = this.byTenant.get(client.tenantId);
+    if (!set) {
+      set = new Set();
+      this.byTenant.set(client.tenantId, set);
+    }
+    set.add(client);
+  }
+
+  remove(client: FeedClient): void {
+    const set = this.byTenant.get(client.tenantId);
+    if (!set) return;
+    set.delete(client);
+    if (set.size === 0) this.byTenant.delete(client.tenantId);
+  }
+
+  countServerClose(code: number): void {
+    this.counters.closedByCode[code] = (this.counters.closedByCode[code] ?? 0) + 1;
+  }
+
+  stats(): HubStats {
+    let sockets = 0;
+    for (const set of this.byTenant.values()) sockets += set.size;
+    return {
+      sockets,
+      tenants: this.byTenant.size,
+      closedByCode: { ...this.counters.closedByCode },
+      heartbeatTerminations: this.counters.heartbeatTerminations,
+      recoveries: this.recoveries,
+    };
+  }
+
+  /** Closes every socket with 1001 (shutdown). */
+  closeAll(): void {
+    for (const set of this.byTenant.values()) {
+      for (const client of set) client.close(CLOSE_CODES.goingAway, "server shutting down");
+    }
+  }
+
+  /** Stops the heartbeats and unsubscribes; the subscriber connection itself belongs to whoever created it. */
+  async stop(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    this.subscriber.off("message", this.onMessage);
+    this.subscriber.off("close", this.onConnectionClosed);
+    this.subscriber.off("ready", this.onReady);
+    if (this.subscriber.status === "ready") await this.subscriber.unsubscribe(this.channel).catch(() => undefined);
+  }
+
+  /**
+   * The subscriber was disconnected: whatever was published meanwhile never reached us. Once subscribed again, every
+   * socket catches up from its cursor in its tenant's stream (live events are held meanwhile, so none is lost or
+   * doubled).
+   */
+  private async recover(): Promise<void> {
+    await this.subscriber.subscribe(this.channel);
+    this.recoveries += 1;
+    const clients = [...this.byTenant.values()].flatMap((set) => [...set]).filter((client) => !client.isClosed);
+    this.log.warn({ sockets: clients.length }, "events subscriber reconnected: catching sockets up from the streams");
+    await Promise.all(
+      clients.map(async (client) => {
+        if (!client.isLive) {
+          client.requestCatchUp(); // its start is still reading the stream
+          return;
+        }
+        client.hold();
+        try {
+          await this.catchUp(client);
+        } catch (error) {
+          this.log.error({ err: error }, "feed catch-up failed");
+          client.close(CLOSE_CODES.internalError, "internal error");
+        }
+      }),
+    );
+  }
+
+  private dispatch(channel: string, message: string): void {
+    if (channel !== this.channel) return;
+    const decoded = decodeBusMessage(message);
+    if (!decoded) {
+      this.log.warn("ignored a malformed event bus message");
+      return;
+    }
+    const set = this.byTenant.get(decoded.tenantId);
+    if (!set) return;
+    let payload: string | undefined;
+    for (const client of set) {
+      if (!client.sees(decoded.userId)) continue;
+      payload ??= JSON.stringify(toFeedEvent(decoded));
+      client.offer(decoded.id, payload);
+    }
+  }
+
+  private beat(): void {
+    for (const set of this.byTenant.values()) {
+      for (const client of set) {
+        if (client.isClosed) continue;
+        if (!client.alive) {
+          this.counters.heartbeatTerminations += 1;
+          this.log.info({ tenantId: client.tenantId }, "terminated a feed socket that missed a heartbeat");
+          client.terminate();
+          continue;
+        }
+        client.alive = false;
+        client.socket.ping();
+      }
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import { createPrismaClient } from "@kronos/db";
+import { createRedis, loadConfigOrExit } from "@kronos/shared";
+import { buildWebhooksApp } from "./app.js";
+
+const config = loadConfigOrExit("webhooks");
+const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+const redis = createRedis(config.REDIS_URL);
+const subscriber = createRedis(config.REDIS_URL);
+const app = await buildWebhooksApp({ config, prisma, redis, subscriber });
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  app.log.info({ signal }, "shutting down");
+  const force = setTimeout(() => process.exit(1), 15_000);
+  force.unref();
+  try {
+    // Stops accepting, closes every socket with 1001, unsubscribes.
+    await app.close();
+    await Promise.allSettled([subscriber.quit(), redis.quit(), prisma.$disconnect()]);
+    process.exit(0);
+  } catch (error) {
+    app.log.error({ err: error }, "shutdown failed");
+    process.exit(1);
+  }
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
+
+await app.listen({ host: config.HOST, port: config.WEBHOOKS_PORT });

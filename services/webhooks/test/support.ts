@@ -1,0 +1,126 @@
+import type { AddressInfo } from "node:net";
+import type { PrismaClient } from "@kronos/db";
+import { type Config, EVENT_TYPES, type EventBus, type EventDraft, type Redis } from "@kronos/shared";
+import type { FastifyInstance } from "fastify";
+import WebSocket from "ws";
+import { buildWebhooksApp, type FeedOptions } from "../src/app.js";
+
+export interface Running {
+  app: FastifyInstance;
+  /** ws://127.0.0.1:<port> */
+  wsBase: string;
+  httpBase: string;
+}
+
+/** Builds the app and listens on a free port. */
+export async function startApp(deps: {
+  config: Config;
+  prisma: PrismaClient;
+  redis: Redis;
+  feed?: Partial<FeedOptions>;
+  subscriber?: Redis;
+  logStream?: { write(line: string): void };
+}): Promise<Running> {
+  const app = await buildWebhooksApp(deps);
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return { app, wsBase: `ws://127.0.0.1:${port}`, httpBase: `http://127.0.0.1:${port}` };
+}
+
+export interface Feed {
+  socket: WebSocket;
+  messages: Array<{ type: string; id?: string; data?: Record<string, unknown>; [key: string]: unknown }>;
+  /** Events only (messages with an id). */
+  events(): Array<{ type: string; id: string; data: Record<string, unknown> }>;
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+export interface FeedAuth {
+  token?: string;
+  apiKey?: string;
+  since?: string;
+  autoPong?: boolean;
+}
+
+function feedUrl(wsBase: string, auth: FeedAuth): URL {
+  const url = new URL("/ws", wsBase);
+  if (auth.token) url.searchParams.set("token", auth.token);
+  if (auth.since) url.searchParams.set("since", auth.since);
+  return url;
+}
+
+function socketOptions(auth: FeedAuth): WebSocket.ClientOptions {
+  return { headers: auth.apiKey ? { authorization: `Bearer ${auth.apiKey}` } : {}, autoPong: auth.autoPong ?? true };
+}
+
+/** Opens a feed socket and records every message; resolves once the first message (the snapshot) arrived. */
+export async function openFeed(wsBase: string, auth: FeedAuth): Promise<Feed> {
+  const socket = new WebSocket(feedUrl(wsBase, auth), socketOptions(auth));
+  const messages: Feed["messages"] = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    socket.on("close", (code, reason) => resolve({ code, reason: reason.toString() }));
+  });
+  const first = new Promise<void>((resolve, reject) => {
+    socket.on("message", (raw) => {
+      messages.push(JSON.parse(String(raw)));
+      resolve();
+    });
+    socket.once("error", reject);
+    socket.once("unexpected-response", (_request, response) => reject(new Error(`WebSocket refused: HTTP ${response.statusCode}`)));
+  });
+  await first;
+  return {
+    socket,
+    messages,
+    closed,
+    events: () => messages.filter((m): m is { type: string; id: string; data: Record<string, unknown> } => typeof m.id === "string"),
+  };
+}
+
+/** Tries to open a feed socket that must be refused: returns the HTTP status and JSON body of the refusal. */
+export function refusedFeed(
+  wsBase: string,
+  auth: FeedAuth & { rawQuery?: string },
+): Promise<{ status: number; body: unknown; upgraded: boolean }> {
+  const url = feedUrl(wsBase, auth);
+  if (auth.rawQuery) url.search = auth.rawQuery;
+  const socket = new WebSocket(url, socketOptions(auth));
+  return new Promise((resolve, reject) => {
+    socket.once("open", () => {
+      socket.terminate();
+      resolve({ status: 101, body: null, upgraded: true });
+    });
+    socket.once("error", reject);
+    socket.once("unexpected-response", (_request, response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        text += chunk;
+      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text), upgraded: false }));
+      response.on("error", reject);
+    });
+  });
+}
+
+export function statusDraft(
+  tenantId: string,
+  userId: string | null,
+  connectionId: string,
+  status = "ACTIVE",
+  extra: Record<string, unknown> = {},
+): EventDraft {
+  return {
+    type: EVENT_TYPES.connectionStatus,
+    tenantId,
+    userId,
+    data: { connection_id: connectionId, user_id: userId ?? "", toolkit: "github", status, previous_status: null, labels: [], ...extra },
+  };
+}
+
+/** Publishes `count` events for one user and returns their ids in order. */
+export async function publishMany(bus: EventBus, tenantId: string, userId: string | null, count: number, tag = "c"): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push((await bus.publish(statusDraft(tenantId, userId, `${tag}-${i}`))).id);
+  return ids;
+}
