@@ -3,7 +3,7 @@
 # and its migrations, the build. Idempotent. Runs under Node 24 (scripts/with-node24.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CHECKPOINT_DISABLE=1 # Prisma's update check
+export CHECKPOINT_DISABLE=1 TURBO_TELEMETRY_DISABLED=1 # no update checks or telemetry calls
 export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/kronos}"
 
 step() { printf '\n==> %s\n' "$*"; }

@@ -182,7 +182,11 @@ describe("the event spine", () => {
     const tenant = await createTenant("Initech");
     const carol = await userToken(tenant, "carol");
     const carolFeed = await feed({ token: carol });
-    const { connectionId, redirectUrl } = await initiate(carol, { user_id: "carol", app_name: "gmail" });
+    const { connectionId, redirectUrl } = await initiate(carol, {
+      user_id: "carol",
+      app_name: "gmail",
+      redirect_url: "https://chat.example/oauth/done",
+    });
     const landing = await completeInBrowser(redirectUrl, { deny: true });
     expect(landing.searchParams.get("status")).toBe("failed");
     await waitFor(() => statusEvents(carolFeed, connectionId).includes("FAILED"), { what: "FAILED on carol's socket" });
