@@ -37,8 +37,11 @@ export function composioUserId(tenantId: string, userId: string): string {
   return `${tenantId}:${userId}`;
 }
 
+const TENANT_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The inverse of composioUserId; null for a user id that is not one of ours (a tenant UUID, ":", the user). */
 export function parseComposioUserId(value: string): { tenantId: string; userId: string } | null {
   const at = value.indexOf(":");
-  if (at !== 36) return null;
-  return { tenantId: value.slice(0, at), userId: value.slice(at + 1) };
+  if (at !== 36 || !TENANT_ID_PATTERN.test(value.slice(0, at))) return null;
+  return { tenantId: value.slice(0, at).toLowerCase(), userId: value.slice(at + 1) };
 }

@@ -1,14 +1,28 @@
 import websocket from "@fastify/websocket";
 import type { PrismaClient } from "@kronos/db";
-import { AppError, type Config, loggerOptions, type Principal, type Redis } from "@kronos/shared";
+import {
+  AppError,
+  bearerCredential,
+  type Config,
+  instrumentHttp,
+  loggerOptions,
+  type Principal,
+  type ProcessWebhookEventJob,
+  QUEUES,
+  type Redis,
+  safeEqual,
+} from "@kronos/shared";
+import { Queue } from "bullmq";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { authenticateFeed } from "./auth.js";
+import { composioWebhookRoutes } from "./composio-webhook.js";
 import { FeedClient } from "./feed/client.js";
 import { FeedHub } from "./feed/hub.js";
 import { CLOSE_CODES, EVENT_ID_PATTERN } from "./feed/protocol.js";
 import { replayAndGoLive, startClient } from "./feed/start.js";
+import { createWebhooksMetrics, type WebhooksMetrics } from "./metrics.js";
 
-/** Tunables of the feed. Defaults suit production; tests shorten them. */
+/** Tunables of the feed. They come from the config (`feedOptionsFromConfig`); tests override some. */
 export interface FeedOptions {
   /** A ping every this many ms; a socket that has not answered the previous one is terminated. */
   heartbeatIntervalMs: number;
@@ -22,13 +36,19 @@ export interface FeedOptions {
   snapshotLimit: number;
 }
 
-export const DEFAULT_FEED_OPTIONS: FeedOptions = {
-  heartbeatIntervalMs: 25_000,
-  maxBufferedBytes: 1024 * 1024,
-  maxPendingEvents: 10_000,
-  maxInboundBytes: 4096,
-  snapshotLimit: 1000,
-};
+/** Live events held per socket during its start: not configurable (a memory bound, not a deployment choice). */
+export const MAX_PENDING_EVENTS = 10_000;
+
+/** The feed's tunables from the WS_* variables. */
+export function feedOptionsFromConfig(config: Config): FeedOptions {
+  return {
+    heartbeatIntervalMs: config.WS_HEARTBEAT_INTERVAL_MS,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    maxPendingEvents: MAX_PENDING_EVENTS,
+    maxInboundBytes: config.WS_MAX_MESSAGE_BYTES,
+    snapshotLimit: config.WS_SNAPSHOT_LIMIT,
+  };
+}
 
 export interface WebhooksDeps {
   config: Config;
@@ -48,6 +68,9 @@ declare module "fastify" {
   }
   interface FastifyInstance {
     feedHub: FeedHub;
+    /** The queue of Composio webhook jobs (owned by the app: closed with it). */
+    webhookQueue: Queue<ProcessWebhookEventJob>;
+    metrics: WebhooksMetrics;
   }
 }
 
@@ -58,7 +81,7 @@ interface FeedQuery {
 
 export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInstance> {
   const { config, prisma, redis } = deps;
-  const feed: FeedOptions = { ...DEFAULT_FEED_OPTIONS, ...deps.feed };
+  const feed: FeedOptions = { ...feedOptionsFromConfig(config), ...deps.feed };
   const app = Fastify({
     logger: { ...loggerOptions("webhooks", config.LOG_LEVEL), ...(deps.logStream ? { stream: deps.logStream } : {}) },
     trustProxy: config.TRUST_PROXY,
@@ -70,12 +93,20 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   const hub = new FeedHub(subscriber, config.REDIS_KEY_PREFIX, app.log, feed.heartbeatIntervalMs, (client) =>
     replayAndGoLive(startDeps, client),
   );
+  const metrics = createWebhooksMetrics(() => hub.stats().sockets);
+  // Shares the caller's Redis connection (BullMQ does not close a connection it was given).
+  const webhookQueue = new Queue<ProcessWebhookEventJob>(QUEUES.webhookEvent, { connection: redis, prefix: config.REDIS_KEY_PREFIX });
   app.decorate("feedHub", hub);
+  app.decorate("webhookQueue", webhookQueue);
+  app.decorate("metrics", metrics);
   app.decorateRequest("principal", null);
+  instrumentHttp(app, metrics.registry);
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) return reply.status(error.status).send(error.toBody());
     if (error.validation) return reply.status(400).send(new AppError("VALIDATION_FAILED", error.message).toBody());
+    if (error.statusCode === 413) return reply.status(413).send(new AppError("PAYLOAD_TOO_LARGE", error.message).toBody());
+    if (error.statusCode === 415) return reply.status(415).send(new AppError("UNSUPPORTED_MEDIA_TYPE", error.message).toBody());
     if (typeof error.statusCode === "number" && error.statusCode < 500) {
       return reply.status(error.statusCode).send(new AppError("BAD_REQUEST", error.message).toBody());
     }
@@ -87,21 +118,43 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   });
 
   // Runs before @fastify/websocket's own preClose (which closes sockets with no code): ours say 1001.
+  let closing = false;
   app.addHook("preClose", async () => {
+    closing = true;
     hub.closeAll();
+  });
+  // Requests in flight when the app starts closing (a webhook being stored) are answered; their keep-alive
+  // connection is then closed, or it would hold the server open until its keep-alive timeout.
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
   });
   // Subscribed once the app is ready (before it listens): no socket can exist before the subscription does.
   app.addHook("onReady", async () => {
     await hub.start();
   });
+  // onClose hooks run once the HTTP server has closed, i.e. after in-flight requests (a webhook being stored and
+  // enqueued) have been answered: only then is the queue closed.
   app.addHook("onClose", async () => {
     await hub.stop();
+    await webhookQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the webhook queue failed"));
     if (ownsSubscriber) await subscriber.quit().catch(() => subscriber.disconnect());
   });
 
   await app.register(websocket, { options: { maxPayload: feed.maxInboundBytes } });
 
   app.get("/health", async () => ({ status: "ok" as const, service: "webhooks" }));
+
+  // Prometheus, for the operator only.
+  app.get("/metrics", async (request, reply) => {
+    const credential = bearerCredential(request.headers.authorization);
+    if (!credential || !safeEqual(credential, config.ADMIN_TOKEN)) {
+      throw new AppError("UNAUTHENTICATED", "Send the admin token as Authorization: Bearer <token>");
+    }
+    const body = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(body);
+  });
+
+  await app.register(composioWebhookRoutes, { config, prisma, queue: webhookQueue, metrics });
 
   app.route<{ Querystring: FeedQuery }>({
     method: "GET",
@@ -125,9 +178,16 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     wsHandler: (socket, request) => {
       const principal = request.principal!;
       const since = request.query.since ?? null;
-      const client = new FeedClient(socket, principal, feed, (code) => hub.countServerClose(code));
+      const client = new FeedClient(
+        socket,
+        principal,
+        feed,
+        (code) => hub.countServerClose(code),
+        (delivered) => metrics.eventsDelivered.inc(delivered),
+      );
       hub.add(client);
-      socket.on("close", () => {
+      socket.on("close", (code) => {
+        metrics.socketsClosed.inc({ code: String(code) });
         client.markClosed();
         hub.remove(client);
       });

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { PrismaClient } from "@kronos/db";
 import { type Config, EVENT_TYPES, type EventBus, type EventDraft, type Redis } from "@kronos/shared";
@@ -123,4 +124,65 @@ export async function publishMany(bus: EventBus, tenantId: string, userId: strin
   const ids: string[] = [];
   for (let i = 0; i < count; i++) ids.push((await bus.publish(statusDraft(tenantId, userId, `${tag}-${i}`))).id);
   return ids;
+}
+
+/**
+ * Signs like Composio (COMPOSIO.md), computed here independently of the service's verifier:
+ * `v1,` + base64(HMAC-SHA256(key = the secret's UTF-8 bytes, "<id>.<timestamp>.<raw body>")).
+ */
+export function composioSign(secret: string, id: string, timestamp: number | string, body: string | Buffer): string {
+  const mac = createHmac("sha256", Buffer.from(secret, "utf8"));
+  mac.update(Buffer.concat([Buffer.from(`${id}.${timestamp}.`, "utf8"), Buffer.isBuffer(body) ? body : Buffer.from(body, "utf8")]));
+  return `v1,${mac.digest("base64")}`;
+}
+
+export interface Delivery {
+  id: string;
+  /** The raw body, sent byte for byte. */
+  body: string | Buffer;
+  /** Signs with this secret (ignored when `signature` is given). */
+  secret?: string;
+  /** Unix seconds (default: now). */
+  timestamp?: number;
+  /** The whole webhook-signature header, as is. */
+  signature?: string;
+  contentType?: string;
+}
+
+/** POSTs a delivery to /webhooks/composio as Composio does; returns the status and the JSON body. */
+export async function deliver(httpBase: string, delivery: Delivery): Promise<{ status: number; body: Record<string, unknown> }> {
+  const timestamp = delivery.timestamp ?? Math.floor(Date.now() / 1000);
+  const signature = delivery.signature ?? composioSign(delivery.secret ?? "", delivery.id, timestamp, delivery.body);
+  const response = await fetch(`${httpBase}/webhooks/composio`, {
+    method: "POST",
+    headers: {
+      "content-type": delivery.contentType ?? "application/json",
+      "webhook-id": delivery.id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": signature,
+      "x-composio-webhook-version": "V3",
+    },
+    body: delivery.body,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** A V3 envelope (COMPOSIO.md): a trigger message for `composioUserId` unless overridden. */
+export function envelope(id: string, overrides: Record<string, unknown> = {}, composioUserId = "nobody"): Record<string, unknown> {
+  return {
+    id,
+    timestamp: new Date().toISOString(),
+    type: "composio.trigger.message",
+    metadata: {
+      log_id: "log_1",
+      trigger_slug: "GITHUB_COMMIT_EVENT",
+      trigger_id: "ti_1",
+      connected_account_id: "ca_1",
+      auth_config_id: "ac_1",
+      user_id: composioUserId,
+    },
+    data: { commit: "abc123" },
+    ...overrides,
+  };
 }

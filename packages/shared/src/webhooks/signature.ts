@@ -1,5 +1,12 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 
+/** The webhook event types Composio sends (V3 envelope `type`). */
+export const COMPOSIO_WEBHOOK_TYPES = {
+  connectedAccountExpired: "composio.connected_account.expired",
+  triggerMessage: "composio.trigger.message",
+  triggerDisabled: "composio.trigger.disabled",
+} as const;
+
 /** Composio rejects nothing itself; we reject deliveries whose timestamp is further than this from our clock. */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 

@@ -51,6 +51,8 @@ export class FeedClient {
     private readonly limits: ClientLimits,
     /** Called when the client closed itself for a reason of ours (4001, 4008, ...), for counters. */
     private readonly onServerClose: (code: number) => void = () => {},
+    /** Called with the number of events (not control messages) handed to the socket, for counters. */
+    private readonly onDelivered: (count: number) => void = () => {},
   ) {
     socket.on("pong", () => {
       this.alive = true;
@@ -96,7 +98,10 @@ export class FeedClient {
       return;
     }
     if (this.cursorId !== null && !isAfter(id, this.cursorId)) return;
-    if (this.send(payload)) this.cursorId = id;
+    if (this.send(payload)) {
+      this.cursorId = id;
+      this.onDelivered(1);
+    }
   }
 
   /** Moves the cursor forward (never back): a replayed page was sent up to `id`. */
@@ -160,7 +165,11 @@ export class FeedClient {
     return new Promise((resolve) => {
       payloads.forEach((payload, index) => {
         if (index < payloads.length - 1) this.socket.send(payload);
-        else this.socket.send(payload, (error) => resolve(!error && !this.closed));
+        else
+          this.socket.send(payload, (error) => {
+            if (!error) this.onDelivered(payloads.length);
+            resolve(!error && !this.closed);
+          });
       });
     });
   }

@@ -1,0 +1,176 @@
+import type { Prisma, PrismaClient } from "@kronos/db";
+import {
+  AppError,
+  type Config,
+  DEFAULT_JOB_OPTIONS,
+  JOBS,
+  type ProcessWebhookEventJob,
+  parseComposioUserId,
+  verifyComposioWebhook,
+} from "@kronos/shared";
+import type { Queue } from "bullmq";
+import type { FastifyInstance } from "fastify";
+import { typeLabel, type WebhookOutcome, type WebhooksMetrics } from "./metrics.js";
+
+/** Largest delivery accepted (413 above). */
+export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+
+/** The route, for the README and the tests. */
+export const COMPOSIO_WEBHOOK_PATH = "/webhooks/composio";
+
+/** What the route needs of the BullMQ queue (tests wrap it). */
+export type WebhookQueue = Pick<Queue<ProcessWebhookEventJob>, "add" | "getJob">;
+
+export interface ComposioWebhookOptions {
+  config: Config;
+  prisma: PrismaClient;
+  queue: WebhookQueue;
+  metrics: WebhooksMetrics;
+}
+
+/** Composio's V3 envelope, as far as we read it here (the worker reads the rest from the stored payload). */
+interface Envelope {
+  id: string;
+  type: string;
+  data: unknown;
+  metadata?: unknown;
+  [key: string]: unknown;
+}
+
+/**
+ * Becomes a BullMQ job id and a primary key: Composio's ids are `msg_...`. BullMQ refuses integer-like ids and ids
+ * with `:`, so those are refused here rather than failing at every retry.
+ */
+const WEBHOOK_ID_PATTERN = /^(?=.*[^0-9])[A-Za-z0-9_.-]{1,200}$/;
+
+const headerValue = (value: string | string[] | undefined): string | undefined => (typeof value === "string" ? value : undefined);
+
+/** Parses and checks the body (after the signature check): 400 unless it is a V3 envelope for this delivery. */
+export function parseEnvelope(raw: Buffer, webhookId: string): Envelope {
+  if (!WEBHOOK_ID_PATTERN.test(webhookId)) throw new AppError("VALIDATION_FAILED", "webhook-id has an unexpected format");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new AppError("VALIDATION_FAILED", "The body is not JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new AppError("VALIDATION_FAILED", "The body must be a JSON object (Composio's V3 envelope)");
+  }
+  const envelope = parsed as Record<string, unknown>;
+  if (envelope.id !== webhookId) throw new AppError("VALIDATION_FAILED", "The body's id must equal the webhook-id header");
+  if (typeof envelope.type !== "string" || envelope.type.length === 0 || envelope.type.length > 200) {
+    throw new AppError("VALIDATION_FAILED", "The body's type must be a non-empty string");
+  }
+  if (envelope.data === undefined || envelope.data === null) throw new AppError("VALIDATION_FAILED", "The body's data is missing");
+  return envelope as Envelope;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The tenant a delivery is about, when it says: our Composio user ids are `<tenant uuid>:<user id>`, found in
+ * `metadata.user_id` (trigger messages) or `data.user_id` (connected accounts, disabled triggers). Only a well-formed
+ * uuid is kept (the column is a uuid); the worker checks the rest.
+ */
+export function tenantIdOf(envelope: Envelope): string | null {
+  for (const holder of [envelope.metadata, envelope.data]) {
+    if (typeof holder !== "object" || holder === null) continue;
+    const userId = (holder as { user_id?: unknown }).user_id;
+    if (typeof userId !== "string") continue;
+    const parsed = parseComposioUserId(userId);
+    if (parsed && UUID.test(parsed.tenantId)) return parsed.tenantId.toLowerCase();
+  }
+  return null;
+}
+
+/**
+ * POST /webhooks/composio: Composio's signed deliveries. Registered in its own (encapsulated) context so that its
+ * content-type parser, which keeps the raw bytes for the signature, applies to this route only.
+ *
+ *   1. no secret configured: 503 (nothing unsigned is ever accepted);
+ *   2. signature over the raw body, with the current and the previous secret: 401, no side effect;
+ *   3. the V3 envelope: 400;
+ *   4. the row is INSERTed (ON CONFLICT DO NOTHING: the primary key, the webhook id, decides between concurrent
+ *      duplicates, on any number of instances), then the job is enqueued with the webhook id as its job id; only then
+ *      200. A failed enqueue answers 500, and Composio's retry finds the row unprocessed with no job: it enqueues
+ *      again.
+ */
+export async function composioWebhookRoutes(app: FastifyInstance, options: ComposioWebhookOptions): Promise<void> {
+  const { config, prisma, queue, metrics } = options;
+  const secrets = [config.COMPOSIO_WEBHOOK_SECRET, config.COMPOSIO_WEBHOOK_SECRET_PREVIOUS].filter(
+    (secret): secret is string => typeof secret === "string" && secret.length > 0,
+  );
+
+  // Every content type arrives as the raw Buffer: the signature covers the bytes, never re-serialised JSON.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) => {
+    done(null, body);
+  });
+
+  const enqueue = (webhookId: string) =>
+    queue.add(
+      JOBS.processWebhookEvent,
+      { webhookId },
+      { ...DEFAULT_JOB_OPTIONS, backoff: { ...DEFAULT_JOB_OPTIONS.backoff }, jobId: webhookId },
+    );
+
+  app.post(COMPOSIO_WEBHOOK_PATH, { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request) => {
+    const count = (type: string | undefined, outcome: WebhookOutcome) => metrics.webhooksReceived.inc({ type: typeLabel(type), outcome });
+    if (secrets.length === 0) {
+      count(undefined, "unconfigured");
+      throw new AppError("UNAVAILABLE", "webhooks are not configured");
+    }
+
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const headers = {
+      id: headerValue(request.headers["webhook-id"]),
+      timestamp: headerValue(request.headers["webhook-timestamp"]),
+      signature: headerValue(request.headers["webhook-signature"]),
+    };
+    const check = verifyComposioWebhook(headers, raw, secrets);
+    if (!check.ok) {
+      metrics.signatureFailures.inc({ reason: check.reason });
+      request.log.warn({ reason: check.reason, webhookId: headers.id }, "refused a Composio webhook: signature check failed");
+      throw new AppError("UNAUTHENTICATED", "Invalid webhook signature");
+    }
+    const webhookId = headers.id as string;
+
+    let envelope: Envelope;
+    try {
+      envelope = parseEnvelope(raw, webhookId);
+    } catch (error) {
+      count(undefined, "invalid");
+      request.log.warn({ webhookId, reason: (error as Error).message }, "refused a signed Composio webhook: not a V3 envelope");
+      throw error;
+    }
+
+    try {
+      const inserted = await prisma.webhookEvent.createMany({
+        data: [{ id: webhookId, type: envelope.type, tenantId: tenantIdOf(envelope), payload: envelope as Prisma.InputJsonObject }],
+        skipDuplicates: true,
+      });
+      if (inserted.count === 1) {
+        await enqueue(webhookId);
+        count(envelope.type, "accepted");
+        request.log.info({ webhookId, type: envelope.type }, "stored a Composio webhook");
+        return { received: true, duplicate: false };
+      }
+
+      // A delivery we already have. Normally nothing to do; but when an earlier attempt stored the row and failed to
+      // enqueue (we answered 500), the row is unprocessed and there is no job: enqueue it now.
+      const row = await prisma.webhookEvent.findUnique({ where: { id: webhookId }, select: { processedAt: true } });
+      if (row && row.processedAt === null && (await queue.getJob(webhookId)) === undefined) {
+        await enqueue(webhookId);
+        count(envelope.type, "requeued");
+        request.log.warn({ webhookId, type: envelope.type }, "re-enqueued a stored Composio webhook that had no job");
+      } else {
+        count(envelope.type, "duplicate");
+      }
+      return { received: true, duplicate: true };
+    } catch (error) {
+      count(envelope.type, "failed");
+      throw error;
+    }
+  });
+}
