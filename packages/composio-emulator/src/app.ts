@@ -5,12 +5,14 @@ import type { RouteContext } from "./context.js";
 import { CONTROL_PREFIX, controlRoutes } from "./control.js";
 import { EmulatorApiError, ERRORS, errorBody } from "./errors.js";
 import { FaultRegistry } from "./faults.js";
+import { RATE_LIMIT_WINDOW_SECONDS, RateLimiter } from "./rate-limit.js";
 import { authConfigRoutes } from "./routes/auth-configs.js";
 import { catalogueRoutes } from "./routes/catalogue.js";
 import { connectedAccountRoutes } from "./routes/connected-accounts.js";
 import { linkPageRoutes } from "./routes/link-page.js";
-import { type ApiVersion, redactSecrets } from "./serialize.js";
+import { type ApiVersion, connectedAccountOut, redactSecrets } from "./serialize.js";
 import { EmulatorState, type RequestLogEntry } from "./state.js";
+import { EMULATOR_ORG_ID, EMULATOR_PROJECT_ID, WEBHOOK_EVENT_TYPES, WebhookDispatcher, type WebhookOptions } from "./webhooks.js";
 
 export interface EmulatorOptions {
   /** The only value of `x-api-key` the API accepts. */
@@ -21,11 +23,17 @@ export interface EmulatorOptions {
   logger?: FastifyServerOptions["logger"];
   /** Lifetime of a hosted connect link; Composio's is about 10 minutes. */
   linkTtlSeconds?: number;
+  /** Where and how to deliver Composio's signed webhooks; none are sent without it. */
+  webhook?: WebhookOptions;
+  /** Organisation-wide limit of API requests in any sliding 60 s window (429 past it); unlimited by default. */
+  rateLimitPerMinute?: number | null;
 }
 
 export interface EmulatorInternals {
   state: EmulatorState;
   faults: FaultRegistry;
+  webhooks: WebhookDispatcher;
+  rateLimit: RateLimiter;
 }
 
 declare module "fastify" {
@@ -52,7 +60,24 @@ export function createEmulatorApp(options: EmulatorOptions): FastifyInstance {
   });
   const state = new EmulatorState();
   const faults = new FaultRegistry();
-  app.decorate("emulator", { state, faults });
+  const webhooks = new WebhookDispatcher(options.webhook, app.log);
+  const initialRateLimit = options.rateLimitPerMinute ?? null;
+  if (initialRateLimit !== null && (!Number.isInteger(initialRateLimit) || initialRateLimit < 1)) {
+    throw new Error("rateLimitPerMinute must be a positive integer (or null for no limit)");
+  }
+  const rateLimit = new RateLimiter(initialRateLimit);
+  app.decorate("emulator", { state, faults, webhooks, rateLimit });
+
+  // Whatever makes an account EXPIRED (the control API today), Composio tells the project.
+  state.onAccountStatusChange((account) => {
+    if (account.status !== "EXPIRED") return;
+    webhooks.emit(
+      WEBHOOK_EVENT_TYPES.connectedAccountExpired,
+      { project_id: EMULATOR_PROJECT_ID, org_id: EMULATOR_ORG_ID, user_id: account.userId, connected_account_id: account.id },
+      connectedAccountOut(state, account, "v3.1"),
+      state.nowIso(),
+    );
+  });
   const logEntries = new WeakMap<object, RequestLogEntry>();
 
   const publicUrl = () => {
@@ -90,6 +115,27 @@ export function createEmulatorApp(options: EmulatorOptions): FastifyInstance {
     logEntries.set(request, entry);
     if (!api) return;
 
+    const decision = rateLimit.take();
+    if (!decision.allowed) {
+      entry.rateLimited = true;
+      return reply
+        .code(429)
+        .headers({
+          "retry-after": String(decision.retryAfterSeconds),
+          "x-ratelimit": String(decision.limit),
+          "x-ratelimit-remaining": "0",
+          "x-ratelimit-window-size": String(RATE_LIMIT_WINDOW_SECONDS),
+        })
+        .send({ message: `Rate limit exceeded. Please retry after ${decision.retryAfterSeconds} seconds.` });
+    }
+    if (decision.limit !== null) {
+      reply.headers({
+        "x-ratelimit": String(decision.limit),
+        "x-ratelimit-remaining": String(decision.remaining),
+        "x-ratelimit-window-size": String(RATE_LIMIT_WINDOW_SECONDS),
+      });
+    }
+
     const fault = faults.take(request.method, entry.route);
     if (fault) {
       entry.fault = fault.kind;
@@ -121,7 +167,10 @@ export function createEmulatorApp(options: EmulatorOptions): FastifyInstance {
     reply.code(404).send(errorBody(ERRORS.NOT_FOUND, 404, `Route ${request.method} ${request.url.split("?")[0]} not found`, request.id)),
   );
 
-  app.addHook("onClose", async () => faults.releaseHanging());
+  app.addHook("onClose", async () => {
+    faults.releaseHanging();
+    webhooks.close();
+  });
 
   for (const { prefix, version } of API_PREFIXES) {
     const ctx: RouteContext = { state, version, publicUrl, linkTtlSeconds: options.linkTtlSeconds ?? 600 };
@@ -135,6 +184,8 @@ export function createEmulatorApp(options: EmulatorOptions): FastifyInstance {
     );
   }
   app.register(async (pages) => linkPageRoutes(pages, state));
-  app.register(async (control) => controlRoutes(control, { state, faults }), { prefix: CONTROL_PREFIX });
+  app.register(async (control) => controlRoutes(control, { state, faults, webhooks, rateLimit, initialRateLimit }), {
+    prefix: CONTROL_PREFIX,
+  });
   return app;
 }

@@ -1,12 +1,27 @@
 import type { FastifyInstance } from "fastify";
 import { FAULT_KINDS, type FaultRegistry, type FaultSpec, pathMatches } from "./faults.js";
+import type { RateLimiter } from "./rate-limit.js";
 import { connectedAccountOut } from "./serialize.js";
-import { ACCOUNT_STATUSES, type AccountStatus, type EmulatorState } from "./state.js";
+import { ACCOUNT_STATUSES, type AccountStatus, type EmulatorState, nanoid } from "./state.js";
+import { EMULATOR_ORG_ID, EMULATOR_PROJECT_ID, WEBHOOK_EVENT_TYPES, type WebhookDispatcher, type WebhookEvent } from "./webhooks.js";
 
 export const CONTROL_PREFIX = "/_emulator";
 
 function bad(message: string) {
   return { error: { message } };
+}
+
+function nonEmptyString(value: unknown): value is string {
+  return typeof value === "string" && value.trim() !== "";
+}
+
+export interface ControlDeps {
+  state: EmulatorState;
+  faults: FaultRegistry;
+  webhooks: WebhookDispatcher;
+  rateLimit: RateLimiter;
+  /** The limit given at start-up: /reset goes back to it. */
+  initialRateLimit: number | null;
 }
 
 /**
@@ -21,16 +36,34 @@ function bad(message: string) {
  *   DELETE /_emulator/requests                       -> 204
  *   GET    /_emulator/executions?tool_slug=          -> { items: ExecutionRecord[] } (tool runs that reached a tool)
  *   PUT    /_emulator/connected_accounts/:id/status  { status, status_reason? } -> 200 connected account (v3.1 shape)
+ *                                                        (to EXPIRED: also sends composio.connected_account.expired)
  *   POST   /_emulator/clock  { advance_seconds }     -> { now } (moves the emulator's clock forward, e.g. to expire links)
+ *
+ * Webhooks (delivered in the background to the `webhook` URL, signed, retried; see webhooks.ts):
+ *   GET    /_emulator/webhooks?id=&type=             -> { configured, url, pending, events: WebhookEvent[], items: WebhookAttempt[] }
+ *   POST   /_emulator/triggers/fire  { connected_account_id, trigger_slug, payload? }
+ *                                                    -> 202 { id, type, delivering, event } (composio.trigger.message)
+ *   POST   /_emulator/triggers/disable  { connected_account_id, trigger_name, reason? }
+ *                                                    -> 202 { id, type, delivering, event } (composio.trigger.disabled)
+ *   POST   /_emulator/webhooks/redeliver  { id }     -> 202 { id, type, delivery, delivering } | 404 (same id and body)
+ *
+ * Rate limit (API routes only; control and link routes are never counted):
+ *   GET    /_emulator/rate-limit                     -> { per_minute, answered_429, requests_in_window, max_in_any_window }
+ *   PUT    /_emulator/rate-limit  { per_minute: positive integer | null } -> the same (counts are kept)
+ *
+ * /reset also forgets webhook events and attempts (stopping retries under way), zeroes the rate-limit counts and
+ * puts the limit back to its start-up value.
  */
-export async function controlRoutes(app: FastifyInstance, deps: { state: EmulatorState; faults: FaultRegistry }): Promise<void> {
-  const { state, faults } = deps;
+export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Promise<void> {
+  const { state, faults, webhooks, rateLimit } = deps;
 
   app.get("/health", async () => ({ status: "ok", service: "composio-emulator" }));
 
   app.post("/reset", async (_request, reply) => {
     state.reset();
     faults.clear();
+    webhooks.reset();
+    rateLimit.reset(deps.initialRateLimit);
     return reply.code(204).send();
   });
 
@@ -96,5 +129,89 @@ export async function controlRoutes(app: FastifyInstance, deps: { state: Emulato
       return reply.code(400).send(bad("advance_seconds must be a non-negative number"));
     state.clockOffsetMs += body.advance_seconds * 1000;
     return { now: state.nowIso() };
+  });
+
+  const accepted = (event: WebhookEvent) => ({ id: event.id, type: event.type, delivering: webhooks.configured, event });
+
+  app.get<{ Querystring: { id?: string; type?: string } }>("/webhooks", async (request) => {
+    const { id, type } = request.query;
+    return {
+      configured: webhooks.configured,
+      url: webhooks.url,
+      pending: webhooks.pending,
+      events: webhooks.listEvents().filter((e) => (!id || e.id === id) && (!type || e.type === type)),
+      items: webhooks.listAttempts({ ...(id ? { id } : {}), ...(type ? { type } : {}) }),
+    };
+  });
+
+  app.post("/webhooks/redeliver", async (request, reply) => {
+    const body = (request.body ?? {}) as { id?: unknown };
+    if (!nonEmptyString(body.id)) return reply.code(400).send(bad("id is required"));
+    const result = webhooks.redeliver(body.id);
+    if (!result) return reply.code(404).send(bad("No such webhook event"));
+    return reply
+      .code(202)
+      .send({ id: result.event.id, type: result.event.type, delivery: result.delivery, delivering: webhooks.configured });
+  });
+
+  app.post("/triggers/fire", async (request, reply) => {
+    const body = (request.body ?? {}) as { connected_account_id?: unknown; trigger_slug?: unknown; payload?: unknown };
+    if (!nonEmptyString(body.connected_account_id)) return reply.code(400).send(bad("connected_account_id is required"));
+    if (!nonEmptyString(body.trigger_slug)) return reply.code(400).send(bad("trigger_slug is required"));
+    const payload = body.payload ?? {};
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload))
+      return reply.code(400).send(bad("payload must be an object"));
+    const account = state.accounts.get(body.connected_account_id);
+    if (!account) return reply.code(404).send(bad("No such connected account"));
+    const event = webhooks.emit(
+      WEBHOOK_EVENT_TYPES.triggerMessage,
+      {
+        log_id: nanoid("log"),
+        trigger_slug: body.trigger_slug,
+        trigger_id: state.triggerId(account.id, body.trigger_slug),
+        connected_account_id: account.id,
+        auth_config_id: account.authConfigId,
+        user_id: account.userId,
+      },
+      payload,
+      state.nowIso(),
+    );
+    return reply.code(202).send(accepted(event));
+  });
+
+  app.post("/triggers/disable", async (request, reply) => {
+    const body = (request.body ?? {}) as { connected_account_id?: unknown; trigger_name?: unknown; reason?: unknown };
+    if (!nonEmptyString(body.connected_account_id)) return reply.code(400).send(bad("connected_account_id is required"));
+    if (!nonEmptyString(body.trigger_name)) return reply.code(400).send(bad("trigger_name is required"));
+    if (body.reason !== undefined && body.reason !== null && typeof body.reason !== "string")
+      return reply.code(400).send(bad("reason must be a string"));
+    const account = state.accounts.get(body.connected_account_id);
+    if (!account) return reply.code(404).send(bad("No such connected account"));
+    const now = state.nowIso();
+    const event = webhooks.emit(
+      WEBHOOK_EVENT_TYPES.triggerDisabled,
+      { project_id: EMULATOR_PROJECT_ID, org_id: EMULATOR_ORG_ID, user_id: account.userId },
+      {
+        id: state.triggerId(account.id, body.trigger_name),
+        connected_account_id: account.id,
+        trigger_name: body.trigger_name,
+        user_id: account.userId,
+        disabled_at: now,
+        disabled_reason: body.reason ?? "Disabled by Composio",
+      },
+      now,
+    );
+    return reply.code(202).send(accepted(event));
+  });
+
+  app.get("/rate-limit", async () => rateLimit.snapshot());
+
+  app.put("/rate-limit", async (request, reply) => {
+    const body = (request.body ?? {}) as { per_minute?: unknown };
+    const value = body.per_minute;
+    if (value !== null && (typeof value !== "number" || !Number.isInteger(value) || value < 1))
+      return reply.code(400).send(bad("per_minute must be a positive integer or null (no limit)"));
+    rateLimit.setLimit(value);
+    return rateLimit.snapshot();
   });
 }

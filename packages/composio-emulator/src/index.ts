@@ -6,7 +6,20 @@ export { createEmulatorApp, type EmulatorInternals, type EmulatorOptions } from 
 export { TOOLKITS, TOOLS } from "./catalogue.js";
 export { CONTROL_PREFIX } from "./control.js";
 export { FAULT_KINDS, type Fault, type FaultKind, type FaultSpec } from "./faults.js";
+export { RATE_LIMIT_WINDOW_SECONDS, type RateLimitSnapshot } from "./rate-limit.js";
 export type { AccountStatus, ExecutionRecord, RequestLogEntry } from "./state.js";
+export {
+  DEFAULT_WEBHOOK_RETRY_DELAYS_MS,
+  DEFAULT_WEBHOOK_TIMEOUT_MS,
+  EMULATOR_ORG_ID,
+  EMULATOR_PROJECT_ID,
+  WEBHOOK_EVENT_TYPES,
+  WEBHOOK_VERSION,
+  type WebhookAttempt,
+  type WebhookEvent,
+  type WebhookEventType,
+  type WebhookOptions,
+} from "./webhooks.js";
 
 export const DEFAULT_EMULATOR_API_KEY = "emulator-api-key";
 
@@ -18,6 +31,10 @@ export interface StartEmulatorOptions {
   publicUrl?: string;
   logger?: EmulatorOptions["logger"];
   linkTtlSeconds?: number;
+  /** Signed webhook deliveries (Composio → us): target URL, secret, optional retry delays and timeout. */
+  webhook?: EmulatorOptions["webhook"];
+  /** Answer 429 past this many API requests in any sliding 60 s window; unlimited when absent or null. */
+  rateLimitPerMinute?: number | null;
 }
 
 export interface RunningEmulator {
@@ -36,6 +53,8 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   if (options.publicUrl !== undefined) appOptions.publicUrl = options.publicUrl;
   if (options.logger !== undefined) appOptions.logger = options.logger;
   if (options.linkTtlSeconds !== undefined) appOptions.linkTtlSeconds = options.linkTtlSeconds;
+  if (options.webhook !== undefined) appOptions.webhook = options.webhook;
+  if (options.rateLimitPerMinute !== undefined) appOptions.rateLimitPerMinute = options.rateLimitPerMinute;
   const app = createEmulatorApp(appOptions);
   await app.listen({ port: options.port ?? 0, host });
   const address = app.server.address() as AddressInfo;

@@ -65,6 +65,8 @@ export interface RequestLogEntry {
   body?: unknown;
   /** The kind of fault injected into this request, if any. */
   fault?: string;
+  /** True when the emulator's rate limit answered this request with 429. */
+  rateLimited?: true;
 }
 
 export interface ExecutionRecord {
@@ -86,6 +88,9 @@ export function nanoid(prefix: string, length = 12): string {
   return `${prefix}_${out}`;
 }
 
+/** Called after an account's status changed (not when it is set to the status it already has). */
+export type AccountStatusListener = (account: ConnectedAccountRecord, previous: AccountStatus) => void;
+
 /** All mutable state of one emulator instance. */
 export class EmulatorState {
   authConfigs = new Map<string, AuthConfigRecord>();
@@ -93,6 +98,10 @@ export class EmulatorState {
   links = new Map<string, LinkRecord>();
   requests: RequestLogEntry[] = [];
   executions: ExecutionRecord[] = [];
+  /** Trigger instance ids (`ti_...`), one per connected account and trigger slug: `<account id> <slug>` -> id. */
+  triggerIds = new Map<string, string>();
+  /** Survive reset: they are wiring (the webhook dispatcher), not state. */
+  private readonly statusListeners: AccountStatusListener[] = [];
   private seq = 0;
   /** Added to the wall clock: lets tests expire links without waiting. */
   clockOffsetMs = 0;
@@ -116,7 +125,23 @@ export class EmulatorState {
     this.links.clear();
     this.requests = [];
     this.executions = [];
+    this.triggerIds.clear();
     this.clockOffsetMs = 0;
+  }
+
+  onAccountStatusChange(listener: AccountStatusListener): void {
+    this.statusListeners.push(listener);
+  }
+
+  /** The stable id of the trigger `slug` on an account (created on first use). */
+  triggerId(connectedAccountId: string, slug: string): string {
+    const key = `${connectedAccountId} ${slug}`;
+    let id = this.triggerIds.get(key);
+    if (!id) {
+      id = nanoid("ti");
+      this.triggerIds.set(key, id);
+    }
+    return id;
   }
 
   newUuid(): string {
@@ -129,10 +154,13 @@ export class EmulatorState {
     return n;
   }
 
+  /** Every status change goes through here, so that listeners (the `expired` webhook) see all of them. */
   setAccountStatus(account: ConnectedAccountRecord, status: AccountStatus, statusReason: string | null = null): void {
+    const previous = account.status;
     account.status = status;
     account.statusReason = statusReason;
     account.isDisabled = status === "INACTIVE";
     account.updatedAt = this.nowIso();
+    if (previous !== status) for (const listener of this.statusListeners) listener(account, previous);
   }
 }
