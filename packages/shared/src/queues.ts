@@ -65,10 +65,14 @@ export type PollConnectionStatusJob = z.infer<typeof pollConnectionStatusJobSche
 /** One poll job per connection at a time: its id is derived from the connection. */
 export const statusPollJobId = (connectionId: string) => `poll-${connectionId}`;
 
-/** Options every queue uses unless a job says otherwise: bounded history, retries with backoff. */
+/**
+ * Options every queue uses unless a job says otherwise: bounded history, retries with exponential backoff and
+ * jitter (BullMQ's own: up to half of each delay is random, so jobs that failed together during a Composio outage
+ * do not all come back in the same second). Workers cap the attempts of Composio jobs at COMPOSIO_MAX_ATTEMPTS.
+ */
 export const DEFAULT_JOB_OPTIONS = {
   attempts: 5,
-  backoff: { type: "exponential", delay: 1_000 },
+  backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const;
@@ -148,8 +152,14 @@ export const completeBulkJobSchema = z.object({
   kind: z.enum(BULK_KINDS),
   /** The item jobs (children) in request order, so results are reported in that order. */
   items: z.array(z.object({ queue: z.string(), jobId: z.string(), connectionId: z.string().nullable() })).min(1),
+  /** Items the gateway refused before any job ran (not the caller's, a foreign auth config...), with why. */
+  rejected: z.array(z.object({ index: z.number().int().min(0), code: z.string(), message: z.string() })).default([]),
 });
 export type CompleteBulkJob = z.infer<typeof completeBulkJobSchema>;
+
+/** The reconciliation job; `tenantId` limits one run to a tenant. */
+export const reconcileConnectionsJobSchema = z.object({ tenantId: z.uuid().optional() });
+export type ReconcileConnectionsJob = z.infer<typeof reconcileConnectionsJobSchema>;
 
 export const processWebhookEventJobSchema = z.object({ webhookId: z.string() });
 export type ProcessWebhookEventJob = z.infer<typeof processWebhookEventJobSchema>;

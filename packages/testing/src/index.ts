@@ -23,6 +23,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     STATUS_POLL_INITIAL_DELAY_MS: "50",
     STATUS_POLL_MAX_DELAY_MS: "200",
     CONNECT_WAIT_MS: "5000",
+    // Test files share one database: a scheduled reconciliation would correct other files' connections.
+    RECONCILE_INTERVAL_SECONDS: "0",
     ...overrides,
   });
 }

@@ -1,18 +1,39 @@
 import type { PrismaClient } from "@kronos/db";
-import { type Config, type Logger, loggerOptions, type Redis } from "@kronos/shared";
+import {
+  type ComposioPort,
+  type Config,
+  composioBudgetKey,
+  createComposioClient,
+  createMetricsRegistry,
+  instrumentHttp,
+  instrumentQueues,
+  type Logger,
+  loggerOptions,
+  RateBudget,
+  type Redis,
+  withRateBudget,
+} from "@kronos/shared";
 import Fastify, { type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { GatewayContext } from "./context.js";
+import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { authPlugin } from "./plugins/auth.js";
 import { errorsPlugin } from "./plugins/errors.js";
+import { queueDashboardPlugin } from "./plugins/queue-dashboard.js";
 import { genRequestId, requestIdPlugin } from "./plugins/request-id.js";
 import { securityPlugin } from "./plugins/security.js";
 import { swaggerPlugin } from "./plugins/swagger.js";
-import { createGatewayQueues } from "./queues.js";
+import { createGatewayQueues, queueEmitters } from "./queues.js";
 import { adminRoutes } from "./routes/admin.js";
+import { authConfigRoutes } from "./routes/auth-configs.js";
+import { bulkRoutes } from "./routes/bulk.js";
 import { callbackRoutes } from "./routes/callback.js";
+import { catalogueRoutes } from "./routes/catalogue.js";
+import { connectionOpRoutes } from "./routes/connection-ops.js";
 import { connectionRoutes } from "./routes/connections.js";
+import { executionRoutes } from "./routes/executions.js";
 import { healthRoutes } from "./routes/health.js";
+import { metricsRoutes } from "./routes/metrics.js";
 import { sessionRoutes } from "./routes/sessions.js";
 
 export interface GatewayDeps {
@@ -21,6 +42,8 @@ export interface GatewayDeps {
   redis: Redis;
   /** A pino logger; by default one is made from LOG_LEVEL. */
   logger?: Logger;
+  /** The Composio port for the catalogue; by default the client over COMPOSIO_BASE_URL, within the shared rate budget. */
+  composio?: ComposioPort;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -41,13 +64,28 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   // A JSON API: any other body is answered 415 rather than handed to validation as a string.
   app.removeContentTypeParser("text/plain");
 
+  const registry = createMetricsRegistry("gateway");
+  instrumentHttp(app as unknown as Parameters<typeof instrumentHttp>[0], registry);
+
   const queues = createGatewayQueues(deps.redis, config.REDIS_KEY_PREFIX);
   const onQueueError = (error: Error) => app.log.error({ err: error }, "queue error");
-  queues.connection.on("error", onQueueError);
-  queues.statusPoll.on("error", onQueueError);
-  queues.connectionEvents.on("error", onQueueError);
+  for (const emitter of queueEmitters(queues)) emitter.on("error", onQueueError);
   app.addHook("onClose", async () => queues.close());
-  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues };
+  instrumentQueues(registry, queues.all);
+
+  const composio =
+    deps.composio ??
+    withRateBudget(
+      createComposioClient({ apiKey: config.COMPOSIO_API_KEY, baseUrl: config.COMPOSIO_BASE_URL, timeoutMs: config.COMPOSIO_TIMEOUT_MS }),
+      new RateBudget(deps.redis, composioBudgetKey(config.REDIS_KEY_PREFIX), config.COMPOSIO_REQUESTS_PER_MINUTE),
+    );
+  const catalogue = new CatalogueCache(deps.redis, {
+    prefix: config.REDIS_KEY_PREFIX,
+    ttlSeconds: config.TOOLKIT_CACHE_TTL_SECONDS,
+    staleSeconds: config.TOOLKIT_CACHE_STALE_SECONDS,
+    lockMs: config.COMPOSIO_TIMEOUT_MS + 1_000,
+  });
+  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue };
 
   await app.register(requestIdPlugin);
   await app.register(errorsPlugin);
@@ -60,6 +98,13 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(sessionRoutes, { ctx });
   await app.register(connectionRoutes, { ctx });
   await app.register(callbackRoutes, { ctx });
+  await app.register(connectionOpRoutes, { ctx });
+  await app.register(bulkRoutes, { ctx });
+  await app.register(authConfigRoutes, { ctx });
+  await app.register(catalogueRoutes, { ctx });
+  await app.register(executionRoutes, { ctx });
+  await app.register(metricsRoutes, { registry });
+  await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });
 
   await app.ready();
   return app as unknown as FastifyInstance;

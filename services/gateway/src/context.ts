@@ -1,6 +1,7 @@
 import type { PrismaClient } from "@kronos/db";
-import type { Config, Principal, Redis } from "@kronos/shared";
-import type { Queue, QueueEvents } from "bullmq";
+import type { ComposioPort, Config, Principal, Redis } from "@kronos/shared";
+import type { FlowProducer, Queue, QueueEvents } from "bullmq";
+import type { CatalogueCache } from "./lib/catalogue-cache.js";
 
 /** Everything a use case may need: built once per app, handed to route plugins as options. */
 export interface GatewayContext {
@@ -8,12 +9,27 @@ export interface GatewayContext {
   prisma: PrismaClient;
   redis: Redis;
   queues: GatewayQueues;
+  /** The catalogue (toolkits, actions) is the one thing the gateway reads from Composio itself. */
+  composio: ComposioPort;
+  catalogue: CatalogueCache;
 }
 
 export interface GatewayQueues {
   connection: Queue;
   statusPoll: Queue;
+  connectionOps: Queue;
+  authConfig: Queue;
+  toolExecution: Queue;
+  bulk: Queue;
+  /** Every queue of QUEUES (the dashboard and the metrics show them all). */
+  all: Queue[];
   connectionEvents: QueueEvents;
+  connectionOpsEvents: QueueEvents;
+  authConfigEvents: QueueEvents;
+  toolExecutionEvents: QueueEvents;
+  bulkEvents: QueueEvents;
+  /** Adds bulk requests: a parent job whose children are the items. */
+  flows: FlowProducer;
 }
 
 /** The operator, who holds ADMIN_TOKEN. */

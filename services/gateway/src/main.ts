@@ -18,6 +18,8 @@ async function shutdown(signal: string): Promise<void> {
   const force = setTimeout(() => process.exit(1), 15_000);
   force.unref();
   try {
+    // Stops accepting connections and waits for in-flight requests; its onClose hook closes the queues, the
+    // queue-event readers and the flow producer. Then the connections the app borrowed.
     await app.close();
     await prisma.$disconnect();
     await redis.quit();

@@ -1,19 +1,57 @@
-import { DEFAULT_JOB_OPTIONS, QUEUES, type Redis } from "@kronos/shared";
-import { Queue, QueueEvents } from "bullmq";
+import { DEFAULT_JOB_OPTIONS, QUEUES, type QueueName, type Redis } from "@kronos/shared";
+import { FlowProducer, Queue, QueueEvents } from "bullmq";
 import type { GatewayQueues } from "./context.js";
 
-/** The queues the gateway adds jobs to, sharing the app's Redis connection (QueueEvents duplicates it). */
+/**
+ * The queues the gateway adds jobs to (every queue of QUEUES, for the dashboard and the metrics too), sharing the
+ * app's Redis connection; each QueueEvents duplicates it (a blocking reader).
+ */
 export function createGatewayQueues(redis: Redis, prefix: string): GatewayQueues & { close(): Promise<void> } {
   const defaultJobOptions = { ...DEFAULT_JOB_OPTIONS, backoff: { ...DEFAULT_JOB_OPTIONS.backoff } };
-  const connection = new Queue(QUEUES.connection, { connection: redis, prefix, defaultJobOptions });
-  const statusPoll = new Queue(QUEUES.statusPoll, { connection: redis, prefix, defaultJobOptions });
-  const connectionEvents = new QueueEvents(QUEUES.connection, { connection: redis, prefix });
+  const queue = (name: QueueName) => new Queue(name, { connection: redis, prefix, defaultJobOptions });
+  const events = (name: QueueName) => new QueueEvents(name, { connection: redis, prefix });
+  const all = Object.values(QUEUES).map(queue);
+  const byName = (name: QueueName) => all.find((q) => q.name === name) as Queue;
+  const queues: GatewayQueues = {
+    connection: byName(QUEUES.connection),
+    statusPoll: byName(QUEUES.statusPoll),
+    connectionOps: byName(QUEUES.connectionOps),
+    authConfig: byName(QUEUES.authConfig),
+    toolExecution: byName(QUEUES.toolExecution),
+    bulk: byName(QUEUES.bulk),
+    all,
+    connectionEvents: events(QUEUES.connection),
+    connectionOpsEvents: events(QUEUES.connectionOps),
+    authConfigEvents: events(QUEUES.authConfig),
+    toolExecutionEvents: events(QUEUES.toolExecution),
+    bulkEvents: events(QUEUES.bulk),
+    flows: new FlowProducer({ connection: redis, prefix }),
+  };
+  const allEvents = [
+    queues.connectionEvents,
+    queues.connectionOpsEvents,
+    queues.authConfigEvents,
+    queues.toolExecutionEvents,
+    queues.bulkEvents,
+  ];
   return {
-    connection,
-    statusPoll,
-    connectionEvents,
+    ...queues,
     async close() {
-      await Promise.allSettled([connectionEvents.close(), connection.close(), statusPoll.close()]);
+      await Promise.allSettled(allEvents.map((e) => e.close()));
+      await Promise.allSettled([...all.map((q) => q.close()), queues.flows.close()]);
     },
   };
+}
+
+/** Everything that may emit "error", for one listener. */
+export function queueEmitters(queues: GatewayQueues): Array<{ on(event: "error", listener: (error: Error) => void): unknown }> {
+  return [
+    ...queues.all,
+    queues.connectionEvents,
+    queues.connectionOpsEvents,
+    queues.authConfigEvents,
+    queues.toolExecutionEvents,
+    queues.bulkEvents,
+    queues.flows,
+  ];
 }

@@ -97,3 +97,22 @@ export async function countJobs(config: Config, redis: Redis, name: string): Pro
 export function jobsOf(config: Config, redis: Redis, name: string): Queue {
   return new Queue(name, { connection: redis, prefix: config.REDIS_KEY_PREFIX });
 }
+
+/** A stand-in for the real worker on any queue (someone else's): processes its jobs the way `behave` says. */
+export function startFakeWorker(config: Config, queue: string, behave: (job: Job) => Promise<unknown>): { close(): Promise<void> } {
+  const connection = createRedis(config.REDIS_URL);
+  const worker = new Worker(queue, behave, { connection, prefix: config.REDIS_KEY_PREFIX, concurrency: 10 });
+  worker.on("error", () => {});
+  return {
+    async close() {
+      await worker.close(true);
+      await connection.quit();
+    },
+  };
+}
+
+/** A session token of a tenant's user. */
+export async function userToken(h: Harness, apiKey: string, userId: string): Promise<string> {
+  const response = await h.inject({ method: "POST", url: "/api/v1/sessions", headers: bearer(apiKey), payload: { user_id: userId } });
+  return response.json().token;
+}

@@ -1,3 +1,6 @@
+export { type AuthConfigOpDeps, runAuthConfigOp } from "./auth-config-ops.js";
+export { bulkResults, type CompleteBulkDeps, completeBulk } from "./complete-bulk.js";
+export { type ConnectionOpDeps, DELETED_REASON, runConnectionOp } from "./connection-ops.js";
 export {
   changeConnectionStatus,
   markConnectionFailed,
@@ -5,6 +8,14 @@ export {
   type StatusChange,
   type StatusChangeDeps,
 } from "./connection-status.js";
+export {
+  CONNECTION_NOT_ACTIVE_CODE,
+  type ExecuteToolDeps,
+  executeTool,
+  storedResult,
+  TOOL_FAILED_CODE,
+  toolkitOfTool,
+} from "./execute-tool.js";
 export { jobFailureFromComposioError } from "./failures.js";
 export { buildHealthServer } from "./health.js";
 export {
@@ -24,4 +35,7 @@ export {
   type PollOutcome,
   pollConnectionStatus,
 } from "./poll-connection-status.js";
-export { type RunningWorkers, startWorkers, type WorkerDeps } from "./workers.js";
+export { type ProcessWebhookEventDeps, processWebhookEvent } from "./process-webhook-event.js";
+export { DELETED_AT_COMPOSIO_REASON, type ReconcileDeps, reconcileConnections, reconcileDecision } from "./reconcile-connections.js";
+export { attemptOf } from "./retries.js";
+export { type RunningWorkers, scheduleReconciliation, startWorkers, type WorkerDeps } from "./workers.js";

@@ -16,7 +16,7 @@ import {
 } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
 import { changeConnectionStatus, markConnectionFailed } from "./connection-status.js";
-import { describeError, jobFailureFromComposioError, jobFailureFromExhaustedError } from "./failures.js";
+import { describeError, isRateLimited, jobFailureFromComposioError, jobFailureFromExhaustedError } from "./failures.js";
 
 export interface InitiateConnectionDeps {
   config: Pick<Config, "PUBLIC_GATEWAY_URL" | "CONNECT_LINK_TTL_SECONDS">;
@@ -93,6 +93,8 @@ export async function initiateConnection(
     if (!isSettled(started.status)) await deps.enqueueStatusPoll({ connectionId: started.id, tenantId: started.tenantId });
     return toResult(started);
   } catch (error) {
+    // A 429 pauses the whole queue (the worker's processor does it); it is never this connection's failure.
+    if (isRateLimited(error)) throw error;
     let failure: JobFailure | null = null;
     if (error instanceof Refusal) failure = error.failure;
     else if (error instanceof ComposioError && !error.retryable) {

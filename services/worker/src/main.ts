@@ -1,5 +1,15 @@
 import { createPrismaClient } from "@kronos/db";
-import { createComposioClient, createLogger, createRedis, EventBus, loadConfigOrExit } from "@kronos/shared";
+import {
+  composioBudgetKey,
+  createComposioClient,
+  createLogger,
+  createMetricsRegistry,
+  createRedis,
+  EventBus,
+  loadConfigOrExit,
+  RateBudget,
+  withRateBudget,
+} from "@kronos/shared";
 import { buildHealthServer } from "./health.js";
 import { startWorkers } from "./workers.js";
 
@@ -8,14 +18,24 @@ const logger = createLogger("worker", config.LOG_LEVEL);
 const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
 const redis = createRedis(config.REDIS_URL);
 const bus = new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
-const composio = createComposioClient({
-  apiKey: config.COMPOSIO_API_KEY,
-  baseUrl: config.COMPOSIO_BASE_URL,
-  timeoutMs: config.COMPOSIO_TIMEOUT_MS,
-});
+// Every Composio call of every process (the gateway's too) counts against one budget in Redis: however many
+// workers run, the organisation's limit is not exceeded.
+const composio = withRateBudget(
+  createComposioClient({ apiKey: config.COMPOSIO_API_KEY, baseUrl: config.COMPOSIO_BASE_URL, timeoutMs: config.COMPOSIO_TIMEOUT_MS }),
+  new RateBudget(redis, composioBudgetKey(config.REDIS_KEY_PREFIX), config.COMPOSIO_REQUESTS_PER_MINUTE),
+);
+const registry = createMetricsRegistry("worker");
 
-const workers = await startWorkers({ config, prisma, composio, bus, logger, connection: () => createRedis(config.REDIS_URL) });
-const health = buildHealthServer();
+const workers = await startWorkers({
+  config,
+  prisma,
+  composio,
+  bus,
+  logger,
+  connection: () => createRedis(config.REDIS_URL),
+  metrics: registry,
+});
+const health = buildHealthServer({ metrics: { registry, adminToken: config.ADMIN_TOKEN } });
 await health.listen({ host: config.HOST, port: config.WORKER_PORT });
 logger.info({ host: config.HOST, port: config.WORKER_PORT }, "worker listening");
 
@@ -25,11 +45,13 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   logger.info({ signal }, "shutting down: letting active jobs finish");
   const timer = setTimeout(() => {
+    // BullMQ hands the jobs still active back (stalled-job check) to the next worker: nothing is lost.
     logger.error("shutdown took too long; exiting");
     process.exit(1);
   }, 60_000);
   timer.unref();
   try {
+    // Every worker stops taking jobs and waits for its active ones; then the connections close.
     await workers.close();
     await health.close();
     await prisma.$disconnect();

@@ -12,7 +12,7 @@ import {
 } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
 import { changeConnectionStatus } from "./connection-status.js";
-import { describeError } from "./failures.js";
+import { describeError, isRateLimited } from "./failures.js";
 
 export const LINK_EXPIRED_REASON = "The connect link expired before the user finished";
 export const ACCOUNT_GONE_REASON = "The connected account no longer exists at Composio";
@@ -101,6 +101,8 @@ export async function pollConnectionStatus(
       const final = await settle(deps, row, "FAILED", ACCOUNT_GONE_REASON);
       return { kind: "done", status: final, reason: "account not found" };
     }
+    // A 429 pauses the whole queue (the worker's processor does it) and this read runs again after the pause.
+    if (isRateLimited(error)) throw error;
     const decision = decideAfterReadError({ expiresAt: row.expiresAt, now, isMainPoller: options.isMainPoller });
     deps.logger.warn({ err: describeError(error), decision }, "could not read the connected account");
     if (decision === "retry") throw error;

@@ -7,36 +7,65 @@ import {
   decodeJobFailure,
   type EventBus,
   encodeJobFailure,
+  executeToolJobSchema,
   initiateConnectionJobSchema,
+  instrumentQueues,
   JOBS,
+  jobMetrics,
   type Logger,
   type PollConnectionStatusJob,
   QUEUES,
+  type QueueName,
+  RECONCILE_SCHEDULER_ID,
   type Redis,
+  type Registry,
+  reconcileConnectionsJobSchema,
   statusPollJobId,
 } from "@kronos/shared";
-import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from "bullmq";
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
+import { runAuthConfigOp } from "./auth-config-ops.js";
+import { completeBulk } from "./complete-bulk.js";
+import { runConnectionOp } from "./connection-ops.js";
 import { markConnectionFailed } from "./connection-status.js";
-import { describeError } from "./failures.js";
+import { executeTool, markExecutionFailed } from "./execute-tool.js";
+import { describeError, isLastAttempt, isRateLimited, rateLimitPauseMs } from "./failures.js";
 import { initiateConnection, isSettled } from "./initiate-connection.js";
 import { pollConnectionStatus } from "./poll-connection-status.js";
+import { processWebhookEvent } from "./process-webhook-event.js";
+import { type ReconcileCursor, reconcileConnections } from "./reconcile-connections.js";
+import { attemptOf } from "./retries.js";
 
 export interface WorkerDeps {
   config: Config;
   prisma: PrismaClient;
+  /** Wrapped with the shared rate budget by main.ts (withRateBudget), so every call counts against it. */
   composio: ComposioPort;
   bus: EventBus;
   logger: Logger;
   /** A factory of Redis connections suitable for BullMQ (`createRedis`), or a redis:// URL. */
   connection: (() => Redis) | string;
+  /** Where job durations, outcomes and queue depths are recorded (served on GET /metrics). */
+  metrics?: Registry;
 }
 
 export interface RunningWorkers {
+  /** One Queue per queue this service works on (for tests and the metrics). */
+  queues: Record<keyof typeof QUEUES, Queue>;
   /** Stops taking jobs, waits for the active ones to finish, then closes every connection it opened. */
   close(): Promise<void>;
 }
 
-/** Starts one BullMQ worker per queue this service owns: the connection job and the status poll. */
+/** Outcomes counted by kronos_jobs_finished_total. */
+type JobOutcome = "completed" | "failed" | "retried" | "rate_limited" | "delayed";
+
+/**
+ * Starts one BullMQ worker per queue this service owns. Every worker whose jobs call Composio:
+ * - pauses its whole queue for Retry-After when Composio answers 429 (worker.rateLimit + RateLimitError: the job goes
+ *   back to waiting without counting as an attempt), instead of each job retrying on its own;
+ * - has a limiter (needed for a manual rate limit to hold in every process; at most COMPOSIO_REQUESTS_PER_MINUTE
+ *   jobs a minute, which the shared budget bounds anyway); retries use the jittered exponential backoff of the job options;
+ * - gives up after COMPOSIO_MAX_ATTEMPTS at the latest, with a reason its row and event show.
+ */
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   const { config, logger } = deps;
   const connections: Redis[] = [];
@@ -46,11 +75,18 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     return redis;
   };
   const prefix = config.REDIS_KEY_PREFIX;
+  const metrics = deps.metrics ? jobMetrics(deps.metrics) : null;
 
-  const statusPollQueue = new Queue<PollConnectionStatusJob>(QUEUES.statusPoll, { connection: connect(), prefix });
+  // One non-blocking connection for every Queue (adding jobs, counts, the scheduler) and the reconcile cursor.
+  const shared = connect();
+  const queues = Object.fromEntries(
+    (Object.keys(QUEUES) as Array<keyof typeof QUEUES>).map((key) => [key, new Queue(QUEUES[key], { connection: shared, prefix })]),
+  ) as Record<keyof typeof QUEUES, Queue>;
+  if (deps.metrics) instrumentQueues(deps.metrics, Object.values(queues));
+
   const enqueueStatusPoll = async ({ connectionId, tenantId }: { connectionId: string; tenantId: string }) => {
     // The job id is derived from the connection: a retry or a second caller adds nothing.
-    await statusPollQueue.add(
+    await queues.statusPoll.add(
       JOBS.pollConnectionStatus,
       { connectionId, tenantId, attempt: 0 },
       { ...DEFAULT_JOB_OPTIONS, jobId: statusPollJobId(connectionId), delay: config.STATUS_POLL_INITIAL_DELAY_MS, removeOnComplete: true },
@@ -58,38 +94,84 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   };
 
   const jobLogger = (queue: string, job: Job) => {
-    const connectionId = (job.data as { connectionId?: unknown } | undefined)?.connectionId;
-    return logger.child({ queue, jobId: job.id, jobName: job.name, ...(typeof connectionId === "string" ? { connectionId } : {}) });
+    const data = job.data as { connectionId?: unknown; executionId?: unknown } | undefined;
+    return logger.child({
+      queue,
+      jobId: job.id,
+      jobName: job.name,
+      ...(typeof data?.connectionId === "string" ? { connectionId: data.connectionId } : {}),
+      ...(typeof data?.executionId === "string" ? { executionId: data.executionId } : {}),
+    });
   };
 
-  const connectionWorker = new Worker(
+  const composioOptions: Partial<WorkerOptions> = {
+    limiter: { max: config.COMPOSIO_REQUESTS_PER_MINUTE, duration: 60_000 },
+  };
+
+  type Handler = (job: Job, token: string | undefined, log: Logger) => Promise<unknown>;
+  const workers: Worker[] = [];
+  const startWorker = (queue: QueueName, jobName: string, handler: Handler, options: { callsComposio: boolean; concurrency?: number }) => {
+    const worker: Worker = new Worker(
+      queue,
+      async (job, token) => {
+        const log = jobLogger(queue, job);
+        if (job.name !== jobName) {
+          log.error("unknown job name");
+          throw new UnrecoverableError(encodeJobFailure({ code: "BAD_REQUEST", message: `Unknown job "${job.name}"` }));
+        }
+        const endTimer = metrics?.duration.startTimer({ queue, name: job.name });
+        let outcome: JobOutcome = "completed";
+        try {
+          return await handler(job, token, log);
+        } catch (error) {
+          if (isRateLimited(error)) {
+            const pauseMs = rateLimitPauseMs(error);
+            log.warn({ pauseMs }, "Composio rate limit: pausing the queue");
+            outcome = "rate_limited";
+            // The whole queue (every process) waits; this job goes back to waiting, not counted as an attempt.
+            await worker.rateLimit(pauseMs);
+            throw Worker.RateLimitError();
+          }
+          if (error instanceof DelayedError) outcome = "delayed";
+          else if (error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) outcome = "failed";
+          else outcome = "retried";
+          throw error;
+        } finally {
+          endTimer?.();
+          metrics?.finished.inc({ queue, outcome });
+        }
+      },
+      {
+        connection: connect(),
+        prefix,
+        concurrency: options.concurrency ?? config.WORKER_CONCURRENCY,
+        ...(options.callsComposio ? composioOptions : {}),
+      },
+    );
+    workers.push(worker);
+    return worker;
+  };
+
+  const connectionWorker = startWorker(
     QUEUES.connection,
-    async (job) => {
-      const log = jobLogger(QUEUES.connection, job);
-      if (job.name !== JOBS.initiateConnection) {
-        log.error("unknown job name");
-        throw new UnrecoverableError(encodeJobFailure({ code: "BAD_REQUEST", message: `Unknown job "${job.name}"` }));
-      }
+    JOBS.initiateConnection,
+    async (job, _token, log) => {
       log.info({ attemptsMade: job.attemptsMade }, "connection job started");
       const result = await initiateConnection(
         { config, prisma: deps.prisma, composio: deps.composio, bus: deps.bus, logger: log, enqueueStatusPoll },
         job.data,
-        { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 },
+        attemptOf(job, config),
       );
       log.info({ status: result.status }, "connection job done");
       return result;
     },
-    { connection: connect(), prefix, concurrency: config.WORKER_CONCURRENCY },
+    { callsComposio: true },
   );
 
-  const statusPollWorker = new Worker(
+  startWorker(
     QUEUES.statusPoll,
-    async (job, token) => {
-      const log = jobLogger(QUEUES.statusPoll, job);
-      if (job.name !== JOBS.pollConnectionStatus) {
-        log.error("unknown job name");
-        throw new UnrecoverableError(encodeJobFailure({ code: "BAD_REQUEST", message: `Unknown job "${job.name}"` }));
-      }
+    JOBS.pollConnectionStatus,
+    async (job, token, log) => {
       const connectionId = (job.data as { connectionId?: unknown })?.connectionId;
       const isMainPoller = typeof connectionId === "string" && job.id === statusPollJobId(connectionId);
       const outcome = await pollConnectionStatus(
@@ -106,11 +188,92 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       await job.moveToDelayed(Date.now() + outcome.delayMs, token);
       throw new DelayedError();
     },
-    { connection: connect(), prefix, concurrency: config.WORKER_CONCURRENCY },
+    { callsComposio: true },
   );
 
-  // Safety net for a connection job that failed for good without reaching its own handler (e.g. it stalled too
-  // often): its connection must not stay pending. markConnectionFailed does nothing to a settled connection.
+  startWorker(
+    QUEUES.connectionOps,
+    JOBS.connectionOp,
+    async (job, _token, log) => {
+      const result = await runConnectionOp(
+        { config, prisma: deps.prisma, composio: deps.composio, bus: deps.bus, logger: log, enqueueStatusPoll },
+        job.data,
+        attemptOf(job, config),
+      );
+      log.info({ status: result.status }, "connection op done");
+      return result;
+    },
+    { callsComposio: true },
+  );
+
+  startWorker(
+    QUEUES.authConfig,
+    JOBS.authConfigOp,
+    async (job, _token, log) => {
+      const attempt = attemptOf(job, config);
+      let over = false;
+      try {
+        const result = await runAuthConfigOp({ config, prisma: deps.prisma, composio: deps.composio, logger: log }, job.data, attempt);
+        over = true;
+        return result;
+      } catch (error) {
+        over = error instanceof UnrecoverableError || (!isRateLimited(error) && isLastAttempt(attempt));
+        throw error;
+      } finally {
+        // The sealed secret has no use once the job is over (done or given up): it does not stay in Redis.
+        if (over) await forgetSealedCredentials(job, log);
+      }
+    },
+    { callsComposio: true },
+  );
+
+  const executionWorker = startWorker(
+    QUEUES.toolExecution,
+    JOBS.executeTool,
+    (job, _token, log) =>
+      executeTool({ config, prisma: deps.prisma, composio: deps.composio, bus: deps.bus, logger: log }, job.data, attemptOf(job, config)),
+    { callsComposio: true },
+  );
+
+  startWorker(
+    QUEUES.bulk,
+    JOBS.completeBulk,
+    async (job, _token, log) => {
+      const [values, failures] = await Promise.all([job.getChildrenValues(), job.getIgnoredChildrenFailures()]);
+      return completeBulk({ prisma: deps.prisma, bus: deps.bus, logger: log }, job.data, { values, failures });
+    },
+    { callsComposio: false },
+  );
+
+  startWorker(
+    QUEUES.reconcile,
+    JOBS.reconcileConnections,
+    async (job, _token, log) => {
+      const data = reconcileConnectionsJobSchema.safeParse(job.data ?? {});
+      if (!data.success) throw new UnrecoverableError(encodeJobFailure({ code: "VALIDATION_FAILED", message: "Invalid reconcile job" }));
+      const tenantId = data.data.tenantId;
+      return reconcileConnections({
+        prisma: deps.prisma,
+        composio: deps.composio,
+        bus: deps.bus,
+        logger: log,
+        cursor: redisCursor(shared, `${prefix}:reconcile:cursor${tenantId ? `:${tenantId}` : ""}`),
+        ...(tenantId ? { tenantId } : {}),
+      });
+    },
+    // One run at a time per process; runs in several processes are safe (conditional status changes).
+    { callsComposio: true, concurrency: 1 },
+  );
+
+  startWorker(
+    QUEUES.webhookEvent,
+    JOBS.processWebhookEvent,
+    (job, _token, log) => processWebhookEvent({ prisma: deps.prisma, bus: deps.bus, logger: log }, job.data),
+    { callsComposio: false },
+  );
+
+  // Safety nets for jobs that failed for good without reaching their own handler (e.g. they stalled too often):
+  // their connection or execution must not stay pending. Both calls do nothing to what is already settled.
   connectionWorker.on("failed", (job) => {
     if (!job || job.attemptsMade < (job.opts.attempts ?? 1) || job.name !== JOBS.initiateConnection) return;
     const data = initiateConnectionJobSchema.safeParse(job.data);
@@ -126,8 +289,17 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       isSettled,
     ).catch((error: unknown) => logger.error({ err: describeError(error), jobId: job.id }, "could not mark the connection FAILED"));
   });
+  executionWorker.on("failed", (job) => {
+    if (!job || job.attemptsMade < (job.opts.attempts ?? 1) || job.name !== JOBS.executeTool) return;
+    const data = executeToolJobSchema.safeParse(job.data);
+    if (!data.success) return;
+    markExecutionFailed(
+      { config, prisma: deps.prisma, composio: deps.composio, bus: deps.bus, logger: jobLogger(QUEUES.toolExecution, job) },
+      data.data,
+      decodeJobFailure(job.failedReason),
+    ).catch((error: unknown) => logger.error({ err: describeError(error), jobId: job.id }, "could not mark the execution FAILED"));
+  });
 
-  const workers = [connectionWorker, statusPollWorker];
   for (const worker of workers) {
     worker.on("failed", (job, error) => {
       const log = job ? jobLogger(worker.name, job) : logger.child({ queue: worker.name });
@@ -135,19 +307,67 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     });
     worker.on("error", (error) => logger.error({ queue: worker.name, err: describeError(error) }, "worker error"));
   }
-  await Promise.all([...workers.map((w) => w.waitUntilReady()), statusPollQueue.waitUntilReady()]);
-  logger.info({ queues: workers.map((w) => w.name), concurrency: config.WORKER_CONCURRENCY }, "workers started");
+  for (const queue of Object.values(queues)) {
+    queue.on("error", (error) => logger.error({ queue: queue.name, err: describeError(error) }, "queue error"));
+  }
+  await Promise.all([...workers.map((w) => w.waitUntilReady()), ...Object.values(queues).map((q) => q.waitUntilReady())]);
+
+  await scheduleReconciliation(queues.reconcile, config.RECONCILE_INTERVAL_SECONDS);
+  logger.info(
+    {
+      queues: workers.map((w) => w.name),
+      concurrency: config.WORKER_CONCURRENCY,
+      reconcileEverySeconds: config.RECONCILE_INTERVAL_SECONDS,
+    },
+    "workers started",
+  );
 
   let closing: Promise<void> | undefined;
   return {
+    queues,
     close() {
       closing ??= (async () => {
+        // Active jobs finish; what has not started stays in Redis for the next worker.
         await Promise.all(workers.map((w) => w.close()));
-        await statusPollQueue.close();
+        await Promise.all(Object.values(queues).map((q) => q.close()));
         await Promise.all(connections.map((c) => (c.status === "end" ? undefined : c.quit().catch(() => c.disconnect()))));
         logger.info("workers stopped");
       })();
       return closing;
+    },
+  };
+}
+
+/**
+ * The repeatable reconciliation: one scheduler (RECONCILE_SCHEDULER_ID) whatever the number of workers, upserted at
+ * start-up so that a changed interval takes effect; 0 removes it. BullMQ runs the first one right away.
+ */
+export async function scheduleReconciliation(queue: Queue, intervalSeconds: number): Promise<void> {
+  if (intervalSeconds > 0) {
+    await queue.upsertJobScheduler(
+      RECONCILE_SCHEDULER_ID,
+      { every: intervalSeconds * 1000 },
+      { name: JOBS.reconcileConnections, data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+    );
+  } else {
+    await queue.removeJobScheduler(RECONCILE_SCHEDULER_ID);
+  }
+}
+
+/** Drops the sealed credentials from a finished auth-config job's data (kept while a retry may need them). */
+async function forgetSealedCredentials(job: Job, log: Logger): Promise<void> {
+  const data = job.data as { sealedCredentials?: unknown } | undefined;
+  if (!data || data.sealedCredentials === undefined) return;
+  const { sealedCredentials: _dropped, ...rest } = data;
+  await job.updateData(rest).catch((error: unknown) => log.warn({ err: describeError(error) }, "could not drop the sealed credentials"));
+}
+
+function redisCursor(redis: Redis, key: string): ReconcileCursor {
+  return {
+    get: () => redis.get(key),
+    async set(lastId) {
+      if (lastId) await redis.set(key, lastId, "EX", 7 * 24 * 3600);
+      else await redis.del(key);
     },
   };
 }

@@ -11,7 +11,10 @@ export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(`${position.createdAt.toISOString()}|${position.id}`, "utf8").toString("base64url");
 }
 
-export function decodeCursor(cursor: string): CursorPosition {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `idPattern`: what a row id looks like (UUIDs by default; auth configs use Composio's "ac_..." ids). */
+export function decodeCursor(cursor: string, idPattern: RegExp = UUID): CursorPosition {
   const invalid = () =>
     new AppError("VALIDATION_FAILED", "The request is invalid", [{ field: "querystring.cursor", message: "Invalid cursor" }]);
   const text = Buffer.from(cursor, "base64url").toString("utf8");
@@ -19,6 +22,6 @@ export function decodeCursor(cursor: string): CursorPosition {
   if (!iso || !id || extra !== undefined) throw invalid();
   const createdAt = new Date(iso);
   if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) throw invalid();
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw invalid();
+  if (!idPattern.test(id)) throw invalid();
   return { createdAt, id };
 }

@@ -1,5 +1,6 @@
 import { AppError, ERROR_STATUS, type ErrorBody, type ErrorCode } from "@kronos/shared";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { RetryLaterError } from "../lib/composio-errors.js";
 import { globalPlugin } from "../lib/global-plugin.js";
 
 export interface FieldProblem {
@@ -18,6 +19,7 @@ export const errorsPlugin = globalPlugin("errors", async (app) => {
 function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError & { cause?: unknown }) {
   if (error.status >= 500) request.log.error({ err: error.cause ?? error }, "request failed");
   // 5xx: the message is ours (safe), the details never leave.
+  if (error instanceof RetryLaterError) reply.header("retry-after", String(error.retryAfterSeconds));
   const body: ErrorBody = error.status >= 500 ? { error: { code: error.code, message: error.message } } : error.toBody();
   return reply.status(error.status).type("application/json; charset=utf-8").send(body);
 }

@@ -16,8 +16,8 @@ export const securityPlugin = globalPlugin<{ corsOrigins: string }>("security", 
   const origins = corsOrigins(options.corsOrigins);
   await app.register(cors, {
     origin: origins.length > 0 ? origins : false,
-    methods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-    allowedHeaders: ["authorization", "content-type", "x-request-id"],
-    exposedHeaders: ["x-request-id", "location"],
+    methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    allowedHeaders: ["authorization", "content-type", "x-request-id", "idempotency-key"],
+    exposedHeaders: ["x-request-id", "location", "x-cache", "idempotent-replay", "retry-after"],
   });
 });

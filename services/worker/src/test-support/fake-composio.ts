@@ -63,6 +63,26 @@ export class FakeComposio implements ComposioPort {
     return full;
   }
 
+  /** An account as if a user had connected it earlier. */
+  addAccount(input: { userId: string; toolkitSlug?: string; status?: Status; isDisabled?: boolean }): FakeAccount {
+    const now = new Date().toISOString();
+    const account: FakeAccount = {
+      id: `ca_${randomUUID().replaceAll("-", "").slice(0, 12)}`,
+      userId: input.userId,
+      status: input.status ?? "ACTIVE",
+      statusReason: null,
+      isDisabled: input.isDisabled ?? false,
+      toolkitSlug: input.toolkitSlug ?? "github",
+      authConfigId: "ac_fake",
+      createdAt: now,
+      updatedAt: now,
+      callbackUrl: undefined,
+      via: "create",
+    };
+    this.accounts.set(account.id, account);
+    return account;
+  }
+
   callsOf(method: Method): unknown[] {
     return this.calls.filter((c) => c.method === method).map((c) => c.input);
   }
@@ -165,21 +185,44 @@ export class FakeComposio implements ComposioPort {
   getAuthConfig(): never {
     return this.unsupported("getAuthConfig");
   }
-  updateAuthConfig(): never {
-    return this.unsupported("updateAuthConfig");
+
+  async updateAuthConfig(id: string, patch: { name?: string; credentials?: Record<string, unknown> }): Promise<void> {
+    this.enter("updateAuthConfig", { id, ...patch });
+    const config = this.authConfigs.get(id);
+    if (!config) throw new ComposioError("not_found", "Auth config not found", { status: 404 });
+    if (patch.name) config.name = patch.name;
   }
-  setAuthConfigEnabled(): never {
-    return this.unsupported("setAuthConfigEnabled");
+
+  async setAuthConfigEnabled(id: string, enabled: boolean): Promise<void> {
+    this.enter("setAuthConfigEnabled", { id, enabled });
+    const config = this.authConfigs.get(id);
+    if (!config) throw new ComposioError("not_found", "Auth config not found", { status: 404 });
+    config.status = enabled ? "ENABLED" : "DISABLED";
   }
+
   listConnectedAccounts(): never {
     return this.unsupported("listConnectedAccounts");
   }
-  refreshConnectedAccount(): never {
-    return this.unsupported("refreshConnectedAccount");
+
+  async refreshConnectedAccount(id: string, input: { callbackUrl?: string }) {
+    this.enter("refreshConnectedAccount", { id, ...input });
+    const account = this.accounts.get(id);
+    if (!account) throw new ComposioError("not_found", "No connected account found", { status: 404, code: 1803 });
+    account.status = "INITIATED";
+    account.statusReason = null;
+    account.callbackUrl = input.callbackUrl;
+    return { status: account.status, redirectUrl: `https://connect.composio.example/link/refresh_${id}_${this.calls.length}` };
   }
-  setConnectedAccountEnabled(): never {
-    return this.unsupported("setConnectedAccountEnabled");
+
+  async setConnectedAccountEnabled(id: string, enabled: boolean): Promise<void> {
+    this.enter("setConnectedAccountEnabled", { id, enabled });
+    const account = this.accounts.get(id);
+    if (!account) throw new ComposioError("not_found", "No connected account found", { status: 404, code: 1803 });
+    account.isDisabled = !enabled;
+    if (enabled && account.status === "INACTIVE") account.status = "ACTIVE";
+    if (!enabled && account.status !== "REVOKED") account.status = "INACTIVE";
   }
+
   listToolkits(): never {
     return this.unsupported("listToolkits");
   }

@@ -1,0 +1,55 @@
+import { z } from "zod";
+import { userIdSchema } from "../domain.js";
+
+/** The seed's tool execution request. */
+export const executeToolBodySchema = z
+  .object({
+    user_id: userIdSchema,
+    action_name: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[A-Za-z0-9_]+$/, "must be an action slug such as GITHUB_CREATE_AN_ISSUE")
+      .transform((s) => s.toUpperCase()),
+    params: z.record(z.string(), z.unknown()).default({}),
+    /** Our connection id or Composio's "ca_..." id; without it the user's ACTIVE connection for the toolkit is used. */
+    connected_account_id: z.string().min(1).max(100).optional(),
+  })
+  .strict();
+export type ExecuteToolBody = z.infer<typeof executeToolBodySchema>;
+
+/** `wait` in seconds, at most EXECUTE_MAX_WAIT_SECONDS (checked against the config by the gateway). */
+export const executeToolQuerySchema = z.object({ wait: z.coerce.number().positive().optional() });
+
+/** 1..255 printable ASCII characters. */
+export const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, "must be 1 to 255 printable characters");
+
+export const EXECUTION_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"] as const;
+
+export const executionViewSchema = z
+  .object({
+    execution_id: z.uuid(),
+    user_id: z.string(),
+    action_name: z.string(),
+    connected_account_id: z.string().nullable(),
+    status: z.enum(EXECUTION_STATUSES),
+    successful: z.boolean().nullable(),
+    data: z.unknown(),
+    result_truncated: z.boolean(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    log_id: z.string().nullable(),
+    duration_ms: z.number().int().nullable(),
+    attempts: z.number().int(),
+    created_at: z.iso.datetime(),
+    started_at: z.iso.datetime().nullable(),
+    completed_at: z.iso.datetime().nullable(),
+  })
+  .meta({ id: "Execution" });
+export type ExecutionView = z.infer<typeof executionViewSchema>;
+
+export const executionAcceptedSchema = z.object({ execution_id: z.uuid(), status: z.literal("QUEUED"), poll_url: z.string() });
+export const executionIdParamsSchema = z.object({ id: z.uuid() });

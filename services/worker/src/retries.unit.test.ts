@@ -1,0 +1,60 @@
+import { ComposioError } from "@kronos/shared";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_RATE_LIMIT_PAUSE_MS, decideOnError, MAX_RATE_LIMIT_PAUSE_MS, Refusal, rateLimitPauseMs } from "./failures.js";
+import { DELETED_AT_COMPOSIO_REASON, reconcileDecision } from "./reconcile-connections.js";
+import { attemptOf } from "./retries.js";
+
+describe("retry decisions", () => {
+  const config = { COMPOSIO_MAX_ATTEMPTS: 5 };
+  const describe4xx = () => ({ code: "BAD_REQUEST" as const, message: "refused" });
+
+  it("caps attempts at COMPOSIO_MAX_ATTEMPTS", () => {
+    expect(attemptOf({ attemptsMade: 0, opts: { attempts: 50 } }, config).maxAttempts).toBe(5);
+    expect(attemptOf({ attemptsMade: 0, opts: { attempts: 2 } }, config).maxAttempts).toBe(2);
+    expect(attemptOf({ attemptsMade: 0, opts: {} }, config).maxAttempts).toBe(1);
+  });
+
+  it("retries 5xx until the last attempt, never 4xx, and leaves 429 to the queue pause", () => {
+    const server = new ComposioError("server", "boom", { status: 503 });
+    expect(decideOnError(server, { attemptsMade: 0, maxAttempts: 3 }, describe4xx)).toEqual({ action: "rethrow" });
+    expect(decideOnError(server, { attemptsMade: 2, maxAttempts: 3 }, describe4xx)).toEqual({
+      action: "fail",
+      failure: { code: "UPSTREAM_ERROR", message: "Composio is unavailable (server); gave up after 3 attempts" },
+    });
+    const client = new ComposioError("client", "bad", { status: 400 });
+    expect(decideOnError(client, { attemptsMade: 0, maxAttempts: 3 }, describe4xx)).toEqual({ action: "fail", failure: describe4xx() });
+    const limited = new ComposioError("rate_limited", "slow down", { status: 429 });
+    expect(decideOnError(limited, { attemptsMade: 2, maxAttempts: 3 }, describe4xx)).toEqual({ action: "rethrow" });
+    const refusal = new Refusal({ code: "NOT_FOUND", message: "nope" });
+    expect(decideOnError(refusal, { attemptsMade: 0, maxAttempts: 3 }, describe4xx)).toEqual({ action: "fail", failure: refusal.failure });
+  });
+
+  it("pauses for Retry-After, within bounds", () => {
+    const after = (seconds?: number) =>
+      rateLimitPauseMs(new ComposioError("rate_limited", "x", seconds === undefined ? {} : { retryAfterSeconds: seconds }));
+    expect(after(3)).toBe(3_000);
+    expect(after()).toBe(DEFAULT_RATE_LIMIT_PAUSE_MS);
+    expect(after(3_600)).toBe(MAX_RATE_LIMIT_PAUSE_MS);
+  });
+});
+
+describe("reconcile decisions", () => {
+  const now = new Date("2026-11-24T12:00:00Z");
+  const account = (status: "ACTIVE" | "EXPIRED" | "INITIATED", isDisabled = false) => ({ status, isDisabled, statusReason: null });
+
+  it("follows Composio and fails pending connections past their link expiry", () => {
+    expect(reconcileDecision({ status: "ACTIVE", expiresAt: null }, "gone", now)).toEqual({
+      to: "REVOKED",
+      reason: DELETED_AT_COMPOSIO_REASON,
+    });
+    expect(reconcileDecision({ status: "ACTIVE", expiresAt: null }, account("EXPIRED"), now)?.to).toBe("EXPIRED");
+    expect(reconcileDecision({ status: "ACTIVE", expiresAt: null }, account("ACTIVE", true), now)?.to).toBe("INACTIVE");
+    expect(reconcileDecision({ status: "INACTIVE", expiresAt: null }, account("ACTIVE", true), now)).toBeNull();
+    expect(reconcileDecision({ status: "ACTIVE", expiresAt: null }, account("ACTIVE"), now)).toBeNull();
+    const past = new Date(now.getTime() - 1);
+    const future = new Date(now.getTime() + 60_000);
+    expect(reconcileDecision({ status: "INITIATED", expiresAt: past }, account("INITIATED"), now)?.to).toBe("FAILED");
+    expect(reconcileDecision({ status: "INITIATED", expiresAt: future }, account("INITIATED"), now)).toBeNull();
+    expect(reconcileDecision({ status: "INITIATED", expiresAt: past }, account("ACTIVE"), now)?.to).toBe("ACTIVE");
+  });
+});
