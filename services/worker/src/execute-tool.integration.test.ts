@@ -223,7 +223,11 @@ describe("tool execution", () => {
     await control("POST", "/faults", { kind: "rate_limit", path: "/tools/execute/GITHUB_CREATE_AN_ISSUE", times: 1, retryAfterSeconds: 1 });
     const data = jobData(tenantId, { arguments: { owner: "acme", repo: "rl", title: "Rate limited" } });
     const queue = h.workers.queues.toolExecution;
-    await queue.add(JOBS.executeTool, data, { attempts: 5, backoff: { type: "exponential", delay: 20, jitter: 0.5 }, jobId: data.executionId });
+    await queue.add(JOBS.executeTool, data, {
+      attempts: 5,
+      backoff: { type: "exponential", delay: 20, jitter: 0.5 },
+      jobId: data.executionId,
+    });
     // While paused, the queue reports a rate limit.
     await waitFor(async () => (await queue.getRateLimitTtl(Number.MAX_SAFE_INTEGER)) > 0, { what: "the queue to be rate limited" });
     const job = await h.finished(queue, data.executionId);
