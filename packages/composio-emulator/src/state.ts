@@ -1,15 +1,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { CONNECTION_STATUSES, type ConnectionStatus } from "@kronos/shared";
 
-export type AccountStatus = "INITIALIZING" | "INITIATED" | "ACTIVE" | "FAILED" | "EXPIRED" | "INACTIVE" | "REVOKED";
-export const ACCOUNT_STATUSES: readonly AccountStatus[] = [
-  "INITIALIZING",
-  "INITIATED",
-  "ACTIVE",
-  "FAILED",
-  "EXPIRED",
-  "INACTIVE",
-  "REVOKED",
-];
+/** Composio's connected-account statuses: a fact about Composio, defined once in @kronos/shared. */
+export type AccountStatus = ConnectionStatus;
+export const ACCOUNT_STATUSES: readonly AccountStatus[] = CONNECTION_STATUSES;
 
 export interface AuthConfigRecord {
   id: string;

@@ -1,4 +1,5 @@
 import Composio, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "@composio/client";
+import { CONNECTION_STATUSES } from "../domain.js";
 import {
   type ComposioAuthConfig,
   type ComposioConnectedAccount,
@@ -19,15 +20,7 @@ export interface ComposioClientOptions {
 
 type Json = Record<string, unknown>;
 
-const CONNECTION_STATUSES = new Set<ComposioConnectedAccount["status"]>([
-  "INITIALIZING",
-  "INITIATED",
-  "ACTIVE",
-  "FAILED",
-  "EXPIRED",
-  "INACTIVE",
-  "REVOKED",
-]);
+const KNOWN_STATUSES = new Set<string>(CONNECTION_STATUSES);
 
 /** Thrown by the mapping helpers when a 2xx body does not have the shape Composio documents. */
 class MalformedResponse extends Error {}
@@ -57,7 +50,7 @@ function page<T>(body: unknown, what: string, map: (item: unknown) => T): Page<T
 }
 
 function status(value: unknown): ComposioConnectedAccount["status"] {
-  if (typeof value !== "string" || !CONNECTION_STATUSES.has(value as ComposioConnectedAccount["status"])) {
+  if (typeof value !== "string" || !KNOWN_STATUSES.has(value as ComposioConnectedAccount["status"])) {
     throw new MalformedResponse(`unknown connected account status ${String(value)}`);
   }
   return value as ComposioConnectedAccount["status"];

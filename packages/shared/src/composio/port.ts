@@ -1,3 +1,5 @@
+import type { ConnectionStatus } from "../domain.js";
+
 /**
  * The Composio port: everything Kronos Connect asks of Composio, in our words. The adapter over the official
  * `@composio/client` implements it (retries off: our queues own retries); tests point it at the emulator.
@@ -33,7 +35,7 @@ export type CreateAuthConfigInput =
 export interface ComposioConnectedAccount {
   id: string;
   userId: string;
-  status: "INITIALIZING" | "INITIATED" | "ACTIVE" | "FAILED" | "EXPIRED" | "INACTIVE" | "REVOKED";
+  status: ConnectionStatus;
   statusReason: string | null;
   isDisabled: boolean;
   toolkitSlug: string;

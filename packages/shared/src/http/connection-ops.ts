@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { labelsSchema, toolkitSlugSchema, userIdSchema } from "../domain.js";
 import { bulkCompletedEventDataSchema } from "../events/schemas.js";
+import { initiateConnectionBodySchema } from "./connections.js";
 
 export const updateLabelsBodySchema = z.object({ labels: labelsSchema }).strict();
 
@@ -18,19 +19,7 @@ export const bulkInitiateBodySchema = z
   .object({
     user_id: userIdSchema,
     items: z
-      .array(
-        z
-          .object({
-            app_name: toolkitSlugSchema,
-            auth_config_id: z.string().min(1).max(100).optional(),
-            redirect_url: z
-              .url({ protocol: /^https?$/ })
-              .max(2048)
-              .optional(),
-            labels: labelsSchema.default([]),
-          })
-          .strict(),
-      )
+      .array(initiateConnectionBodySchema.omit({ user_id: true }))
       .min(1)
       .max(BULK_MAX_ITEMS),
   })
