@@ -101,7 +101,7 @@ describe("createComposioClient against the emulator", () => {
     expect(missing.retryable).toBe(false);
   });
 
-  it("connected accounts: link, browser, get, list, refresh, enable/disable, delete; legacy create", async () => {
+  it("connected accounts: link, browser, get, list, refresh, enable/disable, revoke, delete; legacy create", async () => {
     const config = await port.createAuthConfig({ toolkitSlug: "slack", managed: true });
     const link = await port.createConnectLink({ authConfigId: config.id, userId: "alice", callbackUrl: "https://app.test/cb" });
     expect(link.redirectUrl.startsWith(`${emulator.url}/link/`)).toBe(true);
@@ -141,6 +141,8 @@ describe("createComposioClient against the emulator", () => {
     await port.setConnectedAccountEnabled(link.connectedAccountId, true);
     expect((await port.getConnectedAccount(link.connectedAccountId)).status).toBe("ACTIVE");
 
+    await port.revokeConnectedAccount(link.connectedAccountId);
+    expect((await port.getConnectedAccount(link.connectedAccountId)).status).toBe("REVOKED");
     await port.deleteConnectedAccount(link.connectedAccountId);
     const gone = await failure(port.getConnectedAccount(link.connectedAccountId));
     expect(gone).toMatchObject({

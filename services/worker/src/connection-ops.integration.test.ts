@@ -115,6 +115,7 @@ describe("connection ops", () => {
     const job = await op({ tenantId, connectionId: row.id, op: "delete", actor: "user:alice" });
     expect(job.returnvalue).toEqual({ connection_id: row.id, status: null, redirect_url: null });
     expect(fake.accounts.has(account.id)).toBe(false);
+    expect(fake.callsOf("revokeConnectedAccount")).toContain(account.id);
     expect(fake.callsOf("deleteConnectedAccount")).toContain(account.id);
     expect(await h.prisma.connection.findUnique({ where: { id: row.id } })).toBeNull();
     const revoked = await h.waitForEvent<ConnectionStatusEventData>(

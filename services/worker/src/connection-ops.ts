@@ -25,7 +25,10 @@ export const DELETED_REASON = "Deleted";
 export interface ConnectionOpDeps {
   config: Pick<Config, "PUBLIC_GATEWAY_URL" | "CONNECT_LINK_TTL_SECONDS">;
   prisma: PrismaClient;
-  composio: Pick<ComposioPort, "setConnectedAccountEnabled" | "refreshConnectedAccount" | "deleteConnectedAccount">;
+  composio: Pick<
+    ComposioPort,
+    "setConnectedAccountEnabled" | "refreshConnectedAccount" | "revokeConnectedAccount" | "deleteConnectedAccount"
+  >;
   bus: Pick<EventBus, "publish">;
   logger: Logger;
   /** Adds the connection's status-poll job (idempotent: one per connection). */
@@ -185,13 +188,21 @@ async function refresh(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<Co
 }
 
 /**
- * delete: deletes the connected account at Composio (an account Composio no longer knows counts as deleted), marks
- * the connection REVOKED (one connection.status event with the previous status, while the row still exists), then
- * deletes the row with an audit row. The port has no revoke: Composio's DELETE does not revoke the provider's tokens.
+ * delete: revokes the account's tokens at the provider (Composio's DELETE alone leaves them valid), deletes the
+ * connected account at Composio (an account Composio no longer knows counts as deleted), marks the connection
+ * REVOKED (one connection.status event with the previous status, while the row still exists), then deletes the row
+ * with an audit row. Revoking is best effort: a refusal (a scheme without revocable tokens, an account already
+ * revoked) does not stop the deletion; an outage or a 429 retries the whole job, and both calls are idempotent.
  */
 async function remove(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<ConnectionOpResult> {
   const row = await load(deps, job);
   if (row.composioAccountId) {
+    try {
+      await deps.composio.revokeConnectedAccount(row.composioAccountId);
+    } catch (error) {
+      if (!(error instanceof ComposioError) || error.retryable) throw error;
+      deps.logger.info({ composioAccountId: row.composioAccountId, kind: error.kind }, "revoke refused at Composio; deleting anyway");
+    }
     try {
       await deps.composio.deleteConnectedAccount(row.composioAccountId);
     } catch (error) {

@@ -327,6 +327,13 @@ export function createComposioClient(options: ComposioClientOptions): ComposioPo
         (body) => page(body, "connected account list", toConnectedAccount),
       ),
 
+    revokeConnectedAccount: (id) =>
+      call(
+        "revokeConnectedAccount",
+        () => client.connectedAccounts.revoke(id),
+        () => undefined,
+      ),
+
     deleteConnectedAccount: (id) =>
       call(
         "deleteConnectedAccount",

@@ -121,6 +121,8 @@ export interface ComposioPort {
     limit?: number;
     cursor?: string;
   }): Promise<Page<ComposioConnectedAccount>>;
+  /** Revokes the account's tokens at the provider (best effort at Composio; Composio's DELETE alone does not). */
+  revokeConnectedAccount(id: string): Promise<void>;
   deleteConnectedAccount(id: string): Promise<void>;
   refreshConnectedAccount(
     id: string,

@@ -171,6 +171,13 @@ export class FakeComposio implements ComposioPort {
     return { ...rest };
   }
 
+  async revokeConnectedAccount(id: string): Promise<void> {
+    this.enter("revokeConnectedAccount", id);
+    const account = this.accounts.get(id);
+    if (!account) throw new ComposioError("not_found", "No connected account found", { status: 404, code: 1803 });
+    account.status = "REVOKED";
+  }
+
   async deleteConnectedAccount(id: string): Promise<void> {
     this.enter("deleteConnectedAccount", id);
     this.accounts.delete(id);
