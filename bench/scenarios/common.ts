@@ -1,0 +1,20 @@
+// What several scenarios share: the tool-execution request, the queue's keys, RSS in MB.
+
+import { QUEUES } from "@kronos/shared";
+import { deleteKeys } from "../lib/system.ts";
+
+export const TOOL = "GITHUB_GET_THE_AUTHENTICATED_USER";
+export const BENCH_USER = "bench-user";
+export const executeBody = (userId = BENCH_USER) => JSON.stringify({ user_id: userId, action_name: TOOL, params: {} });
+export const EXECUTE_PATH = "/api/v1/composio/tools/execute";
+
+/** Empties the tool-execution queue of a prefix (jobs accepted by a previous round). */
+export const clearToolQueue = (redisUrl: string, prefix: string) => deleteKeys(redisUrl, `${prefix}:${QUEUES.toolExecution}`);
+
+export const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+
+/**
+ * Composio budget for the throughput scenarios: the default 1,800/min would cap the worker at 30 executions/s (its
+ * BullMQ limiter and the shared budget), which measures the budget, not the pipeline. P6 measures the budget.
+ */
+export const THROUGHPUT_ENV = { COMPOSIO_REQUESTS_PER_MINUTE: "1000000" };
