@@ -33,7 +33,15 @@ function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   process.exitCode = code;
-  for (const child of children.values()) child.kill("SIGTERM");
+  // The services first, so that their in-flight jobs can still reach Composio; the emulator once they are gone.
+  for (const [name, child] of children) if (name !== "emulator") child.kill("SIGTERM");
+  const stopEmulatorWhenAlone = setInterval(() => {
+    if (children.size === 1 && children.has("emulator")) {
+      clearInterval(stopEmulatorWhenAlone);
+      children.get("emulator")?.kill("SIGTERM");
+    }
+  }, 50);
+  stopEmulatorWhenAlone.unref();
   if (children.size === 0) process.exit(code);
   setTimeout(() => {
     for (const child of children.values()) child.kill("SIGKILL");

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "@kronos/testing";
@@ -26,7 +27,36 @@ export interface RunningSystem {
   adminToken: string;
   env: Record<string, string>;
   output: () => string;
+  /** The process ids of start-all and of every service it started (read from /proc). */
+  processIds(): number[];
   stop(): Promise<void>;
+}
+
+/** The ids of the live processes whose parent is `parentPid` (Linux /proc). */
+export function childProcessIds(parentPid: number): number[] {
+  const ids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // "pid (comm) state ppid ...": comm may hold spaces, so read after its closing parenthesis.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === parentPid) ids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ids;
+}
+
+/** Whether a process id is still alive (a zombie counts as gone). */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -51,6 +81,8 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     PUBLIC_GATEWAY_URL: `http://127.0.0.1:${gateway}`,
     STATUS_POLL_INITIAL_DELAY_MS: "200",
     STATUS_POLL_MAX_DELAY_MS: "1000",
+    // Test files share one database: a reconciliation run would read every file's connections at this emulator.
+    RECONCILE_INTERVAL_SECONDS: "0",
     ...extraEnv,
   };
   let output = "";
@@ -70,6 +102,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     adminToken,
     env,
     output: () => output,
+    processIds: () => (child.pid === undefined ? [] : [child.pid, ...childProcessIds(child.pid)]),
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");
       await exited;
@@ -91,9 +124,9 @@ export async function api<T = Record<string, unknown>>(
   baseUrl: string,
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; rawBody?: string } = {},
+  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: T; headers: Headers }> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined || options.rawBody !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(`${baseUrl}${path}`, {
@@ -111,30 +144,56 @@ export async function api<T = Record<string, unknown>>(
   return { status: response.status, body: body as T, headers: response.headers };
 }
 
+export interface FeedMessage {
+  type: string;
+  id?: string;
+  data?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
 export interface FeedClient {
-  messages: Array<{ type: string; id?: string; data?: Record<string, unknown> }>;
+  messages: FeedMessage[];
+  /** Resolves with the close code the client saw (1006 when the socket dropped without a close frame). */
+  closed: Promise<number>;
   close(): void;
 }
 
-/** Opens a WebSocket on the feed and records every message. */
-export async function openFeed(webhooksUrl: string, auth: { token?: string; apiKey?: string }): Promise<FeedClient> {
+/** Opens a WebSocket on the feed and records every message; `since` resumes after that event id. */
+export async function openFeed(webhooksUrl: string, auth: { token?: string; apiKey?: string; since?: string }): Promise<FeedClient> {
   const url = new URL("/ws", webhooksUrl.replace(/^http/, "ws"));
   if (auth.token) url.searchParams.set("token", auth.token);
+  if (auth.since) url.searchParams.set("since", auth.since);
   const socket = new WebSocket(url, auth.apiKey ? { headers: { authorization: `Bearer ${auth.apiKey}` } } : {});
-  const messages: FeedClient["messages"] = [];
+  const messages: FeedMessage[] = [];
   socket.on("message", (raw) => {
     messages.push(JSON.parse(String(raw)));
   });
+  const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     socket.once("open", () => resolve());
     socket.once("error", reject);
     socket.once("unexpected-response", (_request, response) => reject(new Error(`WebSocket refused: HTTP ${response.statusCode}`)));
   });
-  return { messages, close: () => socket.close() };
+  return { messages, closed, close: () => socket.close() };
 }
 
 export function statusEvents(feed: FeedClient, connectionId: string): string[] {
   return feed.messages
     .filter((m) => m.type === "connection.status" && m.data?.connection_id === connectionId)
     .map((m) => String(m.data?.status));
+}
+
+/** The feed's events (messages with an id) of a type, optionally matching a predicate on their data. */
+export function eventsOf(feed: FeedClient, type: string, match: (data: Record<string, unknown>) => boolean = () => true): FeedMessage[] {
+  return feed.messages.filter((m) => m.type === type && m.id !== undefined && match(m.data ?? {}));
+}
+
+/** Waits until the feed holds an event of that type matching the predicate, and returns it. */
+export function waitForEvent(
+  feed: FeedClient,
+  type: string,
+  match: (data: Record<string, unknown>) => boolean = () => true,
+  what = `a ${type} event`,
+): Promise<FeedMessage> {
+  return waitFor(() => eventsOf(feed, type, match)[0], { what });
 }

@@ -45,7 +45,7 @@ export async function listConnections(ctx: GatewayContext, principal: Principal,
 
 /**
  * One connection of the tenant (of the user, for a user principal). Before the worker writes the row, the queued
- * job stands for it; anyone else's connection does not exist.
+ * job stands for it (kept for a day after it ends); anyone else's connection does not exist.
  */
 export async function getConnection(ctx: GatewayContext, principal: Principal, connectionId: string): Promise<ConnectionView> {
   const userId = scopedUserId(principal, undefined);
@@ -58,7 +58,10 @@ export async function getConnection(ctx: GatewayContext, principal: Principal, c
   const data = job?.data as InitiateConnectionJob | undefined;
   if (!job || !data || data.tenantId !== principal.tenantId || (userId !== undefined && data.userId !== userId))
     throw notFound("Connection");
-  const failed = (await job.getState()) === "failed";
+  const state = await job.getState();
+  // A completed initiate job means the worker wrote the row: no row now means the connection was deleted.
+  if (state === "completed") throw notFound("Connection");
+  const failed = state === "failed";
   return pendingConnectionView(
     { data, timestamp: job.timestamp, processedOn: job.processedOn },
     failed ? { reason: decodeJobFailure(job.failedReason).message } : null,
