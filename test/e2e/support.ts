@@ -110,7 +110,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
   };
   try {
     await waitFor(() => output.includes("Kronos Connect is running") || (child.exitCode !== null && Promise.reject(new Error("exited"))), {
-      timeoutMs: 45_000,
+      timeoutMs: 60_000,
       what: "the system to start",
     });
   } catch (error) {
