@@ -17,7 +17,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { GatewayContext } from "./context.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
-import { authPlugin } from "./plugins/auth.js";
+import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { queueDashboardPlugin } from "./plugins/queue-dashboard.js";
 import { genRequestId, requestIdPlugin } from "./plugins/request-id.js";
@@ -44,6 +44,11 @@ export interface GatewayDeps {
   logger?: Logger;
   /** The Composio port for the catalogue; by default the client over COMPOSIO_BASE_URL, within the shared rate budget. */
   composio?: ComposioPort;
+  /**
+   * The in-process cache of API keys (30 s, 10,000 keys by default; `ttlMs: 0` turns it off). A revoked key keeps
+   * working on this instance for at most `ttlMs` (see `ApiKeyCache`).
+   */
+  apiKeyCache?: Partial<ApiKeyCacheOptions>;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -91,7 +96,12 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(errorsPlugin);
   await app.register(securityPlugin, { corsOrigins: config.CORS_ORIGINS });
   await app.register(swaggerPlugin, { publicUrl: config.PUBLIC_GATEWAY_URL });
-  await app.register(authPlugin, { prisma: deps.prisma, adminToken: config.ADMIN_TOKEN, sessionSecret: config.SESSION_SECRET });
+  await app.register(authPlugin, {
+    prisma: deps.prisma,
+    adminToken: config.ADMIN_TOKEN,
+    sessionSecret: config.SESSION_SECRET,
+    apiKeyCache: new ApiKeyCache({ ...API_KEY_CACHE_DEFAULTS, ...deps.apiKeyCache }),
+  });
 
   await app.register(healthRoutes, { ctx });
   await app.register(adminRoutes, { ctx });

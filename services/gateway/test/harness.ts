@@ -32,7 +32,9 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
   const config = testConfig(overrides);
   const prisma = testPrisma(config);
   const redis = testRedis(config);
-  const app = await buildGatewayApp({ config, prisma, redis });
+  // Tests change API keys in Postgres directly (e.g. revoke one) and expect the next request to see it: no key cache
+  // here (it has unit tests of its own in plugins/auth.unit.test.ts).
+  const app = await buildGatewayApp({ config, prisma, redis, apiKeyCache: { ttlMs: 0 } });
   const siblings: FastifyInstance[] = [];
   const secrets: string[] = [];
   const check = (response: LightMyRequestResponse, allowed?: string) => {
@@ -54,6 +56,7 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
         config: testConfig({ ...overrides, REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, ...more }),
         prisma,
         redis,
+        apiKeyCache: { ttlMs: 0 },
       });
       siblings.push(sibling);
       return sibling;

@@ -1,4 +1,4 @@
-import { type Connection, type Execution, isUniqueViolation, Prisma, type PrismaClient } from "@kronos/db";
+import { type Connection, isUniqueViolation, Prisma, type PrismaClient } from "@kronos/db";
 import {
   type ComposioError,
   type ComposioPort,
@@ -79,19 +79,38 @@ export async function executeTool(deps: ExecuteToolDeps, rawData: unknown, attem
   if (!parsed.success) throw new UnrecoverableError(encodeJobFailure({ code: "VALIDATION_FAILED", message: "Invalid tool-execution job" }));
   const job = parsed.data;
   const log = deps.logger.child({ executionId: job.executionId, tool: job.toolSlug });
-
-  const started = await startAttempt(deps, job);
-  if (started.status === "SUCCEEDED" || started.status === "FAILED") {
+  const alreadyFinished = (started: StartedAttempt): ExecuteToolJobResult => {
     log.info({ status: started.status }, "execution already finished; not running it again");
-    return { execution_id: started.id, status: started.status };
+    return { execution_id: started.id, status: started.status as "SUCCEEDED" | "FAILED" };
+  };
+  const giveUp = async (error: unknown): Promise<never> => {
+    const decision = decideOnError(error, attempt, (e) => describeExecuteRefusal(e, job.toolSlug));
+    if (decision.action === "rethrow") {
+      log.warn({ err: describeError(error), attemptsMade: attempt.attemptsMade }, "tool execution attempt failed; will retry");
+      throw error;
+    }
+    const code = error instanceof ExecutionRefusal ? error.executionCode : decision.failure.code;
+    log.warn({ err: describeError(error), code }, "tool execution failed");
+    await markExecutionFailed(deps, job, { code, message: decision.failure.message });
+    throw new UnrecoverableError(encodeJobFailure(decision.failure));
+  };
+
+  // Round trips on the way to a result: the connection (1), the attempt with that connection on the row (2), the
+  // final outcome (3).
+  let connection: Connection;
+  try {
+    connection = await resolveConnection(deps, job);
+  } catch (error) {
+    // Not run yet: record the attempt (the row may not exist yet) so that the failure lands on it, unless the
+    // execution is already final.
+    const started = await startAttempt(deps, job, null);
+    if (isFinal(started.status)) return alreadyFinished(started);
+    return giveUp(error);
   }
+  const started = await startAttempt(deps, job, connection);
+  if (isFinal(started.status)) return alreadyFinished(started);
 
   try {
-    const connection = await resolveConnection(deps, job);
-    await deps.prisma.execution.update({
-      where: { id: job.executionId },
-      data: { connectionId: connection.id, connectedAccountId: connection.composioAccountId },
-    });
     const startedAt = Date.now();
     const outcome = await deps.composio.executeTool({
       toolSlug: job.toolSlug,
@@ -107,17 +126,11 @@ export async function executeTool(deps: ExecuteToolDeps, rawData: unknown, attem
     log.info({ status, durationMs, logId: outcome.logId, truncated }, "tool executed");
     return { execution_id: job.executionId, status };
   } catch (error) {
-    const decision = decideOnError(error, attempt, (e) => describeExecuteRefusal(e, job.toolSlug));
-    if (decision.action === "rethrow") {
-      log.warn({ err: describeError(error), attemptsMade: attempt.attemptsMade }, "tool execution attempt failed; will retry");
-      throw error;
-    }
-    const code = error instanceof ExecutionRefusal ? error.executionCode : decision.failure.code;
-    log.warn({ err: describeError(error), code }, "tool execution failed");
-    await markExecutionFailed(deps, job, { code, message: decision.failure.message });
-    throw new UnrecoverableError(encodeJobFailure(decision.failure));
+    return giveUp(error);
   }
 }
+
+const isFinal = (status: string) => status === "SUCCEEDED" || status === "FAILED";
 
 /** Composio's 4xx on execute, in words for the client. */
 function describeExecuteRefusal(error: ComposioError, toolSlug: string): JobFailure {
@@ -128,50 +141,68 @@ function describeExecuteRefusal(error: ComposioError, toolSlug: string): JobFail
   return describeComposioRefusal(error, `Tool "${toolSlug}"`);
 }
 
-/** Creates the row (RUNNING) or marks a new attempt on it; returns it as it stands. */
-async function startAttempt(deps: ExecuteToolDeps, job: ExecuteToolJob): Promise<Execution> {
-  const now = deps.now?.() ?? new Date();
+/** What startAttempt reads back. */
+interface StartedAttempt {
+  id: string;
+  tenantId: string;
+  status: string;
+}
+
+/** Postgres refused a duplicate: P2002 from a Prisma query; from a raw one, P2010 with the driver's 23505 inside. */
+function isDuplicate(error: unknown): boolean {
+  if (isUniqueViolation(error)) return true;
+  const e = error as { code?: unknown; meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
+  if (typeof e !== "object" || e === null || e.code !== "P2010") return false;
+  return e.meta?.code === "23505" || e.meta?.driverAdapterError?.cause?.originalCode === "23505";
+}
+
+/**
+ * Creates the row (RUNNING, attempt 1, on `connection`) or marks a new attempt on it, in one statement; returns it as
+ * it stands. The row is left alone (and read back) when it is final already or belongs to another tenant. With no
+ * connection (it could not be resolved), the row keeps the connection an earlier attempt recorded.
+ */
+async function startAttempt(deps: ExecuteToolDeps, job: ExecuteToolJob, connection: Connection | null): Promise<StartedAttempt> {
+  const now = (deps.now?.() ?? new Date()).toISOString();
+  const createdAt = new Date().toISOString();
+  let row: StartedAttempt | undefined;
   try {
-    const row = await deps.prisma.$transaction(async (tx) => {
-      const existing = await tx.execution.findUnique({ where: { id: job.executionId } });
-      if (!existing) {
-        return tx.execution.create({
-          data: {
-            id: job.executionId,
-            tenantId: job.tenantId,
-            userId: job.userId,
-            toolSlug: job.toolSlug,
-            arguments: job.arguments as Prisma.InputJsonValue,
-            idempotencyKey: job.idempotencyKey ?? null,
-            status: "RUNNING",
-            startedAt: now,
-            attempts: 1,
-          },
-        });
-      }
-      if (existing.tenantId !== job.tenantId) return existing;
-      if (existing.status === "SUCCEEDED" || existing.status === "FAILED") return existing;
-      return tx.execution.update({
-        where: { id: job.executionId },
-        data: {
-          status: "RUNNING",
-          startedAt: existing.startedAt ?? now,
-          attempts: { increment: 1 },
-          ...(job.idempotencyKey && !existing.idempotencyKey ? { idempotencyKey: job.idempotencyKey } : {}),
-        },
-      });
-    });
-    if (row.tenantId !== job.tenantId) {
-      throw new UnrecoverableError(encodeJobFailure({ code: "CONFLICT", message: "The execution id is already in use" }));
-    }
-    return row;
+    // Timestamps are stored as UTC in `timestamp(3)` columns (as Prisma does): ISO strings read as timestamptz, in UTC.
+    const rows = await deps.prisma.$queryRaw<StartedAttempt[]>`
+      INSERT INTO executions AS e
+        (id, tenant_id, user_id, tool_slug, arguments, idempotency_key, status, attempts, started_at, created_at,
+         connection_id, connected_account_id)
+      VALUES (
+        ${job.executionId}::uuid, ${job.tenantId}::uuid, ${job.userId}, ${job.toolSlug},
+        ${JSON.stringify(job.arguments ?? {})}::jsonb, ${job.idempotencyKey ?? null}, 'RUNNING', 1,
+        (${now}::timestamptz AT TIME ZONE 'UTC'), (${createdAt}::timestamptz AT TIME ZONE 'UTC'),
+        ${connection?.id ?? null}::uuid, ${connection?.composioAccountId ?? null})
+      ON CONFLICT (id) DO UPDATE SET
+        status = 'RUNNING',
+        attempts = e.attempts + 1,
+        started_at = coalesce(e.started_at, EXCLUDED.started_at),
+        idempotency_key = coalesce(e.idempotency_key, EXCLUDED.idempotency_key),
+        connection_id = coalesce(EXCLUDED.connection_id, e.connection_id),
+        connected_account_id = CASE WHEN EXCLUDED.connection_id IS NULL THEN e.connected_account_id
+                                    ELSE EXCLUDED.connected_account_id END
+      WHERE e.tenant_id = EXCLUDED.tenant_id AND e.status IN ('QUEUED', 'RUNNING')
+      RETURNING e.id::text AS id, e.tenant_id::text AS "tenantId", e.status::text AS status`;
+    row = rows[0];
   } catch (error) {
-    if (isUniqueViolation(error)) {
+    if (isDuplicate(error)) {
       // Another execution of the tenant holds this Idempotency-Key (the gateway answers with that one).
       throw new UnrecoverableError(encodeJobFailure({ code: "CONFLICT", message: "The idempotency key is used by another execution" }));
     }
     throw error;
   }
+  // Nothing came back: the row exists and was left alone (final, or another tenant's). Rare: read it.
+  row ??= (await deps.prisma.execution.findUniqueOrThrow({
+    where: { id: job.executionId },
+    select: { id: true, tenantId: true, status: true },
+  })) as StartedAttempt;
+  if (row.tenantId !== job.tenantId) {
+    throw new UnrecoverableError(encodeJobFailure({ code: "CONFLICT", message: "The execution id is already in use" }));
+  }
+  return row;
 }
 
 /** The connection the tool runs on: the given one (our id or Composio's), or the user's ACTIVE one of the toolkit. */

@@ -7,6 +7,89 @@ export interface AuthOptions {
   prisma: PrismaClient;
   adminToken: string;
   sessionSecret: string;
+  /** API keys already looked up (by hash); none: every API-key request reads Postgres. */
+  apiKeyCache?: ApiKeyCache | undefined;
+}
+
+export interface ApiKeyCacheOptions {
+  /** How long a looked-up key is trusted without reading Postgres again (0 disables the cache). */
+  ttlMs: number;
+  /** At most this many keys are kept; the least recently used goes first. */
+  maxEntries: number;
+  now?: () => number;
+}
+
+export const API_KEY_CACHE_DEFAULTS: ApiKeyCacheOptions = { ttlMs: 30_000, maxEntries: 10_000 };
+
+interface CachedKey {
+  tenantId: string;
+  apiKeyId: string;
+  expiresAt: number;
+}
+
+type KeyOwner = Omit<CachedKey, "expiresAt">;
+
+/**
+ * `keyHash -> { tenantId, apiKeyId }` of valid (unrevoked) API keys, in process, for `ttlMs`, at most `maxEntries`
+ * (LRU). Only keys found valid are kept: an unknown key is looked up again on every request, so a key created a
+ * moment ago works at once. Concurrent misses on the same key share one lookup.
+ *
+ * The consequence: a key revoked in Postgres (`revokedAt` set; there is no revoke endpoint yet, only the column) keeps
+ * working on each gateway instance that has it cached for at most `ttlMs` (30 s by default) after the revocation.
+ * A revoke endpoint, when added, should call `forget(keyHash)` on the instance that serves it, and the others
+ * still honour the key until their entry expires.
+ */
+export class ApiKeyCache {
+  private readonly entries = new Map<string, CachedKey>();
+  private readonly pending = new Map<string, Promise<KeyOwner | null>>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: ApiKeyCacheOptions = API_KEY_CACHE_DEFAULTS) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The key's owner from the cache, or from `load` (kept when it is not null). */
+  async resolve(keyHash: string, load: () => Promise<KeyOwner | null>): Promise<KeyOwner | null> {
+    if (this.options.ttlMs <= 0) return load();
+    const hit = this.entries.get(keyHash);
+    if (hit) {
+      this.entries.delete(keyHash);
+      if (hit.expiresAt > this.now()) {
+        this.entries.set(keyHash, hit); // most recently used last
+        return { tenantId: hit.tenantId, apiKeyId: hit.apiKeyId };
+      }
+    }
+    const inFlight = this.pending.get(keyHash);
+    if (inFlight) return inFlight;
+    const lookup = load().then((owner) => {
+      if (owner) this.remember(keyHash, owner);
+      return owner;
+    });
+    this.pending.set(keyHash, lookup);
+    try {
+      return await lookup;
+    } finally {
+      this.pending.delete(keyHash);
+    }
+  }
+
+  forget(keyHash: string): void {
+    this.entries.delete(keyHash);
+  }
+
+  private remember(keyHash: string, owner: KeyOwner): void {
+    this.entries.delete(keyHash);
+    this.entries.set(keyHash, { ...owner, expiresAt: this.now() + this.options.ttlMs });
+    while (this.entries.size > this.options.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+  }
 }
 
 const KIND_NAMES: Record<PrincipalKind, string> = { api_key: "an API key", user: "a user token", admin: "the admin token" };
@@ -34,9 +117,13 @@ export const authPlugin = globalPlugin<AuthOptions>("auth", async (app, options)
 /** Who a credential belongs to, or null when it is nobody's. */
 export async function authenticate(credential: string, options: AuthOptions): Promise<GatewayPrincipal | null> {
   if (credential.startsWith(API_KEY_PREFIX)) {
-    const key = await options.prisma.apiKey.findUnique({ where: { keyHash: hashApiKey(credential) } });
-    if (!key || key.revokedAt) return null;
-    return { kind: "api_key", tenantId: key.tenantId, apiKeyId: key.id };
+    const keyHash = hashApiKey(credential);
+    const load = async (): Promise<KeyOwner | null> => {
+      const key = await options.prisma.apiKey.findUnique({ where: { keyHash }, select: { id: true, tenantId: true, revokedAt: true } });
+      return !key || key.revokedAt ? null : { tenantId: key.tenantId, apiKeyId: key.id };
+    };
+    const owner = options.apiKeyCache ? await options.apiKeyCache.resolve(keyHash, load) : await load();
+    return owner ? { kind: "api_key", tenantId: owner.tenantId, apiKeyId: owner.apiKeyId } : null;
   }
   if (credential.startsWith(USER_TOKEN_PREFIX)) {
     const check = verifyUserToken(credential, options.sessionSecret);

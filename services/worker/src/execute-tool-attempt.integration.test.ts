@@ -1,0 +1,149 @@
+// The execution row's attempt bookkeeping (one INSERT ... ON CONFLICT per attempt), called directly.
+import type { PrismaClient } from "@kronos/db";
+import { createLogger, decodeJobFailure, EVENT_TYPES, type ExecuteToolJob } from "@kronos/shared";
+import { createTestTenant, testConfig, testPrisma } from "@kronos/testing";
+import { UnrecoverableError } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ExecuteToolDeps, executeTool } from "./execute-tool.js";
+
+let prisma: PrismaClient;
+const published: Array<{ type: string; data: unknown }> = [];
+let toolRuns = 0;
+const deps = (): ExecuteToolDeps => ({
+  config: { EXECUTION_RESULT_MAX_BYTES: 10_000 },
+  prisma,
+  composio: {
+    executeTool: async () => {
+      toolRuns += 1;
+      return { successful: true, data: { ok: true }, error: null, logId: "log_1" };
+    },
+  },
+  bus: {
+    publish: async (event) => {
+      published.push(event);
+      return {} as never; // the published envelope: not used by executeTool
+    },
+  },
+  logger: createLogger("worker-test", "silent"),
+});
+const first = { attemptsMade: 0, maxAttempts: 3 };
+
+beforeAll(() => {
+  prisma = testPrisma(testConfig());
+});
+afterAll(async () => {
+  await prisma?.$disconnect();
+});
+
+async function userWithConnection() {
+  const { tenantId } = await createTestTenant(prisma);
+  const connection = await prisma.connection.create({
+    data: {
+      id: crypto.randomUUID(),
+      tenantId,
+      userId: "alice",
+      toolkitSlug: "github",
+      status: "ACTIVE",
+      composioAccountId: `ca_${crypto.randomUUID()}`,
+    },
+  });
+  return { tenantId, connection };
+}
+
+const job = (tenantId: string, overrides: Partial<ExecuteToolJob> = {}): ExecuteToolJob => ({
+  executionId: crypto.randomUUID(),
+  tenantId,
+  userId: "alice",
+  toolSlug: "GITHUB_STAR_A_REPO",
+  arguments: { owner: "acme", nested: { list: [1, "two", null] } },
+  actor: "api_key:test",
+  ...overrides,
+});
+
+async function failureOf(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UnrecoverableError);
+  return decodeJobFailure((error as Error).message);
+}
+
+describe("execution attempts", () => {
+  it("creates the row with its arguments, connection and UTC timestamps, and counts later attempts on a QUEUED row", async () => {
+    const { tenantId, connection } = await userWithConnection();
+    const before = Date.now();
+    const data = job(tenantId);
+    await executeTool(deps(), data, first);
+    const row = await prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } });
+    expect(row).toMatchObject({
+      status: "SUCCEEDED",
+      attempts: 1,
+      arguments: data.arguments,
+      connectionId: connection.id,
+      connectedAccountId: connection.composioAccountId,
+      idempotencyKey: null,
+    });
+    for (const at of [row.createdAt, row.startedAt as Date]) {
+      expect(at.getTime()).toBeGreaterThanOrEqual(before - 1_000);
+      expect(at.getTime()).toBeLessThanOrEqual(Date.now() + 1_000);
+    }
+
+    // A row the gateway left QUEUED (or an earlier attempt left RUNNING) gets the attempt counted and keeps started_at.
+    const startedAt = new Date("2026-01-01T00:00:00.000Z");
+    const queued = job(tenantId, { idempotencyKey: "k-queued" });
+    await prisma.execution.create({
+      data: { id: queued.executionId, tenantId, userId: "alice", toolSlug: queued.toolSlug, status: "RUNNING", attempts: 2, startedAt },
+    });
+    await executeTool(deps(), queued, first);
+    expect(await prisma.execution.findUniqueOrThrow({ where: { id: queued.executionId } })).toMatchObject({
+      status: "SUCCEEDED",
+      attempts: 3,
+      startedAt,
+      idempotencyKey: "k-queued",
+      connectionId: connection.id,
+    });
+  });
+
+  it("does not run a finished execution again, even when its connection is gone", async () => {
+    const { tenantId, connection } = await userWithConnection();
+    const data = job(tenantId);
+    await executeTool(deps(), data, first);
+    const runs = toolRuns;
+    const events = published.length;
+    await prisma.connection.delete({ where: { id: connection.id } });
+    expect(await executeTool(deps(), data, first)).toEqual({ execution_id: data.executionId, status: "SUCCEEDED" });
+    expect(toolRuns).toBe(runs);
+    expect(published).toHaveLength(events);
+    expect(await prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } })).toMatchObject({ attempts: 1 });
+  });
+
+  it("refuses an execution id of another tenant and an idempotency key held by another execution", async () => {
+    const { tenantId } = await userWithConnection();
+    const other = await userWithConnection();
+    const data = job(tenantId, { idempotencyKey: "k-1" });
+    await executeTool(deps(), data, first);
+    const runs = toolRuns;
+
+    expect(await failureOf(executeTool(deps(), { ...data, tenantId: other.tenantId }, first))).toMatchObject({ code: "CONFLICT" });
+    expect(await failureOf(executeTool(deps(), job(tenantId, { idempotencyKey: "k-1" }), first))).toMatchObject({ code: "CONFLICT" });
+    expect(toolRuns).toBe(runs);
+    expect(await prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } })).toMatchObject({ tenantId, attempts: 1 });
+  });
+
+  it("records a connection refusal on the row, publishing it once", async () => {
+    const { tenantId } = await createTestTenant(prisma);
+    const data = job(tenantId);
+    expect(await failureOf(executeTool(deps(), data, first))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } })).toMatchObject({
+      status: "FAILED",
+      errorCode: "NOT_FOUND",
+      attempts: 1,
+      connectionId: null,
+    });
+    const completed = published.filter(
+      (e) => e.type === EVENT_TYPES.executionCompleted && (e.data as { execution_id: string }).execution_id === data.executionId,
+    );
+    expect(completed).toHaveLength(1);
+  });
+});
