@@ -90,10 +90,16 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   const ownsSubscriber = deps.subscriber === undefined;
   const subscriber = deps.subscriber ?? redis.duplicate();
   const startDeps = { prisma, redis, prefix: config.REDIS_KEY_PREFIX, snapshotLimit: feed.snapshotLimit };
-  const hub = new FeedHub(subscriber, config.REDIS_KEY_PREFIX, app.log, feed.heartbeatIntervalMs, (client) =>
-    replayAndGoLive(startDeps, client),
-  );
+  // The open-socket gauge reads the hub when scraped (created just below).
   const metrics = createWebhooksMetrics(() => hub.stats().sockets);
+  const hub = new FeedHub(
+    subscriber,
+    config.REDIS_KEY_PREFIX,
+    app.log,
+    feed.heartbeatIntervalMs,
+    (client) => replayAndGoLive(startDeps, client),
+    (delivered) => metrics.eventsDelivered.inc(delivered),
+  );
   // Shares the caller's Redis connection (BullMQ does not close a connection it was given).
   const webhookQueue = new Queue<ProcessWebhookEventJob>(QUEUES.webhookEvent, { connection: redis, prefix: config.REDIS_KEY_PREFIX });
   app.decorate("feedHub", hub);

@@ -1,4 +1,4 @@
-import type { Prisma, PrismaClient } from "@kronos/db";
+import type { PrismaClient } from "@kronos/db";
 import {
   AppError,
   type Config,
@@ -11,9 +11,20 @@ import {
 import type { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { typeLabel, type WebhookOutcome, type WebhooksMetrics } from "./metrics.js";
+import { WebhookStore } from "./webhook-store.js";
 
 /** Largest delivery accepted (413 above). */
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Deliveries being stored and enqueued at once, above which a delivery is answered 503 with Retry-After (Composio
+ * retries it) instead of queueing for the database without bound: under overload the process keeps answering
+ * quickly (and accepting connections) rather than piling up requests until connections are reset.
+ */
+export const WEBHOOK_MAX_IN_FLIGHT = 1024;
+
+/** Seconds a shed delivery is told to wait (the Retry-After header). */
+export const WEBHOOK_RETRY_AFTER_SECONDS = 1;
 
 /** The route, for the README and the tests. */
 export const COMPOSIO_WEBHOOK_PATH = "/webhooks/composio";
@@ -26,6 +37,8 @@ export interface ComposioWebhookOptions {
   prisma: PrismaClient;
   queue: WebhookQueue;
   metrics: WebhooksMetrics;
+  /** Default WEBHOOK_MAX_IN_FLIGHT. */
+  maxInFlight?: number;
 }
 
 /** Composio's V3 envelope, as far as we read it here (the worker reads the rest from the stored payload). */
@@ -91,13 +104,17 @@ export function tenantIdOf(envelope: Envelope): string | null {
  *   1. no secret configured: 503 (nothing unsigned is ever accepted);
  *   2. signature over the raw body, with the current and the previous secret: 401, no side effect;
  *   3. the V3 envelope: 400;
- *   4. the row is INSERTed (ON CONFLICT DO NOTHING: the primary key, the webhook id, decides between concurrent
+ *   4. the row is INSERTed (ON CONFLICT DO NOTHING, batched with concurrent deliveries: the primary key, the webhook id, decides between concurrent
  *      duplicates, on any number of instances), then the job is enqueued with the webhook id as its job id; only then
- *      200. A failed enqueue answers 500, and Composio's retry finds the row unprocessed with no job: it enqueues
+ *      200. More than `maxInFlight` deliveries being stored at once: 503 with Retry-After, nothing stored. A failed
+ *      enqueue answers 500, and Composio's retry finds the row unprocessed with no job: it enqueues
  *      again.
  */
 export async function composioWebhookRoutes(app: FastifyInstance, options: ComposioWebhookOptions): Promise<void> {
   const { config, prisma, queue, metrics } = options;
+  const maxInFlight = options.maxInFlight ?? WEBHOOK_MAX_IN_FLIGHT;
+  let inFlight = 0;
+  const store = new WebhookStore(prisma);
   const secrets = [config.COMPOSIO_WEBHOOK_SECRET, config.COMPOSIO_WEBHOOK_SECRET_PREVIOUS].filter(
     (secret): secret is string => typeof secret === "string" && secret.length > 0,
   );
@@ -115,7 +132,7 @@ export async function composioWebhookRoutes(app: FastifyInstance, options: Compo
       { ...DEFAULT_JOB_OPTIONS, backoff: { ...DEFAULT_JOB_OPTIONS.backoff }, jobId: webhookId },
     );
 
-  app.post(COMPOSIO_WEBHOOK_PATH, { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request) => {
+  app.post(COMPOSIO_WEBHOOK_PATH, { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
     const count = (type: string | undefined, outcome: WebhookOutcome) => metrics.webhooksReceived.inc({ type: typeLabel(type), outcome });
     if (secrets.length === 0) {
       count(undefined, "unconfigured");
@@ -145,12 +162,22 @@ export async function composioWebhookRoutes(app: FastifyInstance, options: Compo
       throw error;
     }
 
+    // Overload: refuse deliberately (nothing stored, Composio retries) rather than wait for the pool without bound.
+    if (inFlight >= maxInFlight) {
+      count(envelope.type, "shed");
+      reply.header("retry-after", String(WEBHOOK_RETRY_AFTER_SECONDS));
+      throw new AppError("UNAVAILABLE", "Too many webhook deliveries in progress: retry shortly");
+    }
+    inFlight += 1;
     try {
-      const inserted = await prisma.webhookEvent.createMany({
-        data: [{ id: webhookId, type: envelope.type, tenantId: tenantIdOf(envelope), payload: envelope as Prisma.InputJsonObject }],
-        skipDuplicates: true,
+      // Committed before anything is enqueued or answered; concurrent deliveries share one INSERT (see WebhookStore).
+      const inserted = await store.insert({
+        id: webhookId,
+        type: envelope.type,
+        tenantId: tenantIdOf(envelope),
+        payload: JSON.stringify(envelope),
       });
-      if (inserted.count === 1) {
+      if (inserted) {
         await enqueue(webhookId);
         count(envelope.type, "accepted");
         request.log.info({ webhookId, type: envelope.type }, "stored a Composio webhook");
@@ -171,6 +198,8 @@ export async function composioWebhookRoutes(app: FastifyInstance, options: Compo
     } catch (error) {
       count(envelope.type, "failed");
       throw error;
+    } finally {
+      inFlight -= 1;
     }
   });
 }

@@ -28,4 +28,6 @@ async function shutdown(signal: string): Promise<void> {
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
 
-await app.listen({ host: config.HOST, port: config.WEBHOOKS_PORT });
+// A deep accept queue (Node's default is 511): a burst of new connections waits to be accepted instead of being
+// dropped or reset by the kernel while the event loop is busy (the kernel caps it at net.core.somaxconn).
+await app.listen({ host: config.HOST, port: config.WEBHOOKS_PORT, backlog: 4096 });

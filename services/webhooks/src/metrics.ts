@@ -1,7 +1,7 @@
 import { Counter, createMetricsRegistry, Gauge, METRIC_NAMES, type Registry } from "@kronos/shared";
 
 /** What happened to a webhook delivery that got past (or failed) configuration: the `outcome` label. */
-export type WebhookOutcome = "accepted" | "duplicate" | "requeued" | "invalid" | "failed" | "unconfigured";
+export type WebhookOutcome = "accepted" | "duplicate" | "requeued" | "invalid" | "failed" | "unconfigured" | "shed";
 
 export interface WebhooksMetrics {
   registry: Registry;

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
 
 /** The webhook event types Composio sends (V3 envelope `type`). */
 export const COMPOSIO_WEBHOOK_TYPES = {
@@ -25,7 +25,27 @@ export type SignatureCheck =
  * Unlike the Standard Webhooks / Svix verifiers, the secret is NOT base64-decoded first.
  */
 export function composioSignature(secret: string, id: string, timestamp: string, rawBody: Buffer | string): string {
-  return createHmac("sha256", Buffer.from(secret, "utf8")).update(`${id}.${timestamp}.`).update(rawBody).digest("base64");
+  return signatureBytes(secret, id, timestamp, rawBody).toString("base64");
+}
+
+/** Secrets seen so far -> their HMAC key objects (a process has one or two; the bound only guards odd callers). */
+const keyObjects = new Map<string, KeyObject>();
+const MAX_CACHED_KEYS = 16;
+
+/** The secret's key object, built once per secret string (rebuilding it per delivery showed in the profiles). */
+function keyFor(secret: string): KeyObject {
+  let key = keyObjects.get(secret);
+  if (key === undefined) {
+    if (keyObjects.size >= MAX_CACHED_KEYS) keyObjects.clear();
+    key = createSecretKey(Buffer.from(secret, "utf8"));
+    keyObjects.set(secret, key);
+  }
+  return key;
+}
+
+/** The raw HMAC bytes of a delivery (what `composioSignature` encodes as base64). */
+function signatureBytes(secret: string, id: string, timestamp: string, rawBody: Buffer | string): Buffer {
+  return createHmac("sha256", keyFor(secret)).update(`${id}.${timestamp}.`).update(rawBody).digest();
 }
 
 /**
@@ -49,7 +69,7 @@ export function verifyComposioWebhook(
     .filter((part) => part.startsWith("v1,"))
     .map((part) => Buffer.from(part.slice(3), "base64"));
   for (const secret of secrets) {
-    const expected = Buffer.from(composioSignature(secret, headers.id, headers.timestamp, rawBody), "base64");
+    const expected = signatureBytes(secret, headers.id, headers.timestamp, rawBody);
     for (const candidate of given) {
       if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) return { ok: true };
     }

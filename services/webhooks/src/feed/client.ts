@@ -20,6 +20,8 @@ export function isAfter(a: string, b: string): boolean {
   const ad = a.indexOf("-");
   const bd = b.indexOf("-");
   if (ad !== bd) return ad > bd;
+  // Same length too (the usual live case): the sequence parts have the same length, so the text compares as numbers.
+  if (a.length === b.length) return a > b;
   // Same length: comparing the digits as text compares the numbers.
   const am = a.slice(0, ad);
   const bm = b.slice(0, bd);
@@ -28,6 +30,12 @@ export function isAfter(a: string, b: string): boolean {
   const bs = b.slice(bd + 1);
   return as.length !== bs.length ? as.length > bs.length : as > bs;
 }
+
+/** A serialised event: the text, or its UTF-8 bytes encoded once for every socket (sent as a text frame). */
+export type FeedPayload = string | Buffer;
+
+/** Buffers are sent as text frames: the fan-out encodes an event once rather than once per socket. */
+const TEXT_FRAME = { binary: false } as const;
 
 /**
  * One feed socket. Its `cursor` is the id up to which it has had everything it may see; it only moves forward, and
@@ -41,7 +49,7 @@ export class FeedClient {
   alive = true;
   private live = false;
   private closed = false;
-  private pending: Array<{ id: string; payload: string }> = [];
+  private pending: Array<{ id: string; payload: FeedPayload }> = [];
   private cursorId: string | null = null;
   private expiryTimer: NodeJS.Timeout | undefined;
 
@@ -86,22 +94,24 @@ export class FeedClient {
     return this.principal.kind === "api_key" || (userId !== null && userId === this.principal.userId);
   }
 
-  /** A live event from the channel, already filtered and serialised. */
-  offer(id: string, payload: string): void {
-    if (this.closed) return;
+  /**
+   * A live event from the channel, already filtered and serialised. Returns whether it was sent now; the caller
+   * counts deliveries (the hub once per event for all its sockets, not once per socket).
+   */
+  offer(id: string, payload: FeedPayload): boolean {
+    if (this.closed) return false;
     if (!this.live) {
       if (this.pending.length >= this.limits.maxPendingEvents) {
         this.close(CLOSE_CODES.slowConsumer, "too many pending events");
-        return;
+        return false;
       }
       this.pending.push({ id, payload });
-      return;
+      return false;
     }
-    if (this.cursorId !== null && !isAfter(id, this.cursorId)) return;
-    if (this.send(payload)) {
-      this.cursorId = id;
-      this.onDelivered(1);
-    }
+    if (this.cursorId !== null && !isAfter(id, this.cursorId)) return false;
+    if (!this.send(payload)) return false;
+    this.cursorId = id;
+    return true;
   }
 
   /** Moves the cursor forward (never back): a replayed page was sent up to `id`. */
@@ -134,20 +144,23 @@ export class FeedClient {
     this.live = true;
     const held = this.pending;
     this.pending = [];
-    for (const { id, payload } of held) this.offer(id, payload);
+    let delivered = 0;
+    for (const { id, payload } of held) if (this.offer(id, payload)) delivered += 1;
+    if (delivered > 0) this.onDelivered(delivered);
   }
 
   /**
    * Sends one message unless the client is too far behind (then closes it 4008). Returns false when nothing was
    * sent.
    */
-  send(payload: string): boolean {
+  send(payload: FeedPayload): boolean {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return false;
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
       this.close(CLOSE_CODES.slowConsumer, "slow consumer");
       return false;
     }
-    this.socket.send(payload);
+    if (typeof payload === "string") this.socket.send(payload);
+    else this.socket.send(payload, TEXT_FRAME);
     return true;
   }
 

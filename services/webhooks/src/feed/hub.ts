@@ -42,6 +42,8 @@ export class FeedHub {
     private readonly heartbeatIntervalMs: number,
     /** Replays a held client's stream from its cursor, then sends it live again (see replayAndGoLive). */
     private readonly catchUp: (client: FeedClient) => Promise<void>,
+    /** Called once per channel event with the number of sockets it was sent to (live sends only), for counters. */
+    private readonly onDelivered: (count: number) => void = () => {},
   ) {
     this.channel = eventKeys(prefix).channel;
   }
@@ -141,12 +143,16 @@ export class FeedHub {
     }
     const set = this.byTenant.get(decoded.tenantId);
     if (!set) return;
-    let payload: string | undefined;
+    // Serialised and UTF-8 encoded once per event (ws would encode a string again for every socket), counted once.
+    const { id, userId } = decoded;
+    let payload: Buffer | undefined;
+    let delivered = 0;
     for (const client of set) {
-      if (!client.sees(decoded.userId)) continue;
-      payload ??= JSON.stringify(toFeedEvent(decoded));
-      client.offer(decoded.id, payload);
+      if (!client.sees(userId)) continue;
+      payload ??= Buffer.from(JSON.stringify(toFeedEvent(decoded)), "utf8");
+      if (client.offer(id, payload)) delivered += 1;
     }
+    if (delivered > 0) this.onDelivered(delivered);
   }
 
   private beat(): void {
