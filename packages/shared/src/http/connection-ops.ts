@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { labelsSchema, toolkitSlugSchema, userIdSchema } from "../domain.js";
+import { labelsSchema, userIdSchema } from "../domain.js";
 import { bulkCompletedEventDataSchema } from "../events/schemas.js";
 import { initiateConnectionBodySchema } from "./connections.js";
 
