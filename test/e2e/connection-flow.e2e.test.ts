@@ -1,6 +1,7 @@
 import { createPrismaClient, type PrismaClient } from "@kronos/db";
 import { waitFor } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { completeInBrowser, createTenant, initiate, userToken } from "./flows.js";
 import { api, type FeedClient, openFeed, type RunningSystem, startSystem, statusEvents } from "./support.js";
 
 // The event spine end to end: the services run as processes, as the run command starts them, against the
@@ -10,70 +11,10 @@ let system: RunningSystem;
 let prisma: PrismaClient;
 const feeds: FeedClient[] = [];
 
-interface Tenant {
-  tenantId: string;
-  apiKey: string;
-}
-
-async function createTenant(name: string): Promise<Tenant> {
-  const response = await api<{ tenant_id: string; api_key: string }>(system.gatewayUrl, "POST", "/api/v1/admin/tenants", {
-    token: system.adminToken,
-    body: { name },
-  });
-  expect(response.status).toBe(201);
-  return { tenantId: response.body.tenant_id, apiKey: response.body.api_key };
-}
-
-async function userToken(tenant: Tenant, userId: string): Promise<string> {
-  const response = await api<{ token: string }>(system.gatewayUrl, "POST", "/api/v1/sessions", {
-    token: tenant.apiKey,
-    body: { user_id: userId },
-  });
-  expect(response.status).toBe(201);
-  return response.body.token;
-}
-
 async function feed(auth: { token?: string; apiKey?: string }): Promise<FeedClient> {
   const client = await openFeed(system.webhooksUrl, auth);
   feeds.push(client);
   return client;
-}
-
-/** Initiates a connection and returns its id and hosted link, following the 202 path when the job is slow. */
-async function initiate(token: string, body: Record<string, unknown>): Promise<{ connectionId: string; redirectUrl: string }> {
-  const response = await api<{ connection_id: string; redirect_url?: string | null }>(
-    system.gatewayUrl,
-    "POST",
-    "/api/v1/composio/connections/initiate-enhanced",
-    { token, body },
-  );
-  expect([201, 202]).toContain(response.status);
-  const connectionId = response.body.connection_id;
-  const redirectUrl =
-    response.body.redirect_url ??
-    (await waitFor(
-      async () => {
-        const view = await api<{ redirect_url: string | null }>(system.gatewayUrl, "GET", `/api/v1/composio/connections/${connectionId}`, {
-          token,
-        });
-        return view.body.redirect_url ?? undefined;
-      },
-      { what: "the hosted link" },
-    ));
-  return { connectionId, redirectUrl };
-}
-
-/** Does what a user's browser does: open Composio's hosted link, then follow its redirect to our callback. */
-async function completeInBrowser(redirectUrl: string, options: { deny?: boolean } = {}): Promise<URL> {
-  const link = new URL(redirectUrl);
-  if (options.deny) link.searchParams.set("deny", "1");
-  const atComposio = await fetch(link, { redirect: "manual" });
-  expect(atComposio.status).toBe(302);
-  const callback = atComposio.headers.get("location")!;
-  expect(callback.startsWith(`${system.env.PUBLIC_GATEWAY_URL}/api/v1/composio/connections/`)).toBe(true);
-  const atGateway = await fetch(callback, { redirect: "manual" });
-  expect(atGateway.status).toBe(302);
-  return new URL(atGateway.headers.get("location")!);
 }
 
 beforeAll(async () => {
@@ -111,18 +52,18 @@ describe("the event spine", () => {
   });
 
   it("connects a user: INITIATED then ACTIVE on the user's socket, rows written, nobody else sees it", async () => {
-    const acme = await createTenant("Acme");
-    const globex = await createTenant("Globex");
-    const alice = await userToken(acme, "alice");
-    const bob = await userToken(acme, "bob");
-    const globexAlice = await userToken(globex, "alice");
+    const acme = await createTenant(system, "Acme");
+    const globex = await createTenant(system, "Globex");
+    const alice = await userToken(system, acme, "alice");
+    const bob = await userToken(system, acme, "bob");
+    const globexAlice = await userToken(system, globex, "alice");
 
     const aliceFeed = await feed({ token: alice });
     const acmeServerFeed = await feed({ apiKey: acme.apiKey });
     const bobFeed = await feed({ token: bob });
     const globexAliceFeed = await feed({ token: globexAlice });
 
-    const { connectionId, redirectUrl } = await initiate(alice, {
+    const { connectionId, redirectUrl } = await initiate(system, alice, {
       user_id: "alice",
       app_name: "github",
       redirect_url: "https://chat.example/oauth/done",
@@ -130,7 +71,7 @@ describe("the event spine", () => {
     });
     await waitFor(() => statusEvents(aliceFeed, connectionId).includes("INITIATED"), { what: "INITIATED on alice's socket" });
 
-    const landing = await completeInBrowser(redirectUrl);
+    const landing = (await completeInBrowser(system, redirectUrl))!;
     expect(landing.origin + landing.pathname).toBe("https://chat.example/oauth/done");
     expect(landing.searchParams.get("connection_id")).toBe(connectionId);
 
@@ -147,9 +88,9 @@ describe("the event spine", () => {
 
     // Sentinels: an event for bob, and one in the other tenant, arrive after alice's, so had alice's events been
     // sent to those sockets they would be there by now.
-    const bobs = await initiate(bob, { user_id: "bob", app_name: "slack" });
+    const bobs = await initiate(system, bob, { user_id: "bob", app_name: "slack" });
     await waitFor(() => statusEvents(bobFeed, bobs.connectionId).includes("INITIATED"), { what: "bob's own event" });
-    const globexs = await initiate(globexAlice, { user_id: "alice", app_name: "github" });
+    const globexs = await initiate(system, globexAlice, { user_id: "alice", app_name: "github" });
     await waitFor(() => statusEvents(globexAliceFeed, globexs.connectionId).includes("INITIATED"), {
       what: "the other tenant's own event",
     });
@@ -183,15 +124,15 @@ describe("the event spine", () => {
   });
 
   it("reports FAILED when the user denies access", async () => {
-    const tenant = await createTenant("Initech");
-    const carol = await userToken(tenant, "carol");
+    const tenant = await createTenant(system, "Initech");
+    const carol = await userToken(system, tenant, "carol");
     const carolFeed = await feed({ token: carol });
-    const { connectionId, redirectUrl } = await initiate(carol, {
+    const { connectionId, redirectUrl } = await initiate(system, carol, {
       user_id: "carol",
       app_name: "gmail",
       redirect_url: "https://chat.example/oauth/done",
     });
-    const landing = await completeInBrowser(redirectUrl, { deny: true });
+    const landing = (await completeInBrowser(system, redirectUrl, { deny: true }))!;
     expect(landing.searchParams.get("status")).toBe("failed");
     await waitFor(() => statusEvents(carolFeed, connectionId).includes("FAILED"), { what: "FAILED on carol's socket" });
     expect(statusEvents(carolFeed, connectionId)).toEqual(["INITIATED", "FAILED"]);
@@ -200,7 +141,7 @@ describe("the event spine", () => {
   });
 
   it("refuses bad input with a clear 4xx and writes nothing", async () => {
-    const tenant = await createTenant("Hooli");
+    const tenant = await createTenant(system, "Hooli");
     const before = await prisma.connection.count({ where: { tenantId: tenant.tenantId } });
     const malformed = await api<{ error: { code: string } }>(system.gatewayUrl, "POST", "/api/v1/composio/connections/initiate-enhanced", {
       token: tenant.apiKey,
