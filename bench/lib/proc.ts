@@ -2,23 +2,13 @@
 // built dist (or a bench script), on free ports. RSS and CPU time come from /proc/<pid>.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+
+export { freePort } from "@kronos/testing";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 const PAGE_SIZE = 4096;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 export interface ProcSample {
   rssBytes: number;
