@@ -9,7 +9,7 @@ import type { BenchContext } from "../lib/context.ts";
 import { pick } from "../lib/context.ts";
 import { bullmq } from "../lib/deps.ts";
 import { interleave } from "../lib/interleave.ts";
-import { bounded } from "../lib/load.ts";
+import { bounded, post } from "../lib/load.ts";
 import { CpuWindow, type Proc, sleep, startProc } from "../lib/proc.ts";
 import { profiled } from "../lib/profile.ts";
 import type { Figure, ScenarioResult } from "../lib/report.ts";
@@ -52,8 +52,8 @@ export async function pipelineOurs(settings: BenchSettings, system: System, tena
   const t0 = performance.now();
   await bounded(n, IN_FLIGHT, async () => {
     const at = performance.now();
-    const response = await fetch(`${system.gatewayUrl}${EXECUTE_PATH}`, { method: "POST", headers, body });
-    const answer = (await response.json()) as { execution_id?: string };
+    const response = await post(`${system.gatewayUrl}${EXECUTE_PATH}`, headers, body);
+    const answer = JSON.parse(response.body) as { execution_id?: string };
     if (response.status === 202 && answer.execution_id) sentAt.set(answer.execution_id, at);
     else refused += 1;
   });

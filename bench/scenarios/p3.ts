@@ -1,5 +1,5 @@
 // P3 — event latency: a signed Composio webhook (composio.trigger.message for the subscribed user's connected
-// account) POSTed to the webhooks service → stored → webhook-event job → worker → `trigger.message` on the user's
+// account) POSTed to the webhooks service → stored → published on the event bus → `trigger.message` on the user's
 // socket, at 500 deliveries/s (open loop) with 1,000 sockets open; measured from just before the POST to the
 // message. Baseline: Redis PUBLISH → a bare server's ws.send, same rate, same 1,000 sockets.
 import { randomBytes } from "node:crypto";
@@ -8,7 +8,7 @@ import type WebSocket from "ws";
 import type { BenchContext } from "../lib/context.ts";
 import { pick } from "../lib/context.ts";
 import { interleave } from "../lib/interleave.ts";
-import { paced } from "../lib/load.ts";
+import { paced, post } from "../lib/load.ts";
 import { CpuWindow, freePort, type Proc, sleep, startProc } from "../lib/proc.ts";
 import { profiled } from "../lib/profile.ts";
 import type { Figure, ScenarioResult } from "../lib/report.ts";
@@ -116,17 +116,16 @@ export function webhookLatencyOurs(system: System, feed: OursFeed, rate: number,
       },
       data: { bench_seq: key },
     });
-    const response = await fetch(url, {
-      method: "POST",
-      headers: {
+    const response = await post(
+      url,
+      {
         "content-type": "application/json",
         "webhook-id": id,
         "webhook-timestamp": timestamp,
         "webhook-signature": `v1,${composioSignature(system.webhookSecret, id, timestamp, body)}`,
       },
       body,
-    });
-    await response.arrayBuffer();
+    );
     return response.status === 200;
   });
 }

@@ -22,3 +22,4 @@ export * from "./metrics.js";
 export * from "./queues.js";
 export * from "./redis.js";
 export * from "./webhooks/signature.js";
+export * from "./webhooks/trigger-message.js";

@@ -4,6 +4,7 @@ import {
   AppError,
   bearerCredential,
   type Config,
+  EventBus,
   instrumentHttp,
   loggerOptions,
   type Principal,
@@ -58,6 +59,8 @@ export interface WebhooksDeps {
   /** The process's subscriber connection; owned by the caller when given, else a duplicate of `redis` owned by the app. */
   subscriber?: Redis;
   feed?: Partial<FeedOptions>;
+  /** Where trigger messages are published (default: the event bus on `redis`); tests make it fail. */
+  bus?: Pick<EventBus, "publish">;
   /** Where log lines go (default stdout); tests capture them. */
   logStream?: { write(line: string): void };
 }
@@ -160,7 +163,8 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     return reply.type(metrics.registry.contentType).send(body);
   });
 
-  await app.register(composioWebhookRoutes, { config, prisma, queue: webhookQueue, metrics });
+  const bus = deps.bus ?? new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
+  await app.register(composioWebhookRoutes, { config, prisma, queue: webhookQueue, bus, metrics });
 
   app.route<{ Querystring: FeedQuery }>({
     method: "GET",

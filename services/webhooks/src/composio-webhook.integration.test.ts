@@ -1,10 +1,29 @@
 import { randomBytes } from "node:crypto";
 import type { PrismaClient } from "@kronos/db";
-import { type Config, composioUserId, EventBus, JOBS, type ProcessWebhookEventJob, QUEUES, type Redis } from "@kronos/shared";
-import { createTestTenant, deleteRedisPrefix, TEST_ADMIN_TOKEN, testConfig, testPrisma, testRedis, waitFor } from "@kronos/testing";
+import {
+  type Config,
+  composioUserId,
+  EventBus,
+  JOBS,
+  type ProcessWebhookEventJob,
+  QUEUES,
+  type Redis,
+  signUserToken,
+} from "@kronos/shared";
+import {
+  createTestTenant,
+  deleteRedisPrefix,
+  TEST_ADMIN_TOKEN,
+  TEST_SESSION_SECRET,
+  testConfig,
+  testPrisma,
+  testRedis,
+  waitFor,
+} from "@kronos/testing";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { composioSign, deliver, envelope, openFeed, type Running, startApp, statusDraft } from "../test/support.js";
+import type { WebhooksDeps } from "./app.js";
 
 const SECRET = `whsec-current-${randomBytes(8).toString("hex")}`;
 const PREVIOUS = `whsec-previous-${randomBytes(8).toString("hex")}`;
@@ -21,6 +40,7 @@ let second: Running;
 /** Reads the queue as the worker would (a Queue of its own). */
 let inspect: Queue<ProcessWebhookEventJob>;
 let acme: { tenantId: string; apiKey: string };
+let bus: EventBus;
 const logLines: string[] = [];
 const responses: string[] = [];
 const others: Running[] = [];
@@ -30,6 +50,11 @@ async function post(base: string, delivery: Parameters<typeof deliver>[1]) {
   responses.push(JSON.stringify(answer.body));
   return answer;
 }
+
+const userToken = (userId: string) =>
+  signUserToken({ tenantId: acme.tenantId, userId, exp: Math.floor(Date.now() / 1000) + 600 }, TEST_SESSION_SECRET);
+const aliceToken = () => userToken("alice");
+const bobToken = () => userToken("bob");
 
 async function stored(id: string) {
   return prisma.webhookEvent.findUnique({ where: { id } });
@@ -45,9 +70,15 @@ async function expectNothingFor(id: string) {
   expect(await inspect.getJob(id)).toBeUndefined();
 }
 
-async function start(overrides: Record<string, string | undefined> = {}): Promise<Running> {
+async function start(overrides: Record<string, string | undefined> = {}, busOverride?: WebhooksDeps["bus"]): Promise<Running> {
   const own = { ...config, ...overrides } as Config;
-  const started = await startApp({ config: own, prisma, redis, logStream: { write: (line: string) => logLines.push(line) } });
+  const started = await startApp({
+    config: own,
+    prisma,
+    redis,
+    logStream: { write: (line: string) => logLines.push(line) },
+    ...(busOverride ? { bus: busOverride } : {}),
+  });
   others.push(started);
   return started;
 }
@@ -72,6 +103,7 @@ beforeAll(async () => {
   redis = testRedis(config);
   inspect = new Queue(QUEUES.webhookEvent, { connection: redis, prefix: config.REDIS_KEY_PREFIX });
   acme = await createTestTenant(prisma, "acme webhooks");
+  bus = new EventBus(redis, config.REDIS_KEY_PREFIX, 1000);
   running = await start();
   second = await start();
 });
@@ -89,14 +121,15 @@ afterAll(async () => {
 describe("POST /webhooks/composio: accepted deliveries", () => {
   it("stores a valid delivery, enqueues one job with the webhook id, then answers 200", async () => {
     const id = nextId();
-    const payload = envelope(id, {}, composioUserId(acme.tenantId, "alice"));
+    // A trigger message for a user of no tenant of ours: the worker takes it (and records why it ignores it).
+    const payload = envelope(id, {});
     // Indented, with a unicode escape: only the raw bytes verify, never a re-serialisation.
     const body = JSON.stringify(payload, null, 2).replace('"abc123"', '"abc\\u0031\\u00323"');
     const answer = await post(running.httpBase, { id, body, secret: SECRET });
     expect(answer).toEqual({ status: 200, body: { received: true, duplicate: false } });
 
     const row = await stored(id);
-    expect(row).toMatchObject({ id, type: "composio.trigger.message", tenantId: acme.tenantId, processedAt: null, outcome: null });
+    expect(row).toMatchObject({ id, type: "composio.trigger.message", tenantId: null, processedAt: null, outcome: null });
     expect(row?.payload).toEqual(payload);
 
     const job = await inspect.getJob(id);
@@ -105,6 +138,57 @@ describe("POST /webhooks/composio: accepted deliveries", () => {
     expect(job?.data).toEqual({ webhookId: id });
     expect(job?.opts.attempts).toBe(5);
     expect((await jobIds()).filter((jobId) => jobId === id)).toHaveLength(1);
+  });
+
+  it("publishes a trigger message of a known user at once: the user's socket gets it, the row is applied, no job", async () => {
+    const id = nextId();
+    const alice = await openFeed(running.wsBase, { token: aliceToken() });
+    const bob = await openFeed(running.wsBase, { token: bobToken() });
+    try {
+      const payload = envelope(id, {}, composioUserId(acme.tenantId, "alice"));
+      const answer = await post(running.httpBase, { id, body: JSON.stringify(payload), secret: SECRET });
+      expect(answer).toEqual({ status: 200, body: { received: true, duplicate: false } });
+
+      await waitFor(() => alice.events().some((event) => event.type === "trigger.message"));
+      const event = alice.events().find((e) => e.type === "trigger.message");
+      expect(event?.data).toEqual({
+        trigger_slug: "GITHUB_COMMIT_EVENT",
+        trigger_id: "ti_1",
+        connection_id: null,
+        connected_account_id: "ca_1",
+        user_id: "alice",
+        payload: { commit: "abc123" },
+      });
+      expect(await stored(id)).toMatchObject({ tenantId: acme.tenantId, outcome: "applied", processedAt: expect.any(Date) });
+      expect(await inspect.getJob(id)).toBeUndefined();
+
+      // Bob sees a sentinel published after it, and nothing of Alice's before it.
+      await bus.publish(statusDraft(acme.tenantId, "bob", "sentinel"));
+      await waitFor(() => bob.events().length > 0);
+      expect(bob.events().map((e) => e.type)).not.toContain("trigger.message");
+
+      // Composio delivering it again changes nothing: a duplicate, no second event, no job.
+      expect(await post(running.httpBase, { id, body: JSON.stringify(payload), secret: SECRET })).toMatchObject({
+        body: { duplicate: true },
+      });
+      await bus.publish(statusDraft(acme.tenantId, "alice", "sentinel"));
+      await waitFor(() => alice.events().length >= 2);
+      expect(alice.events().filter((e) => e.type === "trigger.message")).toHaveLength(1);
+      expect(await inspect.getJob(id)).toBeUndefined();
+    } finally {
+      alice.socket.close();
+      bob.socket.close();
+    }
+  });
+
+  it("hands a trigger message to the worker when it cannot be published here", async () => {
+    const id = nextId();
+    const failing = { publish: async () => Promise.reject(new Error("redis is away")) };
+    const broken = await start({}, failing);
+    const payload = envelope(id, {}, composioUserId(acme.tenantId, "alice"));
+    expect(await post(broken.httpBase, { id, body: JSON.stringify(payload), secret: SECRET })).toMatchObject({ status: 200 });
+    expect(await stored(id)).toMatchObject({ tenantId: acme.tenantId, processedAt: null });
+    expect(await inspect.getJob(id)).toBeDefined();
   });
 
   it("accepts a header with several v1 signatures when one of them is valid", async () => {
@@ -351,7 +435,6 @@ describe("feed metrics", () => {
     const closedNormally = metricValue(before, "kronos_ws_sockets_closed_total", { code: "1000" });
 
     const feed = await openFeed(second.wsBase, { apiKey: acme.apiKey });
-    const bus = new EventBus(redis, config.REDIS_KEY_PREFIX, 1000);
     await bus.publish(statusDraft(acme.tenantId, "alice", "c-metrics"));
     await waitFor(() => feed.events().length === 1, { what: "the event" });
     const open = await scrape(second.httpBase);

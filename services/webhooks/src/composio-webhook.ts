@@ -1,16 +1,22 @@
 import type { PrismaClient } from "@kronos/db";
 import {
   AppError,
+  COMPOSIO_WEBHOOK_TYPES,
   type Config,
   DEFAULT_JOB_OPTIONS,
+  EVENT_TYPES,
+  type EventBus,
   JOBS,
   type ProcessWebhookEventJob,
   parseComposioUserId,
+  triggerMessageEventData,
+  triggerMessageRefs,
   verifyComposioWebhook,
 } from "@kronos/shared";
 import type { Queue } from "bullmq";
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { typeLabel, type WebhookOutcome, type WebhooksMetrics } from "./metrics.js";
+import { WebhookOwners } from "./webhook-owners.js";
 import { WebhookStore } from "./webhook-store.js";
 
 /** Largest delivery accepted (413 above). */
@@ -36,6 +42,8 @@ export interface ComposioWebhookOptions {
   config: Config;
   prisma: PrismaClient;
   queue: WebhookQueue;
+  /** Publishes trigger messages straight away (see `publishTriggerMessage`). */
+  bus: Pick<EventBus, "publish">;
   metrics: WebhooksMetrics;
   /** Default WEBHOOK_MAX_IN_FLIGHT. */
   maxInFlight?: number;
@@ -109,12 +117,16 @@ export function tenantIdOf(envelope: Envelope): string | null {
  *      200. More than `maxInFlight` deliveries being stored at once: 503 with Retry-After, nothing stored. A failed
  *      enqueue answers 500, and Composio's retry finds the row unprocessed with no job: it enqueues
  *      again.
+ *   5. the fast path: a `composio.trigger.message` whose owner is known is published here, as soon as its row is
+ *      stored, and the row marked applied; no job, no worker hop (this is the path of most deliveries, and of their
+ *      latency). Anything else, or a trigger message this cannot place or publish, goes to the worker as a job.
  */
 export async function composioWebhookRoutes(app: FastifyInstance, options: ComposioWebhookOptions): Promise<void> {
-  const { config, prisma, queue, metrics } = options;
+  const { config, prisma, queue, bus, metrics } = options;
   const maxInFlight = options.maxInFlight ?? WEBHOOK_MAX_IN_FLIGHT;
   let inFlight = 0;
   const store = new WebhookStore(prisma);
+  const owners = new WebhookOwners(prisma);
   const secrets = [config.COMPOSIO_WEBHOOK_SECRET, config.COMPOSIO_WEBHOOK_SECRET_PREVIOUS].filter(
     (secret): secret is string => typeof secret === "string" && secret.length > 0,
   );
@@ -131,6 +143,32 @@ export async function composioWebhookRoutes(app: FastifyInstance, options: Compo
       { webhookId },
       { ...DEFAULT_JOB_OPTIONS, backoff: { ...DEFAULT_JOB_OPTIONS.backoff }, jobId: webhookId },
     );
+
+  /**
+   * Publishes a stored trigger message to its owner and marks the row applied. False (nothing published) when the
+   * owner is unknown or the lookup or the publish failed: the worker's job then takes the delivery over (and records
+   * why it ignores it, if it does). Once published it is true even if the mark fails: the row then stays unprocessed
+   * (logged), which only matters to a replay, and is better than a second copy of the event.
+   */
+  const publishTriggerMessage = async (webhookId: string, envelope: Envelope, log: FastifyBaseLogger): Promise<boolean> => {
+    let published: { tenantId: string } | null = null;
+    try {
+      const owner = await owners.resolve(triggerMessageRefs(envelope));
+      if (!owner) return false;
+      const data = triggerMessageEventData(envelope, owner);
+      await bus.publish({ type: EVENT_TYPES.triggerMessage, tenantId: owner.tenantId, userId: owner.userId, data });
+      published = { tenantId: owner.tenantId };
+      await store.markApplied(webhookId, owner.tenantId);
+      return true;
+    } catch (error) {
+      if (!published) {
+        log.warn({ err: error, webhookId }, "could not publish a trigger message here: handing it to the worker");
+        return false;
+      }
+      log.error({ err: error, webhookId }, "published a trigger message but could not mark its row applied");
+      return true;
+    }
+  };
 
   app.post(COMPOSIO_WEBHOOK_PATH, { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
     const count = (type: string | undefined, outcome: WebhookOutcome) => metrics.webhooksReceived.inc({ type: typeLabel(type), outcome });
@@ -178,6 +216,10 @@ export async function composioWebhookRoutes(app: FastifyInstance, options: Compo
         payload: JSON.stringify(envelope),
       });
       if (inserted) {
+        if (envelope.type === COMPOSIO_WEBHOOK_TYPES.triggerMessage && (await publishTriggerMessage(webhookId, envelope, request.log))) {
+          count(envelope.type, "published");
+          return { received: true, duplicate: false };
+        }
         await enqueue(webhookId);
         count(envelope.type, "accepted");
         request.log.info({ webhookId, type: envelope.type }, "stored a Composio webhook");

@@ -1,7 +1,10 @@
 import { Counter, createMetricsRegistry, Gauge, METRIC_NAMES, type Registry } from "@kronos/shared";
 
-/** What happened to a webhook delivery that got past (or failed) configuration: the `outcome` label. */
-export type WebhookOutcome = "accepted" | "duplicate" | "requeued" | "invalid" | "failed" | "unconfigured" | "shed";
+/**
+ * What happened to a webhook delivery that got past (or failed) configuration: the `outcome` label. `published`: stored
+ * and published at once (trigger messages); `accepted`: stored and handed to the worker as a job.
+ */
+export type WebhookOutcome = "published" | "accepted" | "duplicate" | "requeued" | "invalid" | "failed" | "unconfigured" | "shed";
 
 export interface WebhooksMetrics {
   registry: Registry;

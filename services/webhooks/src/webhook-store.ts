@@ -1,4 +1,6 @@
 import { Prisma, type PrismaClient } from "@kronos/db";
+import { WEBHOOK_OUTCOME_APPLIED } from "@kronos/shared";
+import { BatchQueue } from "./batch-queue.js";
 
 /** One delivery to store. */
 export interface WebhookRow {
@@ -9,77 +11,73 @@ export interface WebhookRow {
   payload: string;
 }
 
-interface Waiting {
-  row: WebhookRow;
-  resolve: (inserted: boolean) => void;
-  reject: (error: unknown) => void;
-}
-
-/** Rows in one INSERT at most. */
+/** Rows in one statement at most. */
 export const STORE_MAX_BATCH = 100;
-/** INSERTs running at once (each holds one pooled connection for one statement). */
+/** Statements of each kind running at once (each holds one pooled connection for one statement). */
 export const STORE_MAX_CONCURRENT = 4;
+/** Ms a delivery's "applied" mark waits for others: nobody waits on it in a hurry (the event is already out). */
+export const MARK_LINGER_MS = 20;
+
+type Result<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 /**
  * Stores deliveries durably, coalescing those that arrive together into one multi-row
  * `INSERT ... ON CONFLICT DO NOTHING RETURNING id` (one statement, one commit, no transaction round trips): under a
  * burst, one WAL flush covers many deliveries instead of one each, and at most `maxConcurrent` pooled connections
  * are used. Each caller learns whether ITS row was inserted (false: the id was already stored, or an earlier copy in
- * the same batch took it). Nothing resolves before the statement committed.
+ * the same batch took it). Nothing resolves before the statement committed. Marking deliveries applied is batched
+ * the same way.
  */
 export class WebhookStore {
-  private waiting: Waiting[] = [];
-  private running = 0;
+  private readonly inserts: BatchQueue<WebhookRow, boolean>;
+  private readonly applied: BatchQueue<{ id: string; tenantId: string }, boolean>;
 
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly maxBatch = STORE_MAX_BATCH,
-    private readonly maxConcurrent = STORE_MAX_CONCURRENT,
-  ) {}
+    maxBatch = STORE_MAX_BATCH,
+    maxConcurrent = STORE_MAX_CONCURRENT,
+  ) {
+    this.inserts = new BatchQueue((rows) => this.insertBatch(rows), maxBatch, maxConcurrent);
+    this.applied = new BatchQueue((marks) => this.markBatch(marks), maxBatch, maxConcurrent, MARK_LINGER_MS);
+  }
 
   /** Resolves true when the row was inserted, false when a row with its id exists; rejects when the INSERT failed. */
   insert(row: WebhookRow): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ row, resolve, reject });
-      this.pump();
-    });
+    return this.inserts.push(row);
   }
 
-  private pump(): void {
-    while (this.running < this.maxConcurrent && this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, this.maxBatch);
-      this.running += 1;
-      this.run(batch).finally(() => {
-        this.running -= 1;
-        this.pump();
-      });
-    }
+  /**
+   * Records a delivery as applied (processedAt, outcome "applied", its tenant) unless it was processed already;
+   * resolves whether this call marked it.
+   */
+  markApplied(id: string, tenantId: string): Promise<boolean> {
+    return this.applied.push({ id, tenantId });
   }
 
-  private async run(batch: Waiting[]): Promise<void> {
+  private async insertBatch(rows: WebhookRow[]): Promise<Array<Result<boolean>>> {
     // An id twice in one batch: only its first copy is in the statement (the others are duplicates).
-    const first = new Map<string, Waiting>();
-    for (const waiting of batch) if (!first.has(waiting.row.id)) first.set(waiting.row.id, waiting);
-    let inserted: Set<string>;
+    const first = new Map<string, number>();
+    rows.forEach((row, index) => {
+      if (!first.has(row.id)) first.set(row.id, index);
+    });
+    const isFirst = (row: WebhookRow, index: number) => first.get(row.id) === index;
+    const distinct = rows.filter(isFirst);
     try {
-      inserted = await this.write([...first.values()].map(({ row }) => row));
+      const inserted = await this.write(distinct);
+      return rows.map((row, index) => ({ ok: true, value: isFirst(row, index) && inserted.has(row.id) }));
     } catch (error) {
-      if (first.size === 1) {
-        for (const waiting of batch) waiting.reject(error);
-        return;
-      }
+      if (distinct.length === 1) return rows.map(() => ({ ok: false, error }));
       // One bad row must not fail the others: each row again on its own.
-      for (const waiting of first.values()) {
+      const alone = new Map<string, Result<boolean>>();
+      for (const row of distinct) {
         try {
-          waiting.resolve((await this.write([waiting.row])).has(waiting.row.id));
+          alone.set(row.id, { ok: true, value: (await this.write([row])).has(row.id) });
         } catch (rowError) {
-          waiting.reject(rowError);
+          alone.set(row.id, { ok: false, error: rowError });
         }
       }
-      for (const waiting of batch) if (first.get(waiting.row.id) !== waiting) waiting.resolve(false);
-      return;
+      return rows.map((row, index) => (isFirst(row, index) ? (alone.get(row.id) as Result<boolean>) : { ok: true, value: false }));
     }
-    for (const waiting of batch) waiting.resolve(first.get(waiting.row.id) === waiting && inserted.has(waiting.row.id));
   }
 
   /** One INSERT of `rows` (distinct ids); the ids it inserted. */
@@ -91,5 +89,18 @@ export class WebhookStore {
       ON CONFLICT DO NOTHING
       RETURNING "id"`;
     return new Set(inserted.map((row) => row.id));
+  }
+
+  private async markBatch(marks: Array<{ id: string; tenantId: string }>): Promise<Array<Result<boolean>>> {
+    const values = marks.map((mark) => Prisma.sql`(${mark.id}, ${mark.tenantId}::uuid)`);
+    // processed_at is a UTC `timestamp(3)` (as Prisma stores it), whatever the session's time zone.
+    const updated = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      UPDATE "webhook_events" AS w
+      SET "processed_at" = (now() AT TIME ZONE 'UTC'), "outcome" = ${WEBHOOK_OUTCOME_APPLIED}, "tenant_id" = v.tenant_id
+      FROM (VALUES ${Prisma.join(values)}) AS v(id, tenant_id)
+      WHERE w."id" = v.id AND w."processed_at" IS NULL
+      RETURNING w."id"`;
+    const marked = new Set(updated.map((row) => row.id));
+    return marks.map((mark) => ({ ok: true, value: marked.has(mark.id) }));
   }
 }

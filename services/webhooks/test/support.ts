@@ -20,6 +20,7 @@ export async function startApp(deps: {
   redis: Redis;
   feed?: Partial<FeedOptions>;
   subscriber?: Redis;
+  bus?: Pick<EventBus, "publish">;
   logStream?: { write(line: string): void };
 }): Promise<Running> {
   const app = await buildWebhooksApp(deps);

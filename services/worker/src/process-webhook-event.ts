@@ -8,13 +8,15 @@ import {
   parseComposioUserId,
   processWebhookEventJobSchema,
   type TriggerDisabledEventData,
-  type TriggerMessageEventData,
+  triggerMessageEventData,
+  triggerMessageRefs,
+  WEBHOOK_OUTCOME_APPLIED,
 } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
 import { changeConnectionStatus } from "./connection-status.js";
 
 export const TRIGGER_DISABLED_ACTION = "trigger.disabled";
-export const APPLIED_OUTCOME = "applied";
+export const APPLIED_OUTCOME = WEBHOOK_OUTCOME_APPLIED;
 const WEBHOOK_ACTOR = "composio:webhook";
 const RACE_RETRIES = 3;
 
@@ -84,14 +86,13 @@ async function apply(deps: ProcessWebhookEventDeps, row: WebhookEvent, log: Logg
   const envelope = obj(row.payload);
   const type = str(envelope.type) ?? row.type;
   const data = obj(envelope.data);
-  const metadata = obj(envelope.metadata);
   switch (type) {
     case COMPOSIO_WEBHOOK_TYPES.connectedAccountExpired:
       return expired(deps, data, log);
     case COMPOSIO_WEBHOOK_TYPES.triggerDisabled:
       return triggerDisabled(deps, row, data);
     case COMPOSIO_WEBHOOK_TYPES.triggerMessage:
-      return triggerMessage(deps, envelope, metadata);
+      return triggerMessage(deps, envelope);
     default:
       return { outcome: `ignored: unknown event type "${type}"`, tenantId: null };
   }
@@ -163,22 +164,11 @@ async function triggerDisabled(
   return { outcome: APPLIED_OUTCOME, tenantId: owner.tenantId };
 }
 
-async function triggerMessage(
-  deps: ProcessWebhookEventDeps,
-  envelope: Json,
-  metadata: Json,
-): Promise<{ outcome: string; tenantId: string | null }> {
-  const accountId = str(metadata.connected_account_id);
-  const owner = await ownerOf(deps, accountId, str(metadata.user_id));
-  if (!owner) return { outcome: `ignored: unknown connected account "${accountId ?? "?"}" and user`, tenantId: null };
-  const event: TriggerMessageEventData = {
-    trigger_slug: str(metadata.trigger_slug),
-    trigger_id: str(metadata.trigger_id),
-    connection_id: owner.connection?.id ?? null,
-    connected_account_id: accountId,
-    user_id: owner.userId,
-    payload: envelope.data ?? null,
-  };
-  await deps.bus.publish({ type: EVENT_TYPES.triggerMessage, tenantId: owner.tenantId, userId: owner.userId, data: event });
+async function triggerMessage(deps: ProcessWebhookEventDeps, envelope: Json): Promise<{ outcome: string; tenantId: string | null }> {
+  const refs = triggerMessageRefs(envelope);
+  const owner = await ownerOf(deps, refs.connectedAccountId, refs.composioUserId);
+  if (!owner) return { outcome: `ignored: unknown connected account "${refs.connectedAccountId ?? "?"}" and user`, tenantId: null };
+  const data = triggerMessageEventData(envelope, { ...owner, connectionId: owner.connection?.id ?? null });
+  await deps.bus.publish({ type: EVENT_TYPES.triggerMessage, tenantId: owner.tenantId, userId: owner.userId, data });
   return { outcome: APPLIED_OUTCOME, tenantId: owner.tenantId };
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { EventDraft, FeedEvent } from "./schemas.js";
 
@@ -10,6 +11,7 @@ const APPEND_AND_PUBLISH = `
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
 redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[2])
 return id`;
+const APPEND_AND_PUBLISH_SHA = createHash("sha1").update(APPEND_AND_PUBLISH).digest("hex");
 
 export const eventKeys = (prefix: string) => ({
   channel: `${prefix}:events`,
@@ -40,14 +42,15 @@ export class EventBus {
       event: { type: draft.type, ts: new Date().toISOString(), data: draft.data },
     };
     const body = JSON.stringify(envelope);
-    const id = (await this.redis.eval(
-      APPEND_AND_PUBLISH,
-      2,
-      this.keys.stream(draft.tenantId),
-      this.keys.channel,
-      this.retention,
-      body,
-    )) as string;
+    const args = [2, this.keys.stream(draft.tenantId), this.keys.channel, this.retention, body] as const;
+    // EVALSHA sends the script's hash, not its text; a Redis that has not seen it (restarted, flushed) gets it once.
+    let id: string;
+    try {
+      id = (await this.redis.evalsha(APPEND_AND_PUBLISH_SHA, ...args)) as string;
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
+      id = (await this.redis.eval(APPEND_AND_PUBLISH, ...args)) as string;
+    }
     return { id, ...envelope.event };
   }
 }

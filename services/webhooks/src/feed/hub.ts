@@ -2,6 +2,7 @@ import { decodeBusMessage, eventKeys, type Redis, toFeedEvent } from "@kronos/sh
 import type { FastifyBaseLogger } from "fastify";
 import type { FeedClient } from "./client.js";
 import { CLOSE_CODES } from "./protocol.js";
+import { TenantSockets } from "./tenant-sockets.js";
 
 export interface HubStats {
   sockets: number;
@@ -19,7 +20,7 @@ export interface HubStats {
  * may see it (API-key sockets: all; user sockets: their user's).
  */
 export class FeedHub {
-  private readonly byTenant = new Map<string, Set<FeedClient>>();
+  private readonly byTenant = new Map<string, TenantSockets>();
   private readonly channel: string;
   private heartbeat: NodeJS.Timeout | undefined;
   private recoveries = 0;
@@ -59,19 +60,19 @@ export class FeedHub {
   }
 
   add(client: FeedClient): void {
-    let set = this.byTenant.get(client.tenantId);
-    if (!set) {
-      set = new Set();
-      this.byTenant.set(client.tenantId, set);
+    let sockets = this.byTenant.get(client.tenantId);
+    if (!sockets) {
+      sockets = new TenantSockets();
+      this.byTenant.set(client.tenantId, sockets);
     }
-    set.add(client);
+    sockets.add(client);
   }
 
   remove(client: FeedClient): void {
-    const set = this.byTenant.get(client.tenantId);
-    if (!set) return;
-    set.delete(client);
-    if (set.size === 0) this.byTenant.delete(client.tenantId);
+    const sockets = this.byTenant.get(client.tenantId);
+    if (!sockets) return;
+    sockets.remove(client);
+    if (sockets.size === 0) this.byTenant.delete(client.tenantId);
   }
 
   countServerClose(code: number): void {
@@ -80,7 +81,7 @@ export class FeedHub {
 
   stats(): HubStats {
     let sockets = 0;
-    for (const set of this.byTenant.values()) sockets += set.size;
+    for (const tenant of this.byTenant.values()) sockets += tenant.size;
     return {
       sockets,
       tenants: this.byTenant.size,
@@ -92,8 +93,8 @@ export class FeedHub {
 
   /** Closes every socket with 1001 (shutdown). */
   closeAll(): void {
-    for (const set of this.byTenant.values()) {
-      for (const client of set) client.close(CLOSE_CODES.goingAway, "server shutting down");
+    for (const tenant of this.byTenant.values()) {
+      for (const client of tenant.all) client.close(CLOSE_CODES.goingAway, "server shutting down");
     }
   }
 
@@ -115,7 +116,7 @@ export class FeedHub {
   private async recover(): Promise<void> {
     await this.subscriber.subscribe(this.channel);
     this.recoveries += 1;
-    const clients = [...this.byTenant.values()].flatMap((set) => [...set]).filter((client) => !client.isClosed);
+    const clients = [...this.byTenant.values()].flatMap((tenant) => [...tenant.all]).filter((client) => !client.isClosed);
     this.log.warn({ sockets: clients.length }, "events subscriber reconnected: catching sockets up from the streams");
     await Promise.all(
       clients.map(async (client) => {
@@ -141,14 +142,13 @@ export class FeedHub {
       this.log.warn("ignored a malformed event bus message");
       return;
     }
-    const set = this.byTenant.get(decoded.tenantId);
-    if (!set) return;
+    const sockets = this.byTenant.get(decoded.tenantId);
+    if (!sockets) return;
     // Serialised and UTF-8 encoded once per event (ws would encode a string again for every socket), counted once.
     const { id, userId } = decoded;
     let payload: Buffer | undefined;
     let delivered = 0;
-    for (const client of set) {
-      if (!client.sees(userId)) continue;
+    for (const client of sockets.audience(userId)) {
       payload ??= Buffer.from(JSON.stringify(toFeedEvent(decoded)), "utf8");
       if (client.offer(id, payload)) delivered += 1;
     }
@@ -156,8 +156,8 @@ export class FeedHub {
   }
 
   private beat(): void {
-    for (const set of this.byTenant.values()) {
-      for (const client of set) {
+    for (const tenant of this.byTenant.values()) {
+      for (const client of tenant.all) {
         if (client.isClosed) continue;
         if (!client.alive) {
           this.counters.heartbeatTerminations += 1;
