@@ -29,7 +29,8 @@ interface HookableApp {
     hook: (
       request: { routeOptions?: { url?: string }; method: string },
       reply: { statusCode: number; elapsedTime: number },
-    ) => Promise<void>,
+      done: () => void,
+    ) => void,
   ): unknown;
 }
 
@@ -42,11 +43,12 @@ export function instrumentHttp(app: HookableApp, registry: Registry): void {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     histogram.observe(
       { method: request.method, route: request.routeOptions?.url ?? "unmatched", status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
 }
 

@@ -72,8 +72,8 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   const registry = createMetricsRegistry("gateway");
   instrumentHttp(app as unknown as Parameters<typeof instrumentHttp>[0], registry);
 
-  const queues = createGatewayQueues(deps.redis, config.REDIS_KEY_PREFIX);
   const onQueueError = (error: Error) => app.log.error({ err: error }, "queue error");
+  const queues = createGatewayQueues(deps.redis, config.REDIS_KEY_PREFIX, onQueueError);
   for (const emitter of queueEmitters(queues)) emitter.on("error", onQueueError);
   app.addHook("onClose", async () => queues.close());
   instrumentQueues(registry, queues.all);

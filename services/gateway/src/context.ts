@@ -1,7 +1,8 @@
 import type { PrismaClient } from "@kronos/db";
 import type { ComposioPort, Config, Principal, Redis } from "@kronos/shared";
-import type { FlowProducer, Queue, QueueEvents } from "bullmq";
+import type { FlowProducer, Queue } from "bullmq";
 import type { CatalogueCache } from "./lib/catalogue-cache.js";
+import type { QueueEventsOnDemand } from "./lib/queue-events-on-demand.js";
 
 /** Everything a use case may need: built once per app, handed to route plugins as options. */
 export interface GatewayContext {
@@ -23,11 +24,12 @@ export interface GatewayQueues {
   bulk: Queue;
   /** Every queue of QUEUES (the dashboard and the metrics show them all). */
   all: Queue[];
-  connectionEvents: QueueEvents;
-  connectionOpsEvents: QueueEvents;
-  authConfigEvents: QueueEvents;
-  toolExecutionEvents: QueueEvents;
-  bulkEvents: QueueEvents;
+  /** Job events, read only while a request waits for a job of that queue. */
+  connectionEvents: QueueEventsOnDemand;
+  connectionOpsEvents: QueueEventsOnDemand;
+  authConfigEvents: QueueEventsOnDemand;
+  toolExecutionEvents: QueueEventsOnDemand;
+  bulkEvents: QueueEventsOnDemand;
   /** Adds bulk requests: a parent job whose children are the items. */
   flows: FlowProducer;
 }

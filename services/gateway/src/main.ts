@@ -5,7 +5,8 @@ import { buildGatewayApp } from "./app.js";
 const config = loadConfigOrExit("gateway");
 const logger = createLogger("gateway", config.LOG_LEVEL);
 const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
-const redis = createRedis(config.REDIS_URL);
+// Commands issued in the same tick (concurrent requests enqueueing) leave in one write: see docs/development.md.
+const redis = createRedis(config.REDIS_URL, { enableAutoPipelining: true });
 redis.on("error", (error) => logger.error({ err: error }, "redis error"));
 
 const app = await buildGatewayApp({ config, prisma, redis, logger });

@@ -1,17 +1,22 @@
 import { DEFAULT_JOB_OPTIONS, QUEUES, type QueueName, type Redis } from "@kronos/shared";
-import { FlowProducer, Queue, QueueEvents } from "bullmq";
+import { FlowProducer, Queue } from "bullmq";
 import type { GatewayQueues } from "./context.js";
+import { QueueEventsOnDemand } from "./lib/queue-events-on-demand.js";
 
 /**
  * The queues the gateway adds jobs to (every queue of QUEUES, for the dashboard and the metrics too), sharing the
- * app's Redis connection; each QueueEvents duplicates it (a blocking reader).
+ * app's Redis connection; each queue's event reader, when a request waits, duplicates it (a blocking reader).
  */
-export function createGatewayQueues(redis: Redis, prefix: string): GatewayQueues & { close(): Promise<void> } {
+export function createGatewayQueues(
+  redis: Redis,
+  prefix: string,
+  onError: (error: Error) => void,
+): GatewayQueues & { close(): Promise<void> } {
   const defaultJobOptions = { ...DEFAULT_JOB_OPTIONS, backoff: { ...DEFAULT_JOB_OPTIONS.backoff } };
   const queue = (name: QueueName) => new Queue(name, { connection: redis, prefix, defaultJobOptions });
-  const events = (name: QueueName) => new QueueEvents(name, { connection: redis, prefix });
   const all = Object.values(QUEUES).map(queue);
   const byName = (name: QueueName) => all.find((q) => q.name === name) as Queue;
+  const events = (name: QueueName) => new QueueEventsOnDemand(byName(name), redis, onError);
   const queues: GatewayQueues = {
     connection: byName(QUEUES.connection),
     statusPoll: byName(QUEUES.statusPoll),
@@ -43,15 +48,7 @@ export function createGatewayQueues(redis: Redis, prefix: string): GatewayQueues
   };
 }
 
-/** Everything that may emit "error", for one listener. */
+/** Everything that may emit "error", for one listener (the event readers get it when they start). */
 export function queueEmitters(queues: GatewayQueues): Array<{ on(event: "error", listener: (error: Error) => void): unknown }> {
-  return [
-    ...queues.all,
-    queues.connectionEvents,
-    queues.connectionOpsEvents,
-    queues.authConfigEvents,
-    queues.toolExecutionEvents,
-    queues.bulkEvents,
-    queues.flows,
-  ];
+  return [...queues.all, queues.flows];
 }

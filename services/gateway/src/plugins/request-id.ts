@@ -13,7 +13,8 @@ export function genRequestId(req: IncomingMessage): string {
 
 /** Echoes the request id on every response, so that callers can quote it. */
 export const requestIdPlugin = globalPlugin("request-id", async (app) => {
-  app.addHook("onRequest", async (request, reply) => {
+  app.addHook("onRequest", (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    done();
   });
 });

@@ -60,7 +60,7 @@ export async function initiateConnection(
   if (ctx.config.CONNECT_WAIT_MS === 0) return accepted;
 
   try {
-    const result = await job.waitUntilFinished(ctx.queues.connectionEvents, ctx.config.CONNECT_WAIT_MS);
+    const result = await ctx.queues.connectionEvents.use((events) => job.waitUntilFinished(events, ctx.config.CONNECT_WAIT_MS));
     return created(connectionId, result);
   } catch {
     // Either the job failed or the wait ended: the job's state says which.
