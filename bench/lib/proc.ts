@@ -1,7 +1,7 @@
 // Child processes of the benchmark: each service (and each baseline) runs as its own process, started from its
 // built dist (or a bench script), on free ports. RSS and CPU time come from /proc/<pid>.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export { freePort } from "@kronos/testing";
@@ -109,8 +109,44 @@ export async function stopAll(): Promise<void> {
  * CPU use of a set of processes (and of this generator) over a window, as a share of the machine's cores, so that
  * a reader can see how much of the two cores the load generator itself took.
  */
+/** CPU ms of every process whose command is `comm` (e.g. all Postgres backends), by pid. */
+function cpuByComm(comm: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== comm) continue;
+    } catch {
+      continue;
+    }
+    const sample = procSample(Number(entry));
+    if (sample) out.set(Number(entry), sample.cpuMs);
+  }
+  return out;
+}
+
+/** Busy and total CPU ms of the whole machine (all cores), from /proc/stat. */
+function machineCpu(): { busyMs: number; totalMs: number } {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busyMs: ((total - idle) * 1000) / CLOCK_TICKS, totalMs: (total * 1000) / CLOCK_TICKS };
+}
+
+/** What shares the machine besides our processes: every Postgres backend and the Redis server. */
+const INFRA = [
+  { name: "postgres", comm: "postgres" },
+  { name: "redis", comm: "redis-server" },
+];
+
+/**
+ * CPU use over a window: of the given processes, of this process (the generator), of Postgres and Redis (all their
+ * processes), and of the whole machine (`machine`: busy percent of one core, all processes, whatever they are).
+ */
 export class CpuWindow {
   private readonly start = new Map<string, number>();
+  private readonly infraStart = INFRA.map((infra) => cpuByComm(infra.comm));
+  private readonly machineStart = machineCpu();
   private readonly genStart = process.cpuUsage();
   private readonly t0 = performance.now();
   private readonly procs: Array<{ name: string; pid: number }>;
@@ -128,6 +164,13 @@ export class CpuWindow {
       const now = procSample(p.pid)?.cpuMs ?? 0;
       out[p.name] = round1(((now - (this.start.get(p.name) ?? 0)) / elapsed) * 100);
     }
+    INFRA.forEach((infra, index) => {
+      let used = 0;
+      for (const [pid, cpuMs] of cpuByComm(infra.comm)) used += cpuMs - (this.infraStart[index]?.get(pid) ?? 0);
+      out[infra.name] = round1((used / elapsed) * 100);
+    });
+    const machine = machineCpu();
+    out.machine = round1(((machine.busyMs - this.machineStart.busyMs) / elapsed) * 100);
     return out;
   }
 }

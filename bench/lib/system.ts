@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { createRedis, signUserToken } from "@kronos/shared";
 import pg from "pg";
+import WebSocket from "ws";
 import { freePort, type Proc, sleep, startProc } from "./proc.ts";
 
 export const SERVICES = ["gateway", "worker", "webhooks"] as const;
@@ -34,6 +35,8 @@ export interface SystemOptions {
   profileDir?: string;
   /** Which services to start (default all three; the emulator always). */
   services?: ServiceName[];
+  /** Start the services with the inspector on a loopback port, so that `collectGarbage` can run a full GC in them. */
+  inspect?: boolean;
 }
 
 export interface System {
@@ -49,6 +52,8 @@ export interface System {
   /** The three services that are running, for RSS/CPU. */
   services(): Proc[];
   restartWorker(workerEnv: Record<string, string>, profile?: boolean): Promise<void>;
+  /** A full garbage collection in every running service (only with `inspect`), e.g. before reading its RSS. */
+  collectGarbage(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -89,10 +94,14 @@ export async function startSystem(settings: BenchSettings, options: SystemOption
   };
   const wanted = options.services ?? [...SERVICES];
   const procs: System["procs"] = {};
-  const nodeArgs = (name: ServiceName, profile: boolean) =>
-    profile
+  const inspectPorts: Partial<Record<ServiceName, number>> = {};
+  if (options.inspect) for (const name of SERVICES) inspectPorts[name] = await freePort();
+  const nodeArgs = (name: ServiceName, profile: boolean) => [
+    ...(profile
       ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir ?? "bench/profiles"}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
-      : [];
+      : []),
+    ...(inspectPorts[name] ? [`--inspect=127.0.0.1:${inspectPorts[name]}`] : []),
+  ];
   const health = (name: ServiceName) => `http://127.0.0.1:${ports[name]}/health`;
   const start = (name: ServiceName, extra: Record<string, string> = {}, profile = options.profile?.includes(name) ?? false) =>
     startProc(name, ENTRIES[name], { env: { ...env, ...extra }, ready: { url: health(name) }, nodeArgs: nodeArgs(name, profile) });
@@ -112,6 +121,9 @@ export async function startSystem(settings: BenchSettings, options: SystemOption
       await procs.worker?.stop();
       procs.worker = await start("worker", workerEnv, profile);
     },
+    async collectGarbage() {
+      await Promise.all(SERVICES.filter((name) => procs[name] && inspectPorts[name]).map((name) => fullGc(inspectPorts[name] as number)));
+    },
     async stop() {
       await Promise.all(SERVICES.map((s) => procs[s]?.stop()));
       await procs.emulator?.stop();
@@ -129,6 +141,29 @@ export async function startSystem(settings: BenchSettings, options: SystemOption
     throw error;
   }
   return system;
+}
+
+/** Asks a process's inspector (on a loopback port) for a full garbage collection, and waits until it is done. */
+async function fullGc(port: number): Promise<void> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const url = targets[0]?.webSocketDebuggerUrl;
+  if (!url) throw new Error(`no inspector target on port ${port}`);
+  const socket = new WebSocket(url);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("open", () => resolve());
+      socket.once("error", reject);
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.on("message", (raw) => {
+        if ((JSON.parse(String(raw)) as { id?: number }).id === 1) resolve();
+      });
+      socket.once("error", reject);
+      socket.send(JSON.stringify({ id: 1, method: "HeapProfiler.collectGarbage" }));
+    });
+  } finally {
+    socket.close();
+  }
 }
 
 /** Removes every Redis key under a prefix (queues, streams, budgets), so runs do not pile up data. */

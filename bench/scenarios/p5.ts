@@ -1,5 +1,6 @@
 // P5 — footprint: RSS of each service idle, then after a round of P1–P4 (ours only, the same loads at a smaller
-// size), then after a second identical round: a service that keeps growing leaks. Growth tolerance: 10% of the
+// size), then after a second identical round: a service that keeps growing leaks. Each reading follows a full GC in
+// the service (through its inspector, on a loopback port), so garbage not yet collected is not counted as growth. Growth tolerance: 10% of the
 // RSS after the first round (allocator and V8 heap sizing are not exact).
 import { createRedis, QUEUES } from "@kronos/shared";
 import type { BenchContext } from "../lib/context.ts";
@@ -15,7 +16,12 @@ import { pipelineOurs } from "./p2.ts";
 import { openOursFeed, RATE, SOCKETS, webhookLatencyOurs } from "./p3.ts";
 import { oursFanout } from "./p4.ts";
 
-const rssOf = (system: System) => Object.fromEntries(system.services().map((p) => [p.name, p.sample().rssBytes]));
+/** RSS per service after a full GC in each (twice: the second also frees what the first finalised). */
+async function rssOf(system: System): Promise<Record<string, number>> {
+  await system.collectGarbage();
+  await system.collectGarbage();
+  return Object.fromEntries(system.services().map((p) => [p.name, p.sample().rssBytes]));
+}
 
 /** V8 heap in use per service, from its own GET /metrics (prom-client's default metrics): tells a leak from RSS slack. */
 async function heapOf(system: System): Promise<Record<string, number>> {
@@ -40,12 +46,12 @@ export async function runP5(ctx: BenchContext): Promise<ScenarioResult> {
   const p2Executions = pick(ctx, 500, 100);
   const p3Seconds = pick(ctx, 3, 1);
   const p4Sockets = pick(ctx, 10000, 1000);
-  const system = await startSystem(ctx.settings, { env: THROUGHPUT_ENV });
+  const system = await startSystem(ctx.settings, { env: THROUGHPUT_ENV, inspect: true });
   const redis = createRedis(ctx.settings.redisUrl);
   const queue = new bullmq.Queue(QUEUES.toolExecution, { connection: redis, prefix: system.prefix });
   try {
     await sleep(3000);
-    const idle = rssOf(system);
+    const idle = await rssOf(system);
     const heaps: Array<Record<string, number>> = [await heapOf(system)];
     const tenant = await createTenant(system, "bench-p5");
     await connectAccount(system, tenant, BENCH_USER);
@@ -69,8 +75,9 @@ export async function runP5(ctx: BenchContext): Promise<ScenarioResult> {
       for (let i = 0; i < 3; i++) await fan.fire();
       await fan.close();
       await sleep(5000);
+      const rss = await rssOf(system);
       heaps.push(await heapOf(system));
-      return rssOf(system);
+      return rss;
     };
     const after1 = await round(1);
     const after2 = await round(2);

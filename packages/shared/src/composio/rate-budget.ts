@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { luaScript } from "../redis.js";
 import type { ComposioPort } from "./port.js";
 
 /**
@@ -7,7 +8,7 @@ import type { ComposioPort } from "./port.js";
  * The script reads Redis's clock, so processes on machines with different clocks still agree.
  * Returns 0 when a slot was taken, else the milliseconds until one frees up.
  */
-const TAKE_SLOT = `
+const takeSlot = luaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
@@ -18,7 +19,7 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   return 0
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)`;
+return math.max(1, tonumber(oldest[2]) + window - now)`);
 
 export class RateBudget {
   constructor(
@@ -31,7 +32,7 @@ export class RateBudget {
   /** Waits until a request fits in the budget, then counts it. */
   async acquire(): Promise<void> {
     for (;;) {
-      const waitMs = Number(await this.redis.eval(TAKE_SLOT, 1, this.key, this.windowMs, this.max, randomUUID()));
+      const waitMs = Number(await takeSlot(this.redis, [this.key], [this.windowMs, this.max, randomUUID()]));
       if (waitMs === 0) return;
       // Jitter spreads the waiters so they do not all retry in the same millisecond.
       await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, 1_000) + Math.random() * 25));

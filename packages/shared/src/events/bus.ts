@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
+import { luaScript } from "../redis.js";
 import type { EventDraft, FeedEvent } from "./schemas.js";
 
 /**
@@ -7,11 +7,10 @@ import type { EventDraft, FeedEvent } from "./schemas.js";
  * one channel (so every webhooks instance delivers it to its own sockets). One Lua call does both atomically, so
  * the stream id, which increases per tenant, is also the event's id on the channel.
  */
-const APPEND_AND_PUBLISH = `
+const appendAndPublish = luaScript(`
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
 redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[2])
-return id`;
-const APPEND_AND_PUBLISH_SHA = createHash("sha1").update(APPEND_AND_PUBLISH).digest("hex");
+return id`);
 
 export const eventKeys = (prefix: string) => ({
   channel: `${prefix}:events`,
@@ -42,15 +41,8 @@ export class EventBus {
       event: { type: draft.type, ts: new Date().toISOString(), data: draft.data },
     };
     const body = JSON.stringify(envelope);
-    const args = [2, this.keys.stream(draft.tenantId), this.keys.channel, this.retention, body] as const;
-    // EVALSHA sends the script's hash, not its text; a Redis that has not seen it (restarted, flushed) gets it once.
-    let id: string;
-    try {
-      id = (await this.redis.evalsha(APPEND_AND_PUBLISH_SHA, ...args)) as string;
-    } catch (error) {
-      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
-      id = (await this.redis.eval(APPEND_AND_PUBLISH, ...args)) as string;
-    }
+    const keys = [this.keys.stream(draft.tenantId), this.keys.channel];
+    const id = (await appendAndPublish(this.redis, keys, [this.retention, body])) as string;
     return { id, ...envelope.event };
   }
 }
