@@ -1,5 +1,5 @@
 import websocket from "@fastify/websocket";
-import type { PrismaClient } from "@kronos/db";
+import { type PrismaClient, prismaSql, type Sql } from "@kronos/db";
 import {
   AppError,
   bearerCredential,
@@ -54,6 +54,8 @@ export function feedOptionsFromConfig(config: Config): FeedOptions {
 export interface WebhooksDeps {
   config: Config;
   prisma: PrismaClient;
+  /** The pg pool behind `prisma`, for the hot statements (`createDatabase`); by default they go through `prisma`. */
+  sql?: Sql;
   /** For commands (XRANGE, XINFO). Owned by the caller. */
   redis: Redis;
   /** The process's subscriber connection; owned by the caller when given, else a duplicate of `redis` owned by the app. */
@@ -164,7 +166,8 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   });
 
   const bus = deps.bus ?? new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
-  await app.register(composioWebhookRoutes, { config, prisma, queue: webhookQueue, bus, metrics });
+  const sql = deps.sql ?? prismaSql(prisma);
+  await app.register(composioWebhookRoutes, { config, prisma, sql, queue: webhookQueue, bus, metrics });
 
   app.route<{ Querystring: FeedQuery }>({
     method: "GET",

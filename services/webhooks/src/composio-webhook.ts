@@ -1,4 +1,4 @@
-import type { PrismaClient } from "@kronos/db";
+import type { PrismaClient, Sql } from "@kronos/db";
 import {
   AppError,
   COMPOSIO_WEBHOOK_TYPES,
@@ -41,6 +41,8 @@ export type WebhookQueue = Pick<Queue<ProcessWebhookEventJob>, "add" | "getJob">
 export interface ComposioWebhookOptions {
   config: Config;
   prisma: PrismaClient;
+  /** The hot statements (storing deliveries, marking them applied): the pg pool behind `prisma`. */
+  sql: Sql;
   queue: WebhookQueue;
   /** Publishes trigger messages straight away (see `publishTriggerMessage`). */
   bus: Pick<EventBus, "publish">;
@@ -122,10 +124,10 @@ export function tenantIdOf(envelope: Envelope): string | null {
  *      latency). Anything else, or a trigger message this cannot place or publish, goes to the worker as a job.
  */
 export async function composioWebhookRoutes(app: FastifyInstance, options: ComposioWebhookOptions): Promise<void> {
-  const { config, prisma, queue, bus, metrics } = options;
+  const { config, prisma, sql, queue, bus, metrics } = options;
   const maxInFlight = options.maxInFlight ?? WEBHOOK_MAX_IN_FLIGHT;
   let inFlight = 0;
-  const store = new WebhookStore(prisma);
+  const store = new WebhookStore(sql);
   const owners = new WebhookOwners(prisma);
   const secrets = [config.COMPOSIO_WEBHOOK_SECRET, config.COMPOSIO_WEBHOOK_SECRET_PREVIOUS].filter(
     (secret): secret is string => typeof secret === "string" && secret.length > 0,

@@ -1,12 +1,13 @@
-import { createPrismaClient } from "@kronos/db";
+import { createDatabase } from "@kronos/db";
 import { createRedis, loadConfigOrExit } from "@kronos/shared";
 import { buildWebhooksApp } from "./app.js";
 
 const config = loadConfigOrExit("webhooks");
-const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+const database = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+const { prisma, sql } = database;
 const redis = createRedis(config.REDIS_URL);
 const subscriber = createRedis(config.REDIS_URL);
-const app = await buildWebhooksApp({ config, prisma, redis, subscriber });
+const app = await buildWebhooksApp({ config, prisma, sql, redis, subscriber });
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -18,7 +19,7 @@ async function shutdown(signal: string): Promise<void> {
   try {
     // Stops accepting, closes every socket with 1001, unsubscribes.
     await app.close();
-    await Promise.allSettled([subscriber.quit(), redis.quit(), prisma.$disconnect()]);
+    await Promise.allSettled([subscriber.quit(), redis.quit(), database.close()]);
     process.exit(0);
   } catch (error) {
     app.log.error({ err: error }, "shutdown failed");

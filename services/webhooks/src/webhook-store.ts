@@ -1,4 +1,4 @@
-import { Prisma, type PrismaClient } from "@kronos/db";
+import type { Sql } from "@kronos/db";
 import { WEBHOOK_OUTCOME_APPLIED } from "@kronos/shared";
 import { BatchQueue } from "./batch-queue.js";
 
@@ -18,11 +18,26 @@ export const STORE_MAX_CONCURRENT = 4;
 /** Ms a delivery's "applied" mark waits for others: nobody waits on it in a hurry (the event is already out). */
 export const MARK_LINGER_MS = 20;
 
+const INSERT_TEXT = `
+  INSERT INTO "webhook_events" ("id", "type", "tenant_id", "payload")
+  SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::jsonb[])
+  ON CONFLICT DO NOTHING
+  RETURNING "id"`;
+
+// processed_at is a UTC timestamp(3) column (as Prisma stores it), whatever the session's time zone.
+const MARK_APPLIED_TEXT = `
+  UPDATE "webhook_events" AS w
+  SET "processed_at" = (now() AT TIME ZONE 'UTC'), "outcome" = $3, "tenant_id" = v.tenant_id
+  FROM unnest($1::text[], $2::uuid[]) AS v(id, tenant_id)
+  WHERE w."id" = v.id AND w."processed_at" IS NULL
+  RETURNING w."id"`;
+
 type Result<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 /**
- * Stores deliveries durably, coalescing those that arrive together into one multi-row
- * `INSERT ... ON CONFLICT DO NOTHING RETURNING id` (one statement, one commit, no transaction round trips): under a
+ * Stores deliveries durably, coalescing those that arrive together into one
+ * `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING RETURNING id` (one statement, one commit, no
+ * transaction round trips, and one text whatever the batch size, so Postgres plans it once per connection): under a
  * burst, one WAL flush covers many deliveries instead of one each, and at most `maxConcurrent` pooled connections
  * are used. Each caller learns whether ITS row was inserted (false: the id was already stored, or an earlier copy in
  * the same batch took it). Nothing resolves before the statement committed. Marking deliveries applied is batched
@@ -33,7 +48,7 @@ export class WebhookStore {
   private readonly applied: BatchQueue<{ id: string; tenantId: string }, boolean>;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly sql: Sql,
     maxBatch = STORE_MAX_BATCH,
     maxConcurrent = STORE_MAX_CONCURRENT,
   ) {
@@ -82,24 +97,20 @@ export class WebhookStore {
 
   /** One INSERT of `rows` (distinct ids); the ids it inserted. */
   private async write(rows: WebhookRow[]): Promise<Set<string>> {
-    const values = rows.map((row) => Prisma.sql`(${row.id}, ${row.type}, ${row.tenantId}::uuid, ${row.payload}::jsonb)`);
-    const inserted = await this.prisma.$queryRaw<Array<{ id: string }>>`
-      INSERT INTO "webhook_events" ("id", "type", "tenant_id", "payload")
-      VALUES ${Prisma.join(values)}
-      ON CONFLICT DO NOTHING
-      RETURNING "id"`;
+    const inserted = await this.sql.rows<{ id: string }>({
+      name: "webhook-events-insert",
+      text: INSERT_TEXT,
+      values: [rows.map((r) => r.id), rows.map((r) => r.type), rows.map((r) => r.tenantId), rows.map((r) => r.payload)],
+    });
     return new Set(inserted.map((row) => row.id));
   }
 
   private async markBatch(marks: Array<{ id: string; tenantId: string }>): Promise<Array<Result<boolean>>> {
-    const values = marks.map((mark) => Prisma.sql`(${mark.id}, ${mark.tenantId}::uuid)`);
-    // processed_at is a UTC `timestamp(3)` (as Prisma stores it), whatever the session's time zone.
-    const updated = await this.prisma.$queryRaw<Array<{ id: string }>>`
-      UPDATE "webhook_events" AS w
-      SET "processed_at" = (now() AT TIME ZONE 'UTC'), "outcome" = ${WEBHOOK_OUTCOME_APPLIED}, "tenant_id" = v.tenant_id
-      FROM (VALUES ${Prisma.join(values)}) AS v(id, tenant_id)
-      WHERE w."id" = v.id AND w."processed_at" IS NULL
-      RETURNING w."id"`;
+    const updated = await this.sql.rows<{ id: string }>({
+      name: "webhook-events-mark-applied",
+      text: MARK_APPLIED_TEXT,
+      values: [marks.map((m) => m.id), marks.map((m) => m.tenantId), WEBHOOK_OUTCOME_APPLIED],
+    });
     const marked = new Set(updated.map((row) => row.id));
     return marks.map((mark) => ({ ok: true, value: marked.has(mark.id) }));
   }

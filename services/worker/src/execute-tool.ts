@@ -1,4 +1,4 @@
-import type { PrismaClient } from "@kronos/db";
+import { type PrismaClient, prismaSql, type Sql } from "@kronos/db";
 import {
   type ComposioError,
   type ComposioPort,
@@ -28,6 +28,8 @@ export const CONNECTION_NOT_ACTIVE_CODE = "CONNECTION_NOT_ACTIVE";
 export interface ExecuteToolDeps {
   config: Pick<Config, "EXECUTION_RESULT_MAX_BYTES">;
   prisma: PrismaClient;
+  /** The hot statements' runner (the pg pool); by default they go through `prisma`. */
+  sql?: Sql;
   composio: Pick<ComposioPort, "executeTool">;
   bus: Pick<EventBus, "publish">;
   logger: Logger;
@@ -84,7 +86,7 @@ export async function executeTool(deps: ExecuteToolDeps, rawData: unknown, attem
   };
 
   // Round trips on the way to a result: the attempt with its connection (1), Composio, the final outcome (2).
-  const started = await startAttempt(deps.prisma, job, deps.now?.() ?? new Date());
+  const started = await startAttempt({ sql: sqlOf(deps), prisma: deps.prisma }, job, deps.now?.() ?? new Date());
   if (isFinal(started.attempt.status)) {
     log.info({ status: started.attempt.status }, "execution already finished; not running it again");
     return { execution_id: started.attempt.id, status: started.attempt.status as "SUCCEEDED" | "FAILED" };
@@ -135,6 +137,8 @@ function connectionRefusal(job: ExecuteToolJob, connection: FoundConnection | nu
   return null;
 }
 
+const sqlOf = (deps: ExecuteToolDeps): Sql => deps.sql ?? prismaSql(deps.prisma);
+
 const isFinal = (status: string) => status === "SUCCEEDED" || status === "FAILED";
 
 /** Composio's 4xx on execute, in words for the client. */
@@ -155,7 +159,7 @@ async function finish(
   job: Pick<ExecuteToolJob, "executionId" | "tenantId" | "userId" | "toolSlug">,
   outcome: FinalOutcome,
 ) {
-  if (!(await recordOutcome(deps.prisma, job, outcome, deps.now?.() ?? new Date()))) return false;
+  if (!(await recordOutcome(sqlOf(deps), job, outcome, deps.now?.() ?? new Date()))) return false;
   const data: ExecutionCompletedEventData = {
     execution_id: job.executionId,
     user_id: job.userId,

@@ -1,4 +1,4 @@
-import { createPrismaClient } from "@kronos/db";
+import { createDatabase } from "@kronos/db";
 import {
   composioBudgetKey,
   createComposioClient,
@@ -15,7 +15,8 @@ import { startWorkers } from "./workers.js";
 
 const config = loadConfigOrExit("worker");
 const logger = createLogger("worker", config.LOG_LEVEL);
-const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+const database = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+const { prisma, sql } = database;
 const redis = createRedis(config.REDIS_URL);
 const bus = new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
 // Every Composio call of every process (the gateway's too) counts against one budget in Redis: however many
@@ -29,6 +30,7 @@ const registry = createMetricsRegistry("worker");
 const workers = await startWorkers({
   config,
   prisma,
+  sql,
   composio,
   bus,
   logger,
@@ -54,7 +56,7 @@ async function shutdown(signal: string): Promise<void> {
     // Every worker stops taking jobs and waits for its active ones; then the connections close.
     await workers.close();
     await health.close();
-    await prisma.$disconnect();
+    await database.close();
     await redis.quit();
     logger.info("stopped");
     process.exit(0);

@@ -1,4 +1,4 @@
-import type { PrismaClient } from "@kronos/db";
+import type { PrismaClient, Sql } from "@kronos/db";
 import {
   type ComposioPort,
   type Config,
@@ -38,6 +38,8 @@ import { attemptOf } from "./retries.js";
 export interface WorkerDeps {
   config: Config;
   prisma: PrismaClient;
+  /** The pg pool behind `prisma`, for the hot statements (`createDatabase`); without it they go through `prisma`. */
+  sql?: Sql;
   /** Wrapped with the shared rate budget by main.ts (withRateBudget), so every call counts against it. */
   composio: ComposioPort;
   bus: EventBus;
@@ -102,6 +104,14 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       ...(typeof data?.connectionId === "string" ? { connectionId: data.connectionId } : {}),
       ...(typeof data?.executionId === "string" ? { executionId: data.executionId } : {}),
     });
+  };
+
+  const executionDeps = {
+    config,
+    prisma: deps.prisma,
+    composio: deps.composio,
+    bus: deps.bus,
+    ...(deps.sql ? { sql: deps.sql } : {}),
   };
 
   const composioOptions: Partial<WorkerOptions> = {
@@ -230,8 +240,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   const executionWorker = startWorker(
     QUEUES.toolExecution,
     JOBS.executeTool,
-    (job, _token, log) =>
-      executeTool({ config, prisma: deps.prisma, composio: deps.composio, bus: deps.bus, logger: log }, job.data, attemptOf(job, config)),
+    (job, _token, log) => executeTool({ ...executionDeps, logger: log }, job.data, attemptOf(job, config)),
     { callsComposio: true },
   );
 
@@ -294,7 +303,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     const data = executeToolJobSchema.safeParse(job.data);
     if (!data.success) return;
     markExecutionFailed(
-      { config, prisma: deps.prisma, composio: deps.composio, bus: deps.bus, logger: jobLogger(QUEUES.toolExecution, job) },
+      { ...executionDeps, logger: jobLogger(QUEUES.toolExecution, job) },
       data.data,
       decodeJobFailure(job.failedReason),
     ).catch((error: unknown) => logger.error({ err: describeError(error), jobId: job.id }, "could not mark the execution FAILED"));

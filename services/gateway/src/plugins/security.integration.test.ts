@@ -34,3 +34,26 @@ describe("security headers", () => {
     }
   });
 });
+
+describe("CORS", () => {
+  it("answers a preflight from a configured origin, and sends no CORS header to another origin", async () => {
+    const app = await h.sibling({ CORS_ORIGINS: "https://chat.example.com" });
+    const preflight = {
+      method: "OPTIONS" as const,
+      url: "/api/v1/composio/tools/execute",
+      headers: { "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" },
+    };
+    const allowed = await app.inject({ ...preflight, headers: { ...preflight.headers, origin: "https://chat.example.com" } });
+    expect(allowed.statusCode).toBe(204);
+    expect(allowed.headers["access-control-allow-origin"]).toBe("https://chat.example.com");
+    expect(String(allowed.headers["access-control-allow-headers"])).toContain("idempotency-key");
+
+    const other = await app.inject({ method: "GET", url: "/health", headers: { origin: "https://evil.example.com" } });
+    expect(other.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+
+  it("sends no CORS header when no origin is configured", async () => {
+    const response = await h.inject({ method: "GET", url: "/health", headers: { origin: "https://chat.example.com" } });
+    expect(response.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+});

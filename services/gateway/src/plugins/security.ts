@@ -44,9 +44,11 @@ export const securityPlugin = globalPlugin<{ corsOrigins: string }>("security", 
     reply.headers(headers);
     done();
   });
+  // No origin configured: no CORS at all (browsers on other origins are refused by themselves), and no hook to run.
   const origins = corsOrigins(options.corsOrigins);
+  if (origins.length === 0) return;
   await app.register(cors, {
-    origin: origins.length > 0 ? origins : false,
+    origin: origins,
     methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     allowedHeaders: ["authorization", "content-type", "x-request-id", "idempotency-key"],
     exposedHeaders: ["x-request-id", "location", "x-cache", "idempotent-replay", "retry-after"],

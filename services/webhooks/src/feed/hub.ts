@@ -23,6 +23,10 @@ export class FeedHub {
   private readonly byTenant = new Map<string, TenantSockets>();
   private readonly channel: string;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** The sockets of the current heartbeat round, and the next to visit. */
+  private round: { clients: FeedClient[]; next: number; startedAt: number } = { clients: [], next: 0, startedAt: 0 };
+  /** Heartbeat ticks: 20 per interval, at most 250 ms apart. */
+  private readonly heartbeatTickMs: number;
   private recoveries = 0;
   private readonly counters = { closedByCode: {} as Record<number, number>, heartbeatTerminations: 0 };
   private readonly onMessage = (channel: string, message: string) => this.dispatch(channel, message);
@@ -47,6 +51,7 @@ export class FeedHub {
     private readonly onDelivered: (count: number) => void = () => {},
   ) {
     this.channel = eventKeys(prefix).channel;
+    this.heartbeatTickMs = Math.max(1, Math.min(250, Math.floor(heartbeatIntervalMs / 20)));
   }
 
   /** Subscribes (resolves once Redis confirmed) and starts the heartbeats. */
@@ -55,7 +60,7 @@ export class FeedHub {
     this.subscriber.on("close", this.onConnectionClosed);
     this.subscriber.on("ready", this.onReady);
     await this.subscriber.subscribe(this.channel);
-    this.heartbeat = setInterval(() => this.beat(), this.heartbeatIntervalMs);
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatTickMs);
     this.heartbeat.unref();
   }
 
@@ -155,19 +160,32 @@ export class FeedHub {
     if (delivered > 0) this.onDelivered(delivered);
   }
 
+  /**
+   * One slice of the heartbeat round: every socket is visited once per interval, but a few at a time, in ticks spread
+   * over the interval, rather than all at once (pinging 10,000 sockets in one go holds the event loop for tens of
+   * milliseconds, and every event waiting meanwhile is that late). A visit terminates a socket that did not answer
+   * the previous ping, and pings the others.
+   */
   private beat(): void {
-    for (const tenant of this.byTenant.values()) {
-      for (const client of tenant.all) {
-        if (client.isClosed) continue;
-        if (!client.alive) {
-          this.counters.heartbeatTerminations += 1;
-          this.log.info({ tenantId: client.tenantId }, "terminated a feed socket that missed a heartbeat");
-          client.terminate();
-          continue;
-        }
-        client.alive = false;
-        client.socket.ping();
+    if (this.round.next >= this.round.clients.length) {
+      // A new round at most once per interval: a socket is never pinged twice within one.
+      if (Date.now() - this.round.startedAt < this.heartbeatIntervalMs) return;
+      this.round = { clients: [...this.byTenant.values()].flatMap((tenant) => [...tenant.all]), next: 0, startedAt: Date.now() };
+    }
+    const { clients } = this.round;
+    const slice = Math.ceil((clients.length * this.heartbeatTickMs) / this.heartbeatIntervalMs);
+    const end = Math.min(clients.length, this.round.next + slice);
+    for (; this.round.next < end; this.round.next++) {
+      const client = clients[this.round.next] as FeedClient;
+      if (client.isClosed) continue;
+      if (!client.alive) {
+        this.counters.heartbeatTerminations += 1;
+        this.log.info({ tenantId: client.tenantId }, "terminated a feed socket that missed a heartbeat");
+        client.terminate();
+        continue;
       }
+      client.alive = false;
+      client.socket.ping();
     }
   }
 }

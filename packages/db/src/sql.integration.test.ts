@@ -1,0 +1,40 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDatabase, type Database, isDuplicateKeyError, prismaSql } from "./index.js";
+
+const url = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/kronos_test";
+let db: Database;
+
+beforeAll(() => {
+  db = createDatabase(url, { poolSize: 2 });
+});
+
+afterAll(async () => {
+  await db.close();
+  await db.close(); // twice is harmless
+});
+
+describe("createDatabase", () => {
+  it("runs named (prepared) statements on the pool Prisma uses, and the same statements through Prisma", async () => {
+    const id = randomUUID();
+    const name = `sql test ${id}`;
+    const insert = {
+      name: "db-test-insert-tenant",
+      text: "INSERT INTO tenants (id, name) VALUES ($1::uuid, $2) RETURNING name",
+      values: [id, name],
+    };
+    expect(await db.sql.rows<{ name: string }>(insert)).toEqual([{ name }]);
+    // The same prepared statement again, on whichever pooled connection: a duplicate key this time.
+    const again = await db.sql.rows(insert).catch((error: unknown) => error);
+    expect(isDuplicateKeyError(again)).toBe(true);
+    const throughPrisma = await prismaSql(db.prisma)
+      .rows(insert)
+      .catch((error: unknown) => error);
+    expect(isDuplicateKeyError(throughPrisma)).toBe(true);
+
+    expect(await db.prisma.tenant.findUnique({ where: { id }, select: { name: true } })).toEqual({ name });
+    const remove = { text: "DELETE FROM tenants WHERE id = ANY($1::uuid[])", values: [[id]] };
+    expect(await prismaSql(db.prisma).count(remove)).toBe(1);
+    expect(await db.sql.count(remove)).toBe(0);
+  });
+});
