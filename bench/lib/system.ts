@@ -35,6 +35,8 @@ export interface SystemOptions {
   profileDir?: string;
   /** Which services to start (default all three; the emulator always). */
   services?: ServiceName[];
+  /** Extra node flags for every service (e.g. --trace-gc while looking into a tail latency). */
+  nodeArgs?: string[];
   /** Start the services with the inspector on a loopback port, so that `collectGarbage` can run a full GC in them. */
   inspect?: boolean;
 }
@@ -101,6 +103,7 @@ export async function startSystem(settings: BenchSettings, options: SystemOption
       ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir ?? "bench/profiles"}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
       : []),
     ...(inspectPorts[name] ? [`--inspect=127.0.0.1:${inspectPorts[name]}`] : []),
+    ...(options.nodeArgs ?? []),
   ];
   const health = (name: ServiceName) => `http://127.0.0.1:${ports[name]}/health`;
   const start = (name: ServiceName, extra: Record<string, string> = {}, profile = options.profile?.includes(name) ?? false) =>
