@@ -1,9 +1,9 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { loggerOptions, redactUrl } from "./logger.js";
+import { lazyChildLogger, loggerOptions, redactUrl } from "./logger.js";
 
-function capture() {
+function capture(level = "info") {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {
@@ -11,7 +11,7 @@ function capture() {
       done();
     },
   });
-  return { logger: pino(loggerOptions("test", "info"), stream), text: () => lines.join("") };
+  return { logger: pino(loggerOptions("test", level), stream), text: () => lines.join("") };
 }
 
 describe("logging", () => {
@@ -31,5 +31,44 @@ describe("logging", () => {
   it("removes the token query parameter from URLs", () => {
     expect(redactUrl("/ws?since=1-0&token=kcu.abc.def")).toBe("/ws?since=1-0&token=[Redacted]");
     expect(redactUrl("/ws?token=kcu.abc&since=1-0")).toBe("/ws?token=[Redacted]&since=1-0");
+  });
+});
+
+describe("lazyChildLogger", () => {
+  it("makes the child only when a line is written at an enabled level, with the bindings and redaction", () => {
+    const { logger, text } = capture("warn");
+    let children = 0;
+    const child = logger.child.bind(logger);
+    logger.child = ((...args: Parameters<typeof child>) => {
+      children += 1;
+      return child(...args);
+    }) as typeof logger.child;
+
+    const lazy = lazyChildLogger(logger, { reqId: "req-1" });
+    lazy.info("not written");
+    lazy.debug({ a: 1 }, "not written either");
+    expect(children).toBe(0);
+    expect(lazy.level).toBe("warn");
+    expect(lazy.isLevelEnabled("info")).toBe(false);
+
+    lazy.warn({ headers: { authorization: "Bearer kc_secret" } }, "written");
+    lazy.error("again");
+    expect(children).toBe(1);
+    const lines = text()
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(lines.map((line) => [line.reqId, line.msg])).toEqual([
+      ["req-1", "written"],
+      ["req-1", "again"],
+    ]);
+    expect(text()).not.toContain("kc_secret");
+  });
+
+  it("gives a real child at once for route-level options", () => {
+    const { logger, text } = capture("warn");
+    const child = lazyChildLogger(logger, { reqId: "req-2" }, { level: "info" });
+    child.info("written at the route's level");
+    expect(text()).toContain("req-2");
   });
 });

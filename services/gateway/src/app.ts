@@ -8,6 +8,7 @@ import {
   instrumentHttp,
   instrumentQueues,
   type Logger,
+  lazyChildLogger,
   loggerOptions,
   RateBudget,
   type Redis,
@@ -59,6 +60,9 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions("gateway", config.LOG_LEVEL) }),
     genReqId: genRequestId,
+    // A request's child logger is made only if the request logs something at an enabled level (see lazyChildLogger).
+    childLoggerFactory: (logger, bindings, options) =>
+      lazyChildLogger(logger as unknown as Logger, bindings, options as Record<string, unknown>) as unknown as typeof logger,
     requestIdHeader: false,
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,

@@ -6,6 +6,8 @@ import {
   type Config,
   EventBus,
   instrumentHttp,
+  type Logger,
+  lazyChildLogger,
   loggerOptions,
   type Principal,
   type ProcessWebhookEventJob,
@@ -89,6 +91,9 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   const feed: FeedOptions = { ...feedOptionsFromConfig(config), ...deps.feed };
   const app = Fastify({
     logger: { ...loggerOptions("webhooks", config.LOG_LEVEL), ...(deps.logStream ? { stream: deps.logStream } : {}) },
+    // A request's child logger is made only if the request logs something at an enabled level (see lazyChildLogger).
+    childLoggerFactory: (logger, bindings, options) =>
+      lazyChildLogger(logger as unknown as Logger, bindings, options as Record<string, unknown>) as unknown as typeof logger,
     trustProxy: config.TRUST_PROXY,
   });
 
