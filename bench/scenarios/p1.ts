@@ -45,9 +45,9 @@ export async function acceptOurs(system: System, tenant: Tenant, seconds: number
 }
 
 export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
-  const seconds = pick(ctx, 5, 1.5);
+  const seconds = pick(ctx, 3, 1.5);
   const warmup = pick(ctx, 1, 0.5);
-  const rounds = pick(ctx, 4, 1);
+  const rounds = pick(ctx, 8, 1);
   const levels = pick(ctx, [1, 2, 4, 8], [1, 8]);
   const scaleRounds = pick(ctx, 2, 1);
   const scaleSeconds = pick(ctx, 3, 1);

@@ -131,8 +131,8 @@ export function webhookLatencyOurs(system: System, feed: OursFeed, rate: number,
 }
 
 export async function runP3(ctx: BenchContext): Promise<ScenarioResult> {
-  const seconds = pick(ctx, 8, 2);
-  const rounds = pick(ctx, 3, 1);
+  const seconds = pick(ctx, 6, 2);
+  const rounds = pick(ctx, 4, 1);
   const system = await startSystem(ctx.settings);
   const basePrefix = `benchbase${randomBytes(4).toString("hex")}`;
   const basePort = await freePort();
