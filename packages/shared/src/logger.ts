@@ -59,7 +59,60 @@ export function createLogger(service: string, level = "info"): Logger {
 
 export type { Logger };
 
-const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+type Level = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+
+/** See lazyChildLogger. Methods on the prototype: an instance is three fields (it lives as long as its request). */
+class LazyChildLogger {
+  private real: Logger | undefined;
+  constructor(
+    private readonly parent: Logger,
+    private readonly childBindings: Record<string, unknown>,
+  ) {}
+
+  private child_(): Logger {
+    this.real ??= this.parent.child(this.childBindings);
+    return this.real;
+  }
+  private write(level: Level, args: unknown[]): void {
+    if (!(this.real ?? this.parent).isLevelEnabled(level)) return;
+    (this.child_()[level] as (...a: unknown[]) => void)(...args);
+  }
+
+  get level(): string {
+    return (this.real ?? this.parent).level;
+  }
+  set level(level: string) {
+    this.child_().level = level;
+  }
+  isLevelEnabled(level: string): boolean {
+    return (this.real ?? this.parent).isLevelEnabled(level);
+  }
+  bindings(): Record<string, unknown> {
+    return this.child_().bindings();
+  }
+  child(bindings: Record<string, unknown>, options?: Record<string, unknown>): Logger {
+    return this.child_().child(bindings, options);
+  }
+  silent(): void {}
+  trace(...args: unknown[]): void {
+    this.write("trace", args);
+  }
+  debug(...args: unknown[]): void {
+    this.write("debug", args);
+  }
+  info(...args: unknown[]): void {
+    this.write("info", args);
+  }
+  warn(...args: unknown[]): void {
+    this.write("warn", args);
+  }
+  error(...args: unknown[]): void {
+    this.write("error", args);
+  }
+  fatal(...args: unknown[]): void {
+    this.write("fatal", args);
+  }
+}
 
 /**
  * A request's logger that becomes a real pino child (with the request id bound) only when something is logged at an
@@ -69,29 +122,5 @@ const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
  */
 export function lazyChildLogger(parent: Logger, bindings: Record<string, unknown>, options: Record<string, unknown> = {}): Logger {
   if (Object.keys(options).length > 0) return parent.child(bindings, options);
-  let real: Logger | undefined;
-  const child = () => {
-    real ??= parent.child(bindings);
-    return real;
-  };
-  const lazy: Record<string, unknown> = {
-    child: (more: Record<string, unknown>, moreOptions?: Record<string, unknown>) => child().child(more, moreOptions),
-    silent: () => {},
-    isLevelEnabled: (level: string) => (real ?? parent).isLevelEnabled(level),
-    bindings: () => child().bindings(),
-  };
-  for (const level of LEVELS) {
-    lazy[level] = (...args: unknown[]) => {
-      if (!(real ?? parent).isLevelEnabled(level)) return;
-      (child()[level] as (...a: unknown[]) => void)(...args);
-    };
-  }
-  Object.defineProperty(lazy, "level", {
-    get: () => (real ?? parent).level,
-    set: (level: string) => {
-      child().level = level;
-    },
-    enumerable: true,
-  });
-  return lazy as unknown as Logger;
+  return new LazyChildLogger(parent, bindings) as unknown as Logger;
 }

@@ -24,7 +24,7 @@ export class FeedHub {
   private readonly channel: string;
   private heartbeat: NodeJS.Timeout | undefined;
   /** The sockets of the current heartbeat round, and the next to visit. */
-  private round: { clients: FeedClient[]; next: number; startedAt: number } = { clients: [], next: 0, startedAt: 0 };
+  private round: { pending: Set<FeedClient>; perTick: number; startedAt: number } = { pending: new Set(), perTick: 0, startedAt: 0 };
   /** Heartbeat ticks: 20 per interval, at most 250 ms apart. */
   private readonly heartbeatTickMs: number;
   private recoveries = 0;
@@ -74,6 +74,7 @@ export class FeedHub {
   }
 
   remove(client: FeedClient): void {
+    this.round.pending.delete(client);
     const sockets = this.byTenant.get(client.tenantId);
     if (!sockets) return;
     sockets.remove(client);
@@ -164,19 +165,21 @@ export class FeedHub {
    * One slice of the heartbeat round: every socket is visited once per interval, but a few at a time, in ticks spread
    * over the interval, rather than all at once (pinging 10,000 sockets in one go holds the event loop for tens of
    * milliseconds, and every event waiting meanwhile is that late). A visit terminates a socket that did not answer
-   * the previous ping, and pings the others.
+   * the previous ping, and pings the others. A socket removed meanwhile leaves the round at once (nothing holds it).
    */
   private beat(): void {
-    if (this.round.next >= this.round.clients.length) {
+    if (this.round.pending.size === 0) {
       // A new round at most once per interval: a socket is never pinged twice within one.
       if (Date.now() - this.round.startedAt < this.heartbeatIntervalMs) return;
-      this.round = { clients: [...this.byTenant.values()].flatMap((tenant) => [...tenant.all]), next: 0, startedAt: Date.now() };
+      const pending = new Set<FeedClient>();
+      for (const tenant of this.byTenant.values()) for (const client of tenant.all) pending.add(client);
+      const perTick = Math.ceil((pending.size * this.heartbeatTickMs) / this.heartbeatIntervalMs);
+      this.round = { pending, perTick, startedAt: Date.now() };
     }
-    const { clients } = this.round;
-    const slice = Math.ceil((clients.length * this.heartbeatTickMs) / this.heartbeatIntervalMs);
-    const end = Math.min(clients.length, this.round.next + slice);
-    for (; this.round.next < end; this.round.next++) {
-      const client = clients[this.round.next] as FeedClient;
+    let visits = 0;
+    for (const client of this.round.pending) {
+      if (visits++ >= this.round.perTick) break;
+      this.round.pending.delete(client);
       if (client.isClosed) continue;
       if (!client.alive) {
         this.counters.heartbeatTerminations += 1;
