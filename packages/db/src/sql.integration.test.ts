@@ -16,14 +16,13 @@ afterAll(async () => {
 
 describe("createDatabase", () => {
   it("runs named (prepared) statements on the pool Prisma uses, and the same statements through Prisma", async () => {
-    const id = randomUUID();
-    const name = `sql test ${id}`;
+    const id = `msg_sqltest_${randomUUID()}`;
     const insert = {
-      name: "db-test-insert-tenant",
-      text: "INSERT INTO tenants (id, name) VALUES ($1::uuid, $2) RETURNING name",
-      values: [id, name],
+      name: "db-test-insert-webhook",
+      text: "INSERT INTO webhook_events (id, type, payload) VALUES ($1, $2, $3::jsonb) RETURNING type",
+      values: [id, "test.sql", JSON.stringify({ id })],
     };
-    expect(await db.sql.rows<{ name: string }>(insert)).toEqual([{ name }]);
+    expect(await db.sql.rows<{ type: string }>(insert)).toEqual([{ type: "test.sql" }]);
     // The same prepared statement again, on whichever pooled connection: a duplicate key this time.
     const again = await db.sql.rows(insert).catch((error: unknown) => error);
     expect(isDuplicateKeyError(again)).toBe(true);
@@ -32,8 +31,8 @@ describe("createDatabase", () => {
       .catch((error: unknown) => error);
     expect(isDuplicateKeyError(throughPrisma)).toBe(true);
 
-    expect(await db.prisma.tenant.findUnique({ where: { id }, select: { name: true } })).toEqual({ name });
-    const remove = { text: "DELETE FROM tenants WHERE id = ANY($1::uuid[])", values: [[id]] };
+    expect(await db.prisma.webhookEvent.findUnique({ where: { id }, select: { type: true } })).toEqual({ type: "test.sql" });
+    const remove = { text: "DELETE FROM webhook_events WHERE id = ANY($1::text[])", values: [[id]] };
     expect(await prismaSql(db.prisma).count(remove)).toBe(1);
     expect(await db.sql.count(remove)).toBe(0);
   });

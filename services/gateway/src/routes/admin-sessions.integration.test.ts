@@ -66,7 +66,8 @@ describe("POST /api/v1/admin/tenants", () => {
   });
 
   it("rejects a bad body with the fields named and writes nothing", async () => {
-    const before = await h.prisma.tenant.count();
+    // Scoped to the name sent: other test files create tenants at the same time.
+    const before = await h.prisma.tenant.count({ where: { name: "" } });
     const response = await h.inject({
       method: "POST",
       url: "/api/v1/admin/tenants",
@@ -76,7 +77,7 @@ describe("POST /api/v1/admin/tenants", () => {
     expect(response.statusCode).toBe(400);
     const fields = response.json().error.details.map((d: { field: string }) => d.field);
     expect(fields).toEqual(expect.arrayContaining(["body.name", "body.plan"]));
-    expect(await h.prisma.tenant.count()).toBe(before);
+    expect(await h.prisma.tenant.count({ where: { name: "" } })).toBe(before);
   });
 });
 
