@@ -14,6 +14,8 @@ export interface BenchSettings {
   databaseUrl: string;
   redisUrl: string;
   logLevel: string;
+  /** Extra node flags for every service (BENCH_NODE_ARGS, space-separated), e.g. to try a GC setting. */
+  nodeArgs: string[];
 }
 
 /** DATABASE_URL, REDIS_URL, and BENCH_LOG_LEVEL (the services' LOG_LEVEL; default warn, see bench/README.md). */
@@ -22,6 +24,7 @@ export function settingsFromEnv(env: Record<string, string | undefined> = proces
     databaseUrl: env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/kronos_bench",
     redisUrl: env.REDIS_URL ?? "redis://127.0.0.1:6379",
     logLevel: env.BENCH_LOG_LEVEL ?? "warn",
+    nodeArgs: (env.BENCH_NODE_ARGS ?? "").split(" ").filter((arg) => arg.length > 0),
   };
 }
 
@@ -103,6 +106,7 @@ export async function startSystem(settings: BenchSettings, options: SystemOption
       ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir ?? "bench/profiles"}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
       : []),
     ...(inspectPorts[name] ? [`--inspect=127.0.0.1:${inspectPorts[name]}`] : []),
+    ...settings.nodeArgs,
     ...(options.nodeArgs ?? []),
   ];
   const health = (name: ServiceName) => `http://127.0.0.1:${ports[name]}/health`;
