@@ -137,6 +137,21 @@ export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
         pass: null,
       },
     ];
+    // The server's own CPU per accepted request, per round: what each side costs, whatever the machine's speed does
+    // to the request rate (both sides saturate a core, so the throughput ratio follows this one's inverse).
+    const cpuPerRequest = (r: Run, server: string) => ((r.cpu[server] ?? 0) * 10_000) / Math.max(r.rps, 1);
+    const cpuRatio = main.ratio((r) => cpuPerRequest(r, r.cpu.gateway !== undefined ? "gateway" : "bare-accept"));
+    figures.push({
+      id: "P1",
+      figure: "server CPU per accepted request",
+      unit: "µs",
+      ours: Math.round(main.median("ours", (r) => cpuPerRequest(r, "gateway"))),
+      baseline: Math.round(main.median("baseline", (r) => cpuPerRequest(r, "bare-accept"))),
+      ratio: cpuRatio.median,
+      spread: cpuRatio.spread,
+      pass: null,
+      note: "0.8× the throughput needs at most 1.25× the CPU per request",
+    });
     const non2xx = main.rounds.reduce((n, r) => n + r.ours.non2xx, 0);
     if (non2xx > 0) figures.push({ id: "P1", figure: "non-202 answers (ours)", unit: "count", ours: non2xx, pass: false, target: "0" });
 
