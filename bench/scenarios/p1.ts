@@ -139,14 +139,15 @@ export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
     ];
     // The server's own CPU per accepted request, per round: what each side costs, whatever the machine's speed does
     // to the request rate (both sides saturate a core, so the throughput ratio follows this one's inverse).
-    const cpuPerRequest = (r: Run, server: string) => ((r.cpu[server] ?? 0) * 10_000) / Math.max(r.rps, 1);
-    const cpuRatio = main.ratio((r) => cpuPerRequest(r, r.cpu.gateway !== undefined ? "gateway" : "bare-accept"));
+    // The server is the one process besides the generator: "gateway" on our side, "bare-accept" on the baseline's.
+    const cpuPerRequest = (r: Run) => ((r.cpu.gateway ?? r.cpu["bare-accept"] ?? 0) * 10_000) / Math.max(r.rps, 1);
+    const cpuRatio = main.ratio(cpuPerRequest);
     figures.push({
       id: "P1",
       figure: "server CPU per accepted request",
       unit: "µs",
-      ours: Math.round(main.median("ours", (r) => cpuPerRequest(r, "gateway"))),
-      baseline: Math.round(main.median("baseline", (r) => cpuPerRequest(r, "bare-accept"))),
+      ours: Math.round(main.median("ours", cpuPerRequest)),
+      baseline: Math.round(main.median("baseline", cpuPerRequest)),
       ratio: cpuRatio.median,
       spread: cpuRatio.spread,
       pass: null,

@@ -14,7 +14,7 @@ import { CpuWindow, type Proc, sleep, startProc } from "../lib/proc.ts";
 import { profiled } from "../lib/profile.ts";
 import type { Figure, ScenarioResult } from "../lib/report.ts";
 import { openSocket, wsUrl } from "../lib/sockets.ts";
-import { r2, summarize } from "../lib/stats.ts";
+import { median, r2, summarize } from "../lib/stats.ts";
 import { type BenchSettings, connectAccount, createTenant, deleteKeys, type System, startSystem, type Tenant } from "../lib/system.ts";
 import { BENCH_USER, EXECUTE_PATH, executeBody, THROUGHPUT_ENV } from "./common.ts";
 
@@ -102,7 +102,6 @@ const cpuMsPerExecution = (run: PipelineRun): Record<string, number> =>
  * the baseline's, and what that allows on two cores at best: the bound that the throughput ratio cannot beat.
  */
 function cpuPerExecution(rounds: Array<{ ours: PipelineRun; baseline: PipelineRun }>): Figure {
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
   const ours = rounds.map((r) => cpuMsPerExecution(r.ours));
   const baseline = rounds.map((r) => cpuMsPerExecution(r.baseline));
   const oursMs = median(ours.map((c) => c.machine ?? 0));

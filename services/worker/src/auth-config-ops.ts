@@ -1,4 +1,4 @@
-import { type AuthConfig, isUniqueViolation, type PrismaClient } from "@kronos/db";
+import { type AuthConfig, isDuplicateKeyError, type PrismaClient } from "@kronos/db";
 import {
   type AuthConfigJob,
   type AuthConfigOpResult,
@@ -164,7 +164,7 @@ async function create(deps: AuthConfigOpDeps, job: AuthConfigJob, credentials: C
     });
   } catch (error) {
     // Without our row nobody could use or delete it: drop it at Composio, and let the job retry.
-    if (!isUniqueViolation(error)) {
+    if (!isDuplicateKeyError(error)) {
       await deps.composio
         .deleteAuthConfig(created.id)
         .catch((e: unknown) =>

@@ -1,4 +1,4 @@
-import { type AuthConfig, type Connection, isUniqueViolation, type PrismaClient } from "@kronos/db";
+import { type AuthConfig, type Connection, isDuplicateKeyError, type PrismaClient } from "@kronos/db";
 import {
   ComposioError,
   type ComposioPort,
@@ -166,7 +166,7 @@ async function resolveAuthConfig(deps: InitiateConnectionDeps, job: InitiateConn
       return row;
     });
   } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
+    if (!isDuplicateKeyError(error)) throw error;
     // A concurrent job created the tenant's managed config first: use theirs, drop ours.
     deps.logger.info({ toolkit, ours: created.id }, "another job created the managed auth config first");
     await deps.composio
