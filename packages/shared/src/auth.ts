@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** Tenant API keys: "kc_" + 32 random bytes. Only their SHA-256 is stored (they are random, so no KDF is needed). */
 export const API_KEY_PREFIX = "kc_";
@@ -10,8 +10,9 @@ export function generateApiKey(): { key: string; hash: string; prefix: string } 
   return { key, hash: hashApiKey(key), prefix: key.slice(0, 10) };
 }
 
+/** Runs on every API-key request: the one-shot `hash` costs a third of a Hash object's. */
 export function hashApiKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
+  return hash("sha256", key, "hex");
 }
 
 export function safeEqual(a: string, b: string): boolean {

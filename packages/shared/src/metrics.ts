@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { type HistogramSeries, SeriesHistogram } from "./series-histogram.js";
 
 /** Metric names, defined once. Every service exposes them on GET /metrics (Prometheus text format). */
 export const METRIC_NAMES = {
@@ -22,34 +23,46 @@ export function createMetricsRegistry(service: string): Registry {
   return registry;
 }
 
+type ResponseHook = (request: { method: string; is404: boolean }, reply: { statusCode: number; elapsedTime: number }, done: () => void) => void;
+
 /** The minimal shape of a Fastify instance this needs, so that this package does not depend on Fastify. */
 interface HookableApp {
-  addHook(
-    name: "onResponse",
-    hook: (
-      request: { routeOptions?: { url?: string }; method: string },
-      reply: { statusCode: number; elapsedTime: number },
-      done: () => void,
-    ) => void,
-  ): unknown;
+  addHook(name: "onRoute", hook: (route: { url: string; onResponse?: unknown }) => void): unknown;
+  addHook(name: "onResponse", hook: ResponseHook): unknown;
 }
 
-/** HTTP latency histogram by method, route pattern (never the raw URL: ids would explode the label set) and status. */
+/**
+ * HTTP latency histogram by method, route pattern (never the raw URL: ids would explode the label set) and status.
+ * Each route declared after this call gets a hook with its pattern at hand (`onRoute`): one global hook would read
+ * `request.routeOptions`, which Fastify builds anew on every read. Requests no route matched count as "unmatched".
+ */
 export function instrumentHttp(app: HookableApp, registry: Registry): void {
-  const histogram = new Histogram({
-    name: METRIC_NAMES.httpDuration,
-    help: "HTTP request duration in seconds",
-    labelNames: ["method", "route", "status_code"] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
+  const histogram = new SeriesHistogram(
+    METRIC_NAMES.httpDuration,
+    "HTTP request duration in seconds",
+    ["method", "route", "status_code"],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registry,
+  );
+  const observeAs = (route: string): ResponseHook => {
+    const seriesByMethodAndStatus = new Map<string, HistogramSeries>();
+    return (request, reply, done) => {
+      const key = request.method + reply.statusCode;
+      let series = seriesByMethodAndStatus.get(key);
+      if (!series) {
+        series = histogram.series({ method: request.method, route, status_code: String(reply.statusCode) });
+        seriesByMethodAndStatus.set(key, series);
+      }
+      series.observe(reply.elapsedTime / 1000);
+      done();
+    };
+  };
+  app.addHook("onRoute", (route) => {
+    const hooks = route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse];
+    route.onResponse = [...hooks, observeAs(route.url)];
   });
-  app.addHook("onResponse", (request, reply, done) => {
-    histogram.observe(
-      { method: request.method, route: request.routeOptions?.url ?? "unmatched", status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-    done();
-  });
+  const unmatched = observeAs("unmatched");
+  app.addHook("onResponse", (request, reply, done) => (request.is404 ? unmatched(request, reply, done) : done()));
 }
 
 /** Job counts per queue and state, read from Redis when Prometheus scrapes. */
@@ -76,13 +89,13 @@ export function instrumentQueues(
 /** Job duration and outcome counters, for the worker. */
 export function jobMetrics(registry: Registry) {
   return {
-    duration: new Histogram({
-      name: METRIC_NAMES.jobDuration,
-      help: "Job processing time in seconds",
-      labelNames: ["queue", "name"] as const,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
-    }),
+    duration: new SeriesHistogram(
+      METRIC_NAMES.jobDuration,
+      "Job processing time in seconds",
+      ["queue", "name"],
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registry,
+    ),
     finished: new Counter({
       name: METRIC_NAMES.jobsFinished,
       help: "Jobs finished, by queue and outcome",
@@ -92,4 +105,4 @@ export function jobMetrics(registry: Registry) {
   };
 }
 
-export { Counter, Gauge, Histogram, Registry };
+export { Counter, Gauge, Registry };

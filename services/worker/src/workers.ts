@@ -121,6 +121,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   type Handler = (job: Job, token: string | undefined, log: Logger) => Promise<unknown>;
   const workers: Worker[] = [];
   const startWorker = (queue: QueueName, jobName: string, handler: Handler, options: { callsComposio: boolean; concurrency?: number }) => {
+    const duration = metrics?.duration.series({ queue, name: jobName });
     const worker: Worker = new Worker(
       queue,
       async (job, token) => {
@@ -129,7 +130,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
           log.error("unknown job name");
           throw new UnrecoverableError(encodeJobFailure({ code: "BAD_REQUEST", message: `Unknown job "${job.name}"` }));
         }
-        const endTimer = metrics?.duration.startTimer({ queue, name: job.name });
+        const started = performance.now();
         let outcome: JobOutcome = "completed";
         try {
           return await handler(job, token, log);
@@ -147,7 +148,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
           else outcome = "retried";
           throw error;
         } finally {
-          endTimer?.();
+          duration?.observe((performance.now() - started) / 1000);
           metrics?.finished.inc({ queue, outcome });
         }
       },

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { AppError, type Redis } from "@kronos/shared";
 
 /** JSON with object keys sorted at every depth: two requests that mean the same thing hash the same. */
@@ -13,7 +13,7 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
-export const requestHash = (request: unknown) => createHash("sha256").update(canonicalJson(request)).digest("hex");
+export const requestHash = (request: unknown) => hash("sha256", canonicalJson(request), "hex");
 
 export const idempotencyRedisKey = (prefix: string, tenantId: string, key: string) => `${prefix}:idempotency:${tenantId}:${key}`;
 

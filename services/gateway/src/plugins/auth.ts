@@ -1,4 +1,5 @@
 import type { PrismaClient } from "@kronos/db";
+import type { FastifyRequest } from "fastify";
 import { API_KEY_PREFIX, AppError, bearerCredential, hashApiKey, safeEqual, USER_TOKEN_PREFIX, verifyUserToken } from "@kronos/shared";
 import type { AdminPrincipal, GatewayPrincipal, PrincipalKind } from "../context.js";
 import { globalPlugin } from "../lib/global-plugin.js";
@@ -97,22 +98,33 @@ const KIND_NAMES: Record<PrincipalKind, string> = { api_key: "an API key", user:
 /**
  * Reads `Authorization: Bearer <credential>` on every route that declares `config.auth` (the principals it
  * accepts) and sets `request.principal`. Routes without `config.auth` are public.
+ *
+ * The check is added to each such route as it is declared (`onRoute`), with its accepted principals at hand: a
+ * global hook would run on public routes too and read `request.routeOptions`, which Fastify builds anew on every
+ * read. Routes must therefore be declared after this plugin (buildGatewayApp does; a test checks every route).
  */
 export const authPlugin = globalPlugin<AuthOptions>("auth", async (app, options) => {
   app.decorateRequest("principal", null);
-  app.addHook("onRequest", async (request) => {
-    const accepted = request.routeOptions.config.auth;
+  app.addHook("onRoute", (route) => {
+    const accepted = route.config?.auth;
     if (!accepted) return;
+    route.onRequest = [...hooksOf(route.onRequest), authenticateFor(accepted, options)];
+  });
+});
+
+const hooksOf = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
+
+function authenticateFor(accepted: readonly PrincipalKind[], options: AuthOptions) {
+  const forbidden = `This endpoint requires ${accepted.map((kind) => KIND_NAMES[kind]).join(" or ")}`;
+  return async (request: FastifyRequest) => {
     const credential = bearerCredential(request.headers.authorization);
     if (!credential) throw new AppError("UNAUTHENTICATED", "Missing credential: send Authorization: Bearer <credential>");
     const principal = await authenticate(credential, options);
     if (!principal) throw new AppError("UNAUTHENTICATED", "Invalid or expired credential");
-    if (!accepted.includes(principal.kind)) {
-      throw new AppError("FORBIDDEN", `This endpoint requires ${accepted.map((kind) => KIND_NAMES[kind]).join(" or ")}`);
-    }
+    if (!accepted.includes(principal.kind)) throw new AppError("FORBIDDEN", forbidden);
     request.principal = principal;
-  });
-});
+  };
+}
 
 /** Who a credential belongs to, or null when it is nobody's. */
 export async function authenticate(credential: string, options: AuthOptions): Promise<GatewayPrincipal | null> {

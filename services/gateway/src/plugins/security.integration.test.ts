@@ -1,3 +1,4 @@
+import { createTestTenant } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "../../test/harness.js";
 
@@ -14,8 +15,8 @@ const CSP =
   "img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline'";
 
 describe("security headers", () => {
-  it("sends helmet's headers (CSP without upgrade-insecure-requests) on every response, errors included", async () => {
-    for (const url of ["/health", "/docs", "/api/v1/composio/executions/x", "/nope"]) {
+  it("sends helmet's headers (CSP without upgrade-insecure-requests) outside the API: pages, health, unknown paths", async () => {
+    for (const url of ["/health", "/docs", "/nope"]) {
       const response = await h.inject({ method: "GET", url });
       expect(response.headers, url).toMatchObject({
         "content-security-policy": CSP,
@@ -31,6 +32,33 @@ describe("security headers", () => {
         "x-permitted-cross-domain-policies": "none",
         "x-xss-protection": "0",
       });
+    }
+  });
+
+  it("sends the API's set (no caching, no framing, no content) on every API response, errors included", async () => {
+    const tenant = await createTestTenant(h.prisma, "security-headers");
+    h.secrets.push(tenant.apiKey);
+    const responses = [
+      await h.inject({ method: "GET", url: "/api/v1/composio/executions/x" }),
+      await h.inject({ method: "GET", url: "/api/v1/nope" }),
+      await h.inject({
+        method: "POST",
+        url: "/api/v1/composio/tools/execute",
+        headers: { authorization: `Bearer ${tenant.apiKey}` },
+        payload: { user_id: "u1", action_name: "GITHUB_GET_THE_AUTHENTICATED_USER", params: {} },
+      }),
+    ];
+    expect(responses.map((r) => r.statusCode)).toEqual([401, 404, 202]);
+    for (const response of responses) {
+      expect(response.headers).toMatchObject({
+        "cache-control": "no-store",
+        "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+        "strict-transport-security": "max-age=31536000; includeSubDomains",
+        "x-content-type-options": "nosniff",
+        "x-frame-options": "DENY",
+      });
+      expect(response.headers["x-xss-protection"]).toBeUndefined();
+      expect(response.headers["referrer-policy"]).toBeUndefined();
     }
   });
 });

@@ -54,11 +54,15 @@ describe("GET /metrics", () => {
 
   it("exposes HTTP latency and queue depths in Prometheus format", async () => {
     await h.inject({ method: "GET", url: "/health" });
+    await h.inject({ method: "GET", url: "/api/v1/no-such-route/123" });
     const response = await h.inject({ method: "GET", url: "/metrics", headers: bearer(TEST_ADMIN_TOKEN) });
     expect(response.statusCode).toBe(200);
     expect(response.headers["content-type"]).toMatch(/text\/plain/);
     expect(response.body).toContain("kronos_http_request_duration_seconds_bucket");
     expect(response.body).toMatch(/kronos_http_request_duration_seconds_count\{[^}]*route="\/health"/);
+    // A 404 counts under "unmatched", never under its raw URL.
+    expect(response.body).toMatch(/kronos_http_request_duration_seconds_count\{[^}]*route="unmatched",status_code="404"/);
+    expect(response.body).not.toContain("no-such-route");
     for (const queue of Object.values(QUEUES)) expect(response.body).toContain(`kronos_queue_jobs{queue="${queue}",state="waiting"`);
     expect(response.body).toContain('service="gateway"');
   });
@@ -85,5 +89,25 @@ describe("/docs", () => {
     ];
     for (const [path, method] of expected) expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
     expect(Object.keys(doc.paths).some((path) => path.startsWith("/admin/queues"))).toBe(false);
+  });
+});
+
+describe("authentication on every route", () => {
+  it("answers 401 without a credential on every documented route that declares one, and serves the others", async () => {
+    const doc = (await h.inject({ method: "GET", url: "/docs/json" })).json() as {
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+    };
+    let secured = 0;
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      const url = path.replace(/\{[^}]+\}/g, "00000000-0000-4000-8000-000000000000");
+      for (const [method, operation] of Object.entries(operations)) {
+        if (!operation.security?.length) continue;
+        secured += 1;
+        const response = await h.inject({ method: method.toUpperCase() as "GET", url });
+        expect(response.statusCode, `${method} ${path}`).toBe(401);
+        expect(response.json().error.code, `${method} ${path}`).toBe("UNAUTHENTICATED");
+      }
+    }
+    expect(secured).toBeGreaterThan(20);
   });
 });
