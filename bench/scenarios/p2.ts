@@ -2,6 +2,9 @@
 // execution row SUCCEEDED in Postgres → `execution.completed` on a socket, against a bare BullMQ add + no-op worker
 // at the same concurrency (completion seen through QueueEvents). Both closed loop with 32 requests/adds in flight.
 // Loss check: every accepted execution id must reach the socket and have a SUCCEEDED row.
+// Floor (at the main concurrency, in rounds of its own against the same baseline): bare BullMQ jobs that each call the
+// emulator, INSERT the execution durably and publish its completion (bench/baselines/floor-worker.ts): the least any
+// implementation of this pipeline pays per execution, without our HTTP accept, socket, retries or audit.
 import { randomBytes, randomUUID } from "node:crypto";
 import { createRedis, DEFAULT_JOB_OPTIONS, JOBS, QUEUES } from "@kronos/shared";
 import pg from "pg";
@@ -16,9 +19,10 @@ import type { Figure, ScenarioResult } from "../lib/report.ts";
 import { openSocket, wsUrl } from "../lib/sockets.ts";
 import { median, r2, summarize } from "../lib/stats.ts";
 import { type BenchSettings, connectAccount, createTenant, deleteKeys, type System, startSystem, type Tenant } from "../lib/system.ts";
-import { BENCH_USER, EXECUTE_PATH, executeBody, THROUGHPUT_ENV } from "./common.ts";
+import { BENCH_USER, EXECUTE_PATH, executeBody, THROUGHPUT_ENV, TOOL } from "./common.ts";
 
 const IN_FLIGHT = 32;
+const FLOOR_TABLE = "bench_p2_floor";
 const DEFAULT_CONCURRENCY = 10;
 
 export interface PipelineRun {
@@ -176,6 +180,77 @@ async function pipelineBaseline(settings: BenchSettings, prefix: string, worker:
   };
 }
 
+interface FloorOptions {
+  system: System;
+  accountId: string;
+  /** The bare no-op worker, already running at `concurrency`. */
+  worker: Proc;
+  rounds: number;
+  n: number;
+  concurrency: number;
+  baseEnv: Record<string, string>;
+}
+
+/** The floor worker against the no-op baseline, interleaved; its table and queue are its own and removed after. */
+async function floorRounds(ctx: BenchContext, o: FloorOptions) {
+  const floorPrefix = `benchfloor${randomBytes(4).toString("hex")}`;
+  const db = new pg.Client({ connectionString: ctx.settings.databaseUrl });
+  await db.connect();
+  let floorWorker: Proc | undefined;
+  try {
+    await db.query(
+      `CREATE TABLE IF NOT EXISTS ${FLOOR_TABLE} (id uuid PRIMARY KEY, status text NOT NULL, result jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    floorWorker = await startProc("floor-worker", "bench/baselines/floor-worker.ts", {
+      env: {
+        ...o.baseEnv,
+        REDIS_KEY_PREFIX: floorPrefix,
+        WORKER_CONCURRENCY: String(o.concurrency),
+        DATABASE_URL: ctx.settings.databaseUrl,
+        EMULATOR_URL: o.system.emulatorUrl,
+        COMPOSIO_API_KEY: o.system.env.COMPOSIO_API_KEY ?? "",
+        CONNECTED_ACCOUNT_ID: o.accountId,
+        TOOL,
+        FLOOR_TABLE,
+      },
+      ready: { line: "floor worker ready" },
+    });
+    const floorProc = floorWorker;
+    const basePrefix = o.baseEnv.REDIS_KEY_PREFIX ?? "benchbase";
+    await pipelineBaseline(ctx.settings, floorPrefix, floorProc, Math.min(500, o.n)); // warm-up
+    return await interleave(
+      o.rounds,
+      () => pipelineBaseline(ctx.settings, floorPrefix, floorProc, o.n * 2),
+      () => pipelineBaseline(ctx.settings, basePrefix, o.worker, o.n * 4),
+      ctx.log,
+    );
+  } finally {
+    await floorWorker?.stop();
+    await db.query(`DROP TABLE IF EXISTS ${FLOOR_TABLE}`).catch(() => {});
+    await db.end();
+    await deleteKeys(ctx.settings.redisUrl, floorPrefix);
+  }
+}
+
+function floorFigures(floor: Awaited<ReturnType<typeof floorRounds>>, oursPerSecond: number): Figure[] {
+  const ratio = floor.ratio((r) => r.perSecond);
+  const floorPerSecond = floor.median("ours", (r) => r.perSecond);
+  const cpu = (side: "ours" | "baseline") => median(floor.rounds.map((r) => cpuMsPerExecution(r[side]).machine ?? 0));
+  return [
+    {
+      id: "P2 floor",
+      figure: "executions/s with only a Composio call, a durable INSERT and a publish per job",
+      unit: "exec/s",
+      ours: Math.round(floorPerSecond),
+      baseline: Math.round(floor.median("baseline", (r) => r.perSecond)),
+      ratio: ratio.median,
+      spread: ratio.spread,
+      pass: null,
+      note: `ours / floor: ${r2(oursPerSecond / floorPerSecond)}×; machine CPU per execution ${cpu("ours")} ms vs ${cpu("baseline")} ms; lost ${floor.rounds.reduce((n, r) => n + r.ours.lost, 0)}`,
+    },
+  ];
+}
+
 export async function runP2(ctx: BenchContext): Promise<ScenarioResult> {
   const rounds = pick(ctx, 3, 1);
   const scaleRounds = pick(ctx, 2, 1);
@@ -190,7 +265,7 @@ export async function runP2(ctx: BenchContext): Promise<ScenarioResult> {
   let bareWorker: Proc | undefined;
   try {
     const tenant = await createTenant(system, "bench-p2");
-    await connectAccount(system, tenant, BENCH_USER);
+    const { composioAccountId } = await connectAccount(system, tenant, BENCH_USER);
     const figures: Figure[] = [];
     const details: Record<string, unknown> = {};
     let firstCpu: ScenarioResult["cpu"];
@@ -235,6 +310,15 @@ export async function runP2(ctx: BenchContext): Promise<ScenarioResult> {
       if (isMain) {
         firstCpu = { ours: result.rounds[0]!.ours.cpu, baseline: result.rounds[0]!.baseline.cpu };
         figures.push(cpuPerExecution(result.rounds));
+        ctx.log(`P2 floor at concurrency ${c}: Composio call + durable INSERT + publish per bare job`);
+        const floor = await floorRounds(ctx, { system, accountId: composioAccountId, worker, rounds, n, concurrency: c, baseEnv });
+        figures.push(
+          ...floorFigures(
+            floor,
+            result.median("ours", (r) => r.perSecond),
+          ),
+        );
+        details.floor = floor.rounds;
       }
       details[`c${c}`] = result.rounds;
     }
