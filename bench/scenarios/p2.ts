@@ -141,7 +141,7 @@ async function pipelineBaseline(settings: BenchSettings, prefix: string, worker:
   events.on("completed", ({ jobId }) => {
     if (sentAt.has(jobId)) done.set(jobId, performance.now());
   });
-  const cpu = new CpuWindow([{ name: "bare-worker", pid: worker.pid }]);
+  const cpu = new CpuWindow([{ name: worker.name, pid: worker.pid }]);
   const t0 = performance.now();
   await bounded(n, IN_FLIGHT, async () => {
     const id = randomUUID();
