@@ -23,7 +23,11 @@ export function createMetricsRegistry(service: string): Registry {
   return registry;
 }
 
-type ResponseHook = (request: { method: string; is404: boolean }, reply: { statusCode: number; elapsedTime: number }, done: () => void) => void;
+type ResponseHook = (
+  request: { method: string; is404: boolean },
+  reply: { statusCode: number; elapsedTime: number },
+  done: () => void,
+) => void;
 
 /** The minimal shape of a Fastify instance this needs, so that this package does not depend on Fastify. */
 interface HookableApp {

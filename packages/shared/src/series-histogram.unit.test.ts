@@ -17,7 +17,13 @@ describe("SeriesHistogram", () => {
     const reference = new Registry();
     for (const registry of [ours, reference]) registry.setDefaultLabels({ service: "test" });
     const histogram = new SeriesHistogram("t_seconds", "help text", ["method", "route"], BUCKETS, ours);
-    const expected = new Histogram({ name: "t_seconds", help: "help text", labelNames: ["method", "route"], buckets: BUCKETS, registers: [reference] });
+    const expected = new Histogram({
+      name: "t_seconds",
+      help: "help text",
+      labelNames: ["method", "route"],
+      buckets: BUCKETS,
+      registers: [reference],
+    });
     for (const [method, route, seconds] of OBSERVATIONS) {
       histogram.series({ method, route }).observe(seconds);
       expected.observe({ method, route }, seconds);

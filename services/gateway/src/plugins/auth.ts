@@ -1,6 +1,6 @@
 import type { PrismaClient } from "@kronos/db";
-import type { FastifyRequest } from "fastify";
 import { API_KEY_PREFIX, AppError, bearerCredential, hashApiKey, safeEqual, USER_TOKEN_PREFIX, verifyUserToken } from "@kronos/shared";
+import type { FastifyRequest } from "fastify";
 import type { AdminPrincipal, GatewayPrincipal, PrincipalKind } from "../context.js";
 import { globalPlugin } from "../lib/global-plugin.js";
 
