@@ -12,6 +12,7 @@ import {
   instrumentQueues,
   JOBS,
   jobMetrics,
+  lazyChildLogger,
   type Logger,
   type PollConnectionStatusJob,
   QUEUES,
@@ -97,7 +98,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
 
   const jobLogger = (queue: string, job: Job) => {
     const data = job.data as { connectionId?: unknown; executionId?: unknown } | undefined;
-    return logger.child({
+    // Made only if the job logs at an enabled level: pino's child() serialises and redacts its bindings at once.
+    return lazyChildLogger(logger, {
       queue,
       jobId: job.id,
       jobName: job.name,
