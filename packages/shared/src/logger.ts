@@ -90,8 +90,10 @@ class LazyChildLogger {
   bindings(): Record<string, unknown> {
     return this.child_().bindings();
   }
-  child(bindings: Record<string, unknown>, options?: Record<string, unknown>): Logger {
-    return this.child_().child(bindings, options);
+  /** Lazy too (a handler's own child of a job's logger would otherwise make both loggers for every job). */
+  child(bindings: Record<string, unknown>, options: Record<string, unknown> = {}): Logger {
+    if (this.real) return this.real.child(bindings, options);
+    return lazyChildLogger(this.parent, { ...this.childBindings, ...bindings }, options);
   }
   silent(): void {}
   trace(...args: unknown[]): void {

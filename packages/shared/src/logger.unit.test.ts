@@ -65,6 +65,24 @@ describe("lazyChildLogger", () => {
     expect(text()).not.toContain("kc_secret");
   });
 
+  it("keeps a child of a lazy logger lazy, with both sets of bindings", () => {
+    const { logger, text } = capture("warn");
+    let children = 0;
+    const child = logger.child.bind(logger);
+    logger.child = ((...args: Parameters<typeof child>) => {
+      children += 1;
+      return child(...args);
+    }) as typeof logger.child;
+
+    const job = lazyChildLogger(logger, { jobId: "j1" });
+    const handler = job.child({ executionId: "e1" });
+    handler.info("not written");
+    expect(children).toBe(0);
+    handler.warn("written");
+    expect(children).toBe(1);
+    expect(JSON.parse(text().trim())).toMatchObject({ jobId: "j1", executionId: "e1", msg: "written" });
+  });
+
   it("gives a real child at once for route-level options", () => {
     const { logger, text } = capture("warn");
     const child = lazyChildLogger(logger, { reqId: "req-2" }, { level: "info" });
