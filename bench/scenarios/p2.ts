@@ -22,7 +22,6 @@ import { type BenchSettings, connectAccount, createTenant, deleteKeys, type Syst
 import { BENCH_USER, EXECUTE_PATH, executeBody, THROUGHPUT_ENV, TOOL } from "./common.ts";
 
 const IN_FLIGHT = 32;
-const FLOOR_TABLE = "bench_p2_floor";
 const DEFAULT_CONCURRENCY = 10;
 
 export interface PipelineRun {
@@ -194,12 +193,13 @@ interface FloorOptions {
 /** The floor worker against the no-op baseline, interleaved; its table and queue are its own and removed after. */
 async function floorRounds(ctx: BenchContext, o: FloorOptions) {
   const floorPrefix = `benchfloor${randomBytes(4).toString("hex")}`;
+  const table = `${floorPrefix}_executions`; // its own, so that runs sharing the database do not meet
   const db = new pg.Client({ connectionString: ctx.settings.databaseUrl });
   await db.connect();
   let floorWorker: Proc | undefined;
   try {
     await db.query(
-      `CREATE TABLE IF NOT EXISTS ${FLOOR_TABLE} (id uuid PRIMARY KEY, status text NOT NULL, result jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+      `CREATE TABLE ${table} (id uuid PRIMARY KEY, status text NOT NULL, result jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
     );
     floorWorker = await startProc("floor-worker", "bench/baselines/floor-worker.ts", {
       env: {
@@ -211,7 +211,7 @@ async function floorRounds(ctx: BenchContext, o: FloorOptions) {
         COMPOSIO_API_KEY: o.system.env.COMPOSIO_API_KEY ?? "",
         CONNECTED_ACCOUNT_ID: o.accountId,
         TOOL,
-        FLOOR_TABLE,
+        FLOOR_TABLE: table,
       },
       ready: { line: "floor worker ready" },
     });
@@ -226,7 +226,7 @@ async function floorRounds(ctx: BenchContext, o: FloorOptions) {
     );
   } finally {
     await floorWorker?.stop();
-    await db.query(`DROP TABLE IF EXISTS ${FLOOR_TABLE}`).catch(() => {});
+    await db.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
     await db.end();
     await deleteKeys(ctx.settings.redisUrl, floorPrefix);
   }

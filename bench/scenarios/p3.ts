@@ -23,7 +23,6 @@ import { BENCH_USER } from "./common.ts";
 
 export const RATE = 500;
 export const SOCKETS = 1000;
-const FLOOR_TABLE = "bench_p3_floor";
 
 export interface LatencyRun {
   p50: number;
@@ -141,6 +140,7 @@ export async function runP3(ctx: BenchContext): Promise<ScenarioResult> {
   const floorRounds = pick(ctx, 4, 1);
   const system = await startSystem(ctx.settings);
   const basePrefix = `benchbase${randomBytes(4).toString("hex")}`;
+  const floorTable = `${basePrefix}_floor_events`; // its own, so that runs sharing the database do not meet
   const basePort = await freePort();
   let bare: Proc | undefined;
   const publisher = createRedis(ctx.settings.redisUrl);
@@ -174,11 +174,11 @@ export async function runP3(ctx: BenchContext): Promise<ScenarioResult> {
       });
     const floorDb = new pg.Pool({ connectionString: ctx.settings.databaseUrl, max: 10 });
     floorPool = floorDb;
-    await floorDb.query(`CREATE TABLE IF NOT EXISTS ${FLOOR_TABLE} (id text PRIMARY KEY, payload jsonb NOT NULL)`);
+    await floorDb.query(`CREATE TABLE ${floorTable} (id text PRIMARY KEY, payload jsonb NOT NULL)`);
     const floor = (s: number) =>
       measure(RATE, s, baseInbox, [{ name: "bare-feed", pid: baseProc.pid }], async (key) => {
         const message = JSON.stringify({ type: "trigger.message", data: { payload: { bench_seq: key } } });
-        await floorDb.query(`INSERT INTO ${FLOOR_TABLE} (id, payload) VALUES ($1, $2)`, [key, message]);
+        await floorDb.query(`INSERT INTO ${floorTable} (id, payload) VALUES ($1, $2)`, [key, message]);
         await publisher.publish(channel, `${BENCH_USER} ${message}`);
         return true;
       });
@@ -242,7 +242,10 @@ export async function runP3(ctx: BenchContext): Promise<ScenarioResult> {
           ratio: ratio.median,
           spread: ratio.spread,
           pass: null,
-          note: `ours / floor: ${r2(result.median("ours", (r) => r[q]) / floorResult.median("ours", (r) => r[q]))}×`,
+          note:
+            `ours / floor: ${r2(result.median("ours", (r) => r[q]) / floorResult.median("ours", (r) => r[q]))}×; floor ` +
+            `${floorResult.rounds.reduce((n, r) => n + r.ours.failed, 0)} failed, ` +
+            `${floorResult.rounds.reduce((n, r) => n + (r.ours.sent - r.ours.received), 0)} not on the socket`,
         };
       }),
       {
@@ -278,7 +281,7 @@ export async function runP3(ctx: BenchContext): Promise<ScenarioResult> {
   } finally {
     await closeSockets([...(ours?.sockets ?? []), ...baseSockets]);
     publisher.disconnect();
-    await floorPool?.query(`DROP TABLE IF EXISTS ${FLOOR_TABLE}`).catch(() => {});
+    await floorPool?.query(`DROP TABLE IF EXISTS ${floorTable}`).catch(() => {});
     await floorPool?.end();
     await bare?.stop();
     await system.stop();

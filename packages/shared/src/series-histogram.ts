@@ -17,7 +17,7 @@ interface Series extends HistogramSeries {
 interface ExportedValue {
   metricName: string;
   labels: Record<string, string | number>;
-  sharedLabels: Record<string, string>;
+  sharedLabels?: Record<string, string>;
   value: number;
 }
 
@@ -53,6 +53,7 @@ export class SeriesHistogram<L extends string> {
     return series;
   }
 
+  /** Zeroes every series but keeps them: callers hold on to the series they were given. */
   reset(): void {
     for (const series of this.bySeriesKey.values()) {
       series.counts.fill(0);
@@ -61,8 +62,17 @@ export class SeriesHistogram<L extends string> {
     }
   }
 
-  /** What prom-client's registry reads when it is scraped. */
+  /** What prom-client's registry reads for the JSON form (`getMetricsAsJSON`, aggregation): labels merged. */
   async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: ExportedValue[] }> {
+    const data = await this.getForPromString();
+    return {
+      ...data,
+      values: data.values.map(({ labels, sharedLabels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } })),
+    };
+  }
+
+  /** What prom-client's registry reads when it is scraped (text format): the series' labels as shared labels. */
+  async getForPromString(): Promise<{ name: string; help: string; type: string; aggregator: string; values: ExportedValue[] }> {
     const values: ExportedValue[] = [];
     for (const series of this.bySeriesKey.values()) {
       let cumulative = 0;

@@ -96,16 +96,18 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   });
   const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue };
 
-  await app.register(requestIdPlugin);
-  await app.register(errorsPlugin);
-  await app.register(securityPlugin, { corsOrigins: config.CORS_ORIGINS });
-  await app.register(swaggerPlugin, { publicUrl: config.PUBLIC_GATEWAY_URL });
+  // First: it adds its check to each route declaring `config.auth` as the route is declared (`onRoute`), which
+  // reaches only routes and plugin scopes that come after it.
   await app.register(authPlugin, {
     prisma: deps.prisma,
     adminToken: config.ADMIN_TOKEN,
     sessionSecret: config.SESSION_SECRET,
     apiKeyCache: new ApiKeyCache({ ...API_KEY_CACHE_DEFAULTS, ...deps.apiKeyCache }),
   });
+  await app.register(requestIdPlugin);
+  await app.register(errorsPlugin);
+  await app.register(securityPlugin, { corsOrigins: config.CORS_ORIGINS });
+  await app.register(swaggerPlugin, { publicUrl: config.PUBLIC_GATEWAY_URL });
 
   await app.register(healthRoutes, { ctx });
   await app.register(adminRoutes, { ctx });

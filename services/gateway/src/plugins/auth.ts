@@ -101,14 +101,16 @@ const KIND_NAMES: Record<PrincipalKind, string> = { api_key: "an API key", user:
  *
  * The check is added to each such route as it is declared (`onRoute`), with its accepted principals at hand: a
  * global hook would run on public routes too and read `request.routeOptions`, which Fastify builds anew on every
- * read. Routes must therefore be declared after this plugin (buildGatewayApp does; a test checks every route).
+ * read. Routes must therefore be declared after this plugin: buildGatewayApp registers it first (a test checks
+ * every documented route).
  */
 export const authPlugin = globalPlugin<AuthOptions>("auth", async (app, options) => {
   app.decorateRequest("principal", null);
   app.addHook("onRoute", (route) => {
     const accepted = route.config?.auth;
     if (!accepted) return;
-    route.onRequest = [...hooksOf(route.onRequest), authenticateFor(accepted, options)];
+    // Before the route's own onRequest hooks, as a global hook would run.
+    route.onRequest = [authenticateFor(accepted, options), ...hooksOf(route.onRequest)];
   });
 });
 

@@ -1,6 +1,7 @@
 import { createTestTenant } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "../../test/harness.js";
+import { isApiPath } from "./security.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -60,6 +61,19 @@ describe("security headers", () => {
       expect(response.headers["x-xss-protection"]).toBeUndefined();
       expect(response.headers["referrer-policy"]).toBeUndefined();
     }
+  });
+});
+
+describe("isApiPath", () => {
+  it("knows API paths however their first segment is escaped", async () => {
+    expect(isApiPath("/api/v1/composio/health?x=1")).toBe(true);
+    expect(isApiPath("/%61pi/v1/composio/health")).toBe(true);
+    expect(isApiPath("/%41PI/v1")).toBe(false);
+    expect(isApiPath("/docs")).toBe(false);
+    expect(isApiPath("/%E0%A4%A/x")).toBe(false);
+    const response = await h.inject({ method: "GET", url: "/%61pi/v1/composio/executions/x" });
+    expect(response.statusCode).toBe(401);
+    expect(response.headers["cache-control"]).toBe("no-store");
   });
 });
 

@@ -51,12 +51,27 @@ export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 export const API_PATH_PREFIX = "/api/";
 
+/**
+ * Whether a request's raw URL is under `/api/`. The router decodes percent-escapes (`/%61pi/...` reaches an API
+ * route), so a URL with one near its start is decoded before the check; any other URL is checked as it is.
+ */
+export function isApiPath(url: string): boolean {
+  if (url.startsWith(API_PATH_PREFIX)) return true;
+  const head = url.slice(0, 3 * API_PATH_PREFIX.length);
+  if (!head.includes("%")) return false;
+  try {
+    return decodeURIComponent(head).startsWith(API_PATH_PREFIX);
+  } catch {
+    return false;
+  }
+}
+
 export const securityPlugin = globalPlugin<{ corsOrigins: string }>("security", async (app, options) => {
   // Computed once: running helmet's dozen middlewares per request (as @fastify/helmet does) was a measurable part of
   // the accept path's CPU. Pages (the docs, the queue dashboard) and everything outside the API get helmet's set.
   const pageHeaders = securityHeaders();
   app.addHook("onRequest", (request, reply, done) => {
-    reply.headers(request.url.startsWith(API_PATH_PREFIX) ? API_SECURITY_HEADERS : pageHeaders);
+    reply.headers(isApiPath(request.url) ? API_SECURITY_HEADERS : pageHeaders);
     done();
   });
   // No origin configured: no CORS at all (browsers on other origins are refused by themselves), and no hook to run.
