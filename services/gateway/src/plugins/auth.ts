@@ -1,6 +1,6 @@
 import type { PrismaClient } from "@kronos/db";
 import { API_KEY_PREFIX, AppError, bearerCredential, hashApiKey, safeEqual, USER_TOKEN_PREFIX, verifyUserToken } from "@kronos/shared";
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AdminPrincipal, GatewayPrincipal, PrincipalKind } from "../context.js";
 import { globalPlugin } from "../lib/global-plugin.js";
 
@@ -22,13 +22,15 @@ export interface ApiKeyCacheOptions {
 
 export const API_KEY_CACHE_DEFAULTS: ApiKeyCacheOptions = { ttlMs: 30_000, maxEntries: 10_000 };
 
-interface CachedKey {
+interface KeyOwner {
   tenantId: string;
   apiKeyId: string;
-  expiresAt: number;
 }
 
-type KeyOwner = Omit<CachedKey, "expiresAt">;
+interface CachedKey {
+  owner: KeyOwner;
+  expiresAt: number;
+}
 
 /**
  * `keyHash -> { tenantId, apiKeyId }` of valid (unrevoked) API keys, in process, for `ttlMs`, at most `maxEntries`
@@ -44,6 +46,8 @@ export class ApiKeyCache {
   private readonly entries = new Map<string, CachedKey>();
   private readonly pending = new Map<string, Promise<KeyOwner | null>>();
   private readonly now: () => number;
+  /** The last key in `entries` (the most recently used), while it is there. */
+  private newest: string | undefined;
 
   constructor(private readonly options: ApiKeyCacheOptions = API_KEY_CACHE_DEFAULTS) {
     this.now = options.now ?? Date.now;
@@ -53,17 +57,29 @@ export class ApiKeyCache {
     return this.entries.size;
   }
 
+  /** The key's owner if it is cached and fresh (it becomes the most recently used), else undefined. */
+  peek(keyHash: string): KeyOwner | undefined {
+    if (this.options.ttlMs <= 0) return undefined;
+    const hit = this.entries.get(keyHash);
+    if (!hit) return undefined;
+    if (hit.expiresAt <= this.now()) {
+      this.forget(keyHash);
+      return undefined;
+    }
+    if (this.newest !== keyHash) {
+      // Most recently used last; already last (the common case under load from one key): nothing to move.
+      this.entries.delete(keyHash);
+      this.entries.set(keyHash, hit);
+      this.newest = keyHash;
+    }
+    return hit.owner;
+  }
+
   /** The key's owner from the cache, or from `load` (kept when it is not null). */
   async resolve(keyHash: string, load: () => Promise<KeyOwner | null>): Promise<KeyOwner | null> {
     if (this.options.ttlMs <= 0) return load();
-    const hit = this.entries.get(keyHash);
-    if (hit) {
-      this.entries.delete(keyHash);
-      if (hit.expiresAt > this.now()) {
-        this.entries.set(keyHash, hit); // most recently used last
-        return { tenantId: hit.tenantId, apiKeyId: hit.apiKeyId };
-      }
-    }
+    const hit = this.peek(keyHash);
+    if (hit) return hit;
     const inFlight = this.pending.get(keyHash);
     if (inFlight) return inFlight;
     const lookup = load().then((owner) => {
@@ -80,15 +96,17 @@ export class ApiKeyCache {
 
   forget(keyHash: string): void {
     this.entries.delete(keyHash);
+    if (this.newest === keyHash) this.newest = undefined;
   }
 
   private remember(keyHash: string, owner: KeyOwner): void {
     this.entries.delete(keyHash);
-    this.entries.set(keyHash, { ...owner, expiresAt: this.now() + this.options.ttlMs });
+    this.entries.set(keyHash, { owner, expiresAt: this.now() + this.options.ttlMs });
+    this.newest = keyHash;
     while (this.entries.size > this.options.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
-      this.entries.delete(oldest);
+      this.forget(oldest);
     }
   }
 }
@@ -118,26 +136,32 @@ const hooksOf = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [
 
 function authenticateFor(accepted: readonly PrincipalKind[], options: AuthOptions) {
   const forbidden = `This endpoint requires ${accepted.map((kind) => KIND_NAMES[kind]).join(" or ")}`;
-  return async (request: FastifyRequest) => {
+  // A callback hook: a credential known without a lookup (the common case) costs no promise.
+  return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
     const credential = bearerCredential(request.headers.authorization);
-    if (!credential) throw new AppError("UNAUTHENTICATED", "Missing credential: send Authorization: Bearer <credential>");
-    const principal = await authenticate(credential, options);
-    if (!principal) throw new AppError("UNAUTHENTICATED", "Invalid or expired credential");
-    if (!accepted.includes(principal.kind)) throw new AppError("FORBIDDEN", forbidden);
-    request.principal = principal;
+    if (!credential) return done(new AppError("UNAUTHENTICATED", "Missing credential: send Authorization: Bearer <credential>"));
+    const admit = (principal: GatewayPrincipal | null) => {
+      if (!principal) return done(new AppError("UNAUTHENTICATED", "Invalid or expired credential"));
+      if (!accepted.includes(principal.kind)) return done(new AppError("FORBIDDEN", forbidden));
+      request.principal = principal;
+      done();
+    };
+    const known = knownPrincipal(credential, options);
+    if (known !== undefined) return admit(known);
+    lookUpApiKey(credential, options).then(admit, done);
   };
 }
 
-/** Who a credential belongs to, or null when it is nobody's. */
-export async function authenticate(credential: string, options: AuthOptions): Promise<GatewayPrincipal | null> {
+const apiKeyPrincipal = (owner: KeyOwner): GatewayPrincipal => ({ kind: "api_key", tenantId: owner.tenantId, apiKeyId: owner.apiKeyId });
+
+/**
+ * Who a credential belongs to when that is known without a lookup: user and admin tokens (null when invalid), API
+ * keys in the cache. Undefined: an API key to look up (`authenticate`).
+ */
+export function knownPrincipal(credential: string, options: AuthOptions): GatewayPrincipal | null | undefined {
   if (credential.startsWith(API_KEY_PREFIX)) {
-    const keyHash = hashApiKey(credential);
-    const load = async (): Promise<KeyOwner | null> => {
-      const key = await options.prisma.apiKey.findUnique({ where: { keyHash }, select: { id: true, tenantId: true, revokedAt: true } });
-      return !key || key.revokedAt ? null : { tenantId: key.tenantId, apiKeyId: key.id };
-    };
-    const owner = options.apiKeyCache ? await options.apiKeyCache.resolve(keyHash, load) : await load();
-    return owner ? { kind: "api_key", tenantId: owner.tenantId, apiKeyId: owner.apiKeyId } : null;
+    const owner = options.apiKeyCache?.peek(hashApiKey(credential));
+    return owner ? apiKeyPrincipal(owner) : undefined;
   }
   if (credential.startsWith(USER_TOKEN_PREFIX)) {
     const check = verifyUserToken(credential, options.sessionSecret);
@@ -146,4 +170,21 @@ export async function authenticate(credential: string, options: AuthOptions): Pr
   }
   if (safeEqual(credential, options.adminToken)) return { kind: "admin" } satisfies AdminPrincipal;
   return null;
+}
+
+/** Who a credential belongs to, or null when it is nobody's. */
+export async function authenticate(credential: string, options: AuthOptions): Promise<GatewayPrincipal | null> {
+  const known = knownPrincipal(credential, options);
+  return known !== undefined ? known : lookUpApiKey(credential, options);
+}
+
+/** An API key not in the cache: read from Postgres (and cached when valid). */
+async function lookUpApiKey(credential: string, options: AuthOptions): Promise<GatewayPrincipal | null> {
+  const keyHash = hashApiKey(credential);
+  const load = async (): Promise<KeyOwner | null> => {
+    const key = await options.prisma.apiKey.findUnique({ where: { keyHash }, select: { id: true, tenantId: true, revokedAt: true } });
+    return !key || key.revokedAt ? null : { tenantId: key.tenantId, apiKeyId: key.id };
+  };
+  const owner = options.apiKeyCache ? await options.apiKeyCache.resolve(keyHash, load) : await load();
+  return owner ? apiKeyPrincipal(owner) : null;
 }

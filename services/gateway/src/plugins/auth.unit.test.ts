@@ -67,6 +67,21 @@ describe("ApiKeyCache", () => {
     expect(off.size).toBe(0);
   });
 
+  it("peeks without loading: a fresh key's owner, nothing for an expired or unknown one", async () => {
+    let now = 1_000;
+    const cache = new ApiKeyCache({ ttlMs: 30_000, maxEntries: 2, now: () => now });
+    expect(cache.peek("p1")).toBeUndefined();
+    await cache.resolve("p1", async () => owner(1));
+    await cache.resolve("p2", async () => owner(2));
+    expect(cache.peek("p1")).toEqual(owner(1)); // p1 is now the most recent
+    await cache.resolve("p3", async () => owner(3)); // evicts p2
+    expect(cache.peek("p2")).toBeUndefined();
+    expect(cache.peek("p1")).toEqual(owner(1));
+    now += 30_000;
+    expect(cache.peek("p1")).toBeUndefined();
+    expect(cache.size).toBe(1);
+  });
+
   it("forgets a key on demand", async () => {
     const cache = new ApiKeyCache({ ttlMs: 30_000, maxEntries: 10 });
     let loads = 0;
