@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { hooksOf } from "./http/route-hooks.js";
 import { type HistogramSeries, SeriesHistogram } from "./series-histogram.js";
 
 /** Metric names, defined once. Every service exposes them on GET /metrics (Prometheus text format). */
@@ -62,8 +63,7 @@ export function instrumentHttp(app: HookableApp, registry: Registry): void {
     };
   };
   app.addHook("onRoute", (route) => {
-    const hooks = route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse];
-    route.onResponse = [...hooks, observeAs(route.url)];
+    route.onResponse = [...hooksOf(route.onResponse), observeAs(route.url)];
   });
   const unmatched = observeAs("unmatched");
   app.addHook("onResponse", (request, reply, done) => (request.is404 ? unmatched(request, reply, done) : done()));

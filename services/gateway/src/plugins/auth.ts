@@ -1,5 +1,14 @@
 import type { PrismaClient } from "@kronos/db";
-import { API_KEY_PREFIX, AppError, bearerCredential, hashApiKey, safeEqual, USER_TOKEN_PREFIX, verifyUserToken } from "@kronos/shared";
+import {
+  API_KEY_PREFIX,
+  AppError,
+  bearerCredential,
+  hashApiKey,
+  hooksOf,
+  safeEqual,
+  USER_TOKEN_PREFIX,
+  verifyUserToken,
+} from "@kronos/shared";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AdminPrincipal, GatewayPrincipal, PrincipalKind } from "../context.js";
 import { globalPlugin } from "../lib/global-plugin.js";
@@ -131,8 +140,6 @@ export const authPlugin = globalPlugin<AuthOptions>("auth", async (app, options)
     route.onRequest = [authenticateFor(accepted, options), ...hooksOf(route.onRequest)];
   });
 });
-
-const hooksOf = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
 
 function authenticateFor(accepted: readonly PrincipalKind[], options: AuthOptions) {
   const forbidden = `This endpoint requires ${accepted.map((kind) => KIND_NAMES[kind]).join(" or ")}`;
