@@ -61,6 +61,14 @@ describe("docker-compose.yml", () => {
     });
   }
 
+  it("runs Redis as the queues need it: persistent (appendonly) and never evicting (docs/operations.md)", () => {
+    const command = compose.services.redis?.command ?? [];
+    const option = (name: string) => command[command.indexOf(`--${name}`) + 1];
+    expect(command).toContain("--appendonly");
+    expect(option("appendonly")).toBe("yes");
+    expect(option("maxmemory-policy")).toBe("noeviction");
+  });
+
   it("migrates with Prisma before the services start, once Postgres is healthy", () => {
     const migrate = compose.services.migrate!;
     expect(migrate.command).toEqual(["node_modules/.bin/prisma", "migrate", "deploy"]);

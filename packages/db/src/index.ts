@@ -5,6 +5,7 @@ import { poolSql, type Sql } from "./sql.js";
 
 export * from "./generated/prisma/client.js";
 export * from "./sql.js";
+export * from "./webhook-claims.js";
 
 /**
  * One Prisma client over the pg driver adapter (no binary query engine; see ../shared/PLATFORM.md), for callers that

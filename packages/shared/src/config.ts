@@ -25,6 +25,10 @@ export const configSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
     .default("postgresql://postgres@127.0.0.1:5432/kronos"),
   DATABASE_POOL_SIZE: positiveInt.default(10),
+  /** How long a request waits for a pooled Postgres connection (an unreachable Postgres: 503 after this). */
+  DATABASE_CONNECT_TIMEOUT_MS: positiveInt.default(1_500),
+  /** Longest a statement may take, client-side (a blackholed Postgres answers nothing) and server-side. */
+  DATABASE_QUERY_TIMEOUT_MS: positiveInt.default(1_500),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, "must be a redis:// URL")
@@ -34,6 +38,8 @@ export const configSchema = z.object({
     .string()
     .regex(/^[a-zA-Z0-9_-]+$/)
     .default("kronos"),
+  /** Longest wait for one Redis command on the request path (an unreachable Redis: 503, or 202 when accepted durably). */
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(1_000),
 
   COMPOSIO_API_KEY: z.string().min(1, "is required (the run command starts the Composio emulator when it is unset)"),
   COMPOSIO_BASE_URL: z.url().default("https://backend.composio.dev"),
@@ -62,6 +68,10 @@ export const configSchema = z.object({
   COMPOSIO_MAX_ATTEMPTS: positiveInt.max(20).default(5),
   /** Repeatable reconciliation of local connections with Composio; 0 turns it off. */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** How often the sweeper re-adds accepted jobs that Redis lost; 0 turns the repeatable sweep off. */
+  SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(5),
+  /** An accepted job younger than this is left alone by the sweeper (its request may still be adding it). */
+  SWEEP_GRACE_MS: z.coerce.number().int().min(0).default(3_000),
 
   TOOLKIT_CACHE_TTL_SECONDS: positiveInt.default(300),
   /** How long past its TTL a cached catalogue entry may still be served when Composio is down. */

@@ -15,6 +15,8 @@ export const QUEUES = {
   /** Parent jobs of bulk requests: they run when every item (a child job) has finished. */
   bulk: "bulk",
   webhookEvent: "webhook-event",
+  /** Repeatable: re-adds accepted jobs (accepted_jobs rows) that Redis lost, and other durable work without a job. */
+  sweeper: "accepted-sweeper",
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -28,6 +30,7 @@ export const JOBS = {
   executeTool: "execute-tool",
   completeBulk: "complete-bulk",
   processWebhookEvent: "process-webhook-event",
+  sweepAccepted: "sweep-accepted",
 } as const;
 
 export const initiateConnectionJobSchema = z.object({
@@ -166,6 +169,9 @@ export type ProcessWebhookEventJob = z.infer<typeof processWebhookEventJobSchema
 
 /** The repeatable reconciliation job's scheduler id. */
 export const RECONCILE_SCHEDULER_ID = "reconcile-connections";
+
+/** The repeatable sweep of accepted jobs (see services/worker/src/sweeper). */
+export const SWEEPER_SCHEDULER_ID = "sweep-accepted";
 
 /** What a connection-ops job returns. `status` is null once the connection is deleted. */
 export const connectionOpResultSchema = z.object({

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { PrismaClient, Sql } from "@kronos/db";
 import {
   AppError,
@@ -6,12 +7,15 @@ import {
   DEFAULT_JOB_OPTIONS,
   EVENT_TYPES,
   type EventBus,
+  ingestClaim,
   JOBS,
   type ProcessWebhookEventJob,
   parseComposioUserId,
+  storableJson,
   triggerMessageEventData,
   triggerMessageRefs,
   verifyComposioWebhook,
+  WEBHOOK_CLAIM_LEASE_MS,
 } from "@kronos/shared";
 import type { Queue } from "bullmq";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
@@ -152,11 +156,16 @@ export async function composioWebhookRoutes(app: FastifyInstance, options: Compo
    * why it ignores it, if it does). Once published it is true even if the mark fails: the row then stays unprocessed
    * (logged), which only matters to a replay, and is better than a second copy of the event.
    */
-  const publishTriggerMessage = async (webhookId: string, envelope: Envelope, log: FastifyBaseLogger): Promise<boolean> => {
+  const publishTriggerMessage = async (webhookId: string, envelope: Envelope, claim: string, log: FastifyBaseLogger): Promise<boolean> => {
     let published: { tenantId: string } | null = null;
+    const handOver = async () => {
+      // The worker's job takes over: it must be able to claim the row at once, not after the lease.
+      await store.releaseClaim(webhookId, claim);
+      return false;
+    };
     try {
       const owner = await owners.resolve(triggerMessageRefs(envelope));
-      if (!owner) return false;
+      if (!owner) return await handOver();
       const data = triggerMessageEventData(envelope, owner);
       await bus.publish({ type: EVENT_TYPES.triggerMessage, tenantId: owner.tenantId, userId: owner.userId, data });
       published = { tenantId: owner.tenantId };
@@ -165,7 +174,8 @@ export async function composioWebhookRoutes(app: FastifyInstance, options: Compo
     } catch (error) {
       if (!published) {
         log.warn({ err: error, webhookId }, "could not publish a trigger message here: handing it to the worker");
-        return false;
+        // If even the release fails, the claim's lease runs out and the job (which retries) takes over then.
+        return handOver().catch(() => false);
       }
       log.error({ err: error, webhookId }, "published a trigger message but could not mark its row applied");
       return true;
@@ -211,14 +221,19 @@ export async function composioWebhookRoutes(app: FastifyInstance, options: Compo
     inFlight += 1;
     try {
       // Committed before anything is enqueued or answered; concurrent deliveries share one INSERT (see WebhookStore).
+      // A trigger message is claimed by the INSERT that stores it: only the request whose INSERT won publishes it,
+      // and a copy arriving meanwhile (even before the row is marked applied) sees the live claim and does nothing.
+      const fastPath = envelope.type === COMPOSIO_WEBHOOK_TYPES.triggerMessage;
+      const claim = ingestClaim(randomUUID());
       const inserted = await store.insert({
         id: webhookId,
         type: envelope.type,
         tenantId: tenantIdOf(envelope),
-        payload: JSON.stringify(envelope),
+        payload: storableJson(envelope),
+        claimedBy: fastPath ? claim : null,
       });
       if (inserted) {
-        if (envelope.type === COMPOSIO_WEBHOOK_TYPES.triggerMessage && (await publishTriggerMessage(webhookId, envelope, request.log))) {
+        if (fastPath && (await publishTriggerMessage(webhookId, envelope, claim, request.log))) {
           count(envelope.type, "published");
           return { received: true, duplicate: false };
         }
@@ -229,9 +244,11 @@ export async function composioWebhookRoutes(app: FastifyInstance, options: Compo
       }
 
       // A delivery we already have. Normally nothing to do; but when an earlier attempt stored the row and failed to
-      // enqueue (we answered 500), the row is unprocessed and there is no job: enqueue it now.
-      const row = await prisma.webhookEvent.findUnique({ where: { id: webhookId }, select: { processedAt: true } });
-      if (row && row.processedAt === null && (await queue.getJob(webhookId)) === undefined) {
+      // enqueue (we answered 500), the row is unprocessed and there is no job: enqueue it now. Not while the request
+      // that stored it holds a live claim: it is publishing it (or handing it over) right now.
+      const row = await prisma.webhookEvent.findUnique({ where: { id: webhookId }, select: { processedAt: true, claimedAt: true } });
+      const claimLive = row?.claimedAt != null && row.claimedAt.getTime() > Date.now() - WEBHOOK_CLAIM_LEASE_MS;
+      if (row && row.processedAt === null && !claimLive && (await queue.getJob(webhookId)) === undefined) {
         await enqueue(webhookId);
         count(envelope.type, "requeued");
         request.log.warn({ webhookId, type: envelope.type }, "re-enqueued a stored Composio webhook that had no job");

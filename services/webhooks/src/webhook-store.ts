@@ -9,6 +9,8 @@ export interface WebhookRow {
   tenantId: string | null;
   /** The envelope, serialised (stored as jsonb). */
   payload: string;
+  /** Set when the request that stores the row will publish its effect itself: the INSERT that wins takes the claim. */
+  claimedBy?: string | null;
 }
 
 /** Rows in one statement at most. */
@@ -19,8 +21,10 @@ export const STORE_MAX_CONCURRENT = 4;
 export const MARK_LINGER_MS = 20;
 
 const INSERT_TEXT = `
-  INSERT INTO "webhook_events" ("id", "type", "tenant_id", "payload")
-  SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::jsonb[])
+  INSERT INTO "webhook_events" ("id", "type", "tenant_id", "payload", "claimed_by", "claimed_at")
+  SELECT v.id, v.type, v.tenant_id, v.payload, v.claimed_by,
+    CASE WHEN v.claimed_by IS NULL THEN NULL ELSE (now() AT TIME ZONE 'UTC') END
+  FROM unnest($1::text[], $2::text[], $3::uuid[], $4::jsonb[], $5::text[]) AS v(id, type, tenant_id, payload, claimed_by)
   ON CONFLICT DO NOTHING
   RETURNING "id"`;
 
@@ -69,6 +73,15 @@ export class WebhookStore {
     return this.applied.push({ id, tenantId });
   }
 
+  /** Gives a claim back (its holder will not publish: the worker's job takes the delivery over). */
+  async releaseClaim(id: string, holder: string): Promise<void> {
+    await this.sql.count({
+      name: "webhook-events-release-claim",
+      text: `UPDATE "webhook_events" SET "claimed_by" = NULL, "claimed_at" = NULL WHERE "id" = $1 AND "claimed_by" = $2`,
+      values: [id, holder],
+    });
+  }
+
   private async insertBatch(rows: WebhookRow[]): Promise<Array<Result<boolean>>> {
     // An id twice in one batch: only its first copy is in the statement (the others are duplicates).
     const first = new Map<string, number>();
@@ -98,9 +111,15 @@ export class WebhookStore {
   /** One INSERT of `rows` (distinct ids); the ids it inserted. */
   private async write(rows: WebhookRow[]): Promise<Set<string>> {
     const inserted = await this.sql.rows<{ id: string }>({
-      name: "webhook-events-insert",
+      name: "webhook-events-insert-claimed",
       text: INSERT_TEXT,
-      values: [rows.map((r) => r.id), rows.map((r) => r.type), rows.map((r) => r.tenantId), rows.map((r) => r.payload)],
+      values: [
+        rows.map((r) => r.id),
+        rows.map((r) => r.type),
+        rows.map((r) => r.tenantId),
+        rows.map((r) => r.payload),
+        rows.map((r) => r.claimedBy ?? null),
+      ],
     });
     return new Set(inserted.map((row) => row.id));
   }

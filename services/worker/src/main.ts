@@ -8,10 +8,12 @@ import {
   EventBus,
   loadConfigOrExit,
   RateBudget,
+  withDeadline,
   withRateBudget,
 } from "@kronos/shared";
 import { buildHealthServer } from "./health.js";
-import { startWorkers } from "./workers.js";
+import { startSweeper } from "./sweeper/start.js";
+import { scheduleReconciliation, startWorkers } from "./workers.js";
 
 const config = loadConfigOrExit("worker");
 const logger = createLogger("worker", config.LOG_LEVEL);
@@ -37,6 +39,15 @@ const workers = await startWorkers({
   connection: () => createRedis(config.REDIS_URL),
   metrics: registry,
 });
+// Re-adds what Redis lost (accepted jobs, webhook jobs, status polls), at start-up, every SWEEP_INTERVAL_SECONDS and
+// after every Redis reconnection, when it also ensures the job schedulers again.
+const sweeper = await startSweeper({
+  config,
+  prisma,
+  connection: () => createRedis(config.REDIS_URL),
+  logger,
+  ensureSchedulers: [() => scheduleReconciliation(workers.queues.reconcile, config.RECONCILE_INTERVAL_SECONDS)],
+});
 const health = buildHealthServer({ metrics: { registry, adminToken: config.ADMIN_TOKEN } });
 await health.listen({ host: config.HOST, port: config.WORKER_PORT });
 logger.info({ host: config.HOST, port: config.WORKER_PORT }, "worker listening");
@@ -52,8 +63,18 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, 60_000);
   timer.unref();
+  // Redis unreachable: active jobs cannot be handed back or finished, so waiting for them only delays the stop. Their
+  // records stay pending and are picked up again (stalled-job check, sweeper) by the next worker: nothing is lost.
+  const redisAway = setInterval(() => {
+    withDeadline(redis.ping(), 1_000, "Redis").catch(() => {
+      logger.warn({ redis: redis.status }, "Redis is unreachable while stopping: exiting without waiting for active jobs");
+      process.exit(0);
+    });
+  }, 1_000);
+  redisAway.unref();
   try {
     // Every worker stops taking jobs and waits for its active ones; then the connections close.
+    await sweeper.close();
     await workers.close();
     await health.close();
     await database.close();

@@ -1,4 +1,4 @@
-import type { Connection, PrismaClient, WebhookEvent } from "@kronos/db";
+import { type Connection, claimWebhookForJob, type PrismaClient, type WebhookEvent } from "@kronos/db";
 import {
   COMPOSIO_WEBHOOK_TYPES,
   EVENT_TYPES,
@@ -10,6 +10,8 @@ import {
   type TriggerDisabledEventData,
   triggerMessageEventData,
   triggerMessageRefs,
+  WEBHOOK_CLAIM_LEASE_MS,
+  WEBHOOK_JOB_CLAIM,
   WEBHOOK_OUTCOME_APPLIED,
 } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
@@ -58,6 +60,11 @@ export async function processWebhookEvent(deps: ProcessWebhookEventDeps, rawData
   const row = await deps.prisma.webhookEvent.findUnique({ where: { id: webhookId } });
   if (!row) throw new UnrecoverableError(encodeJobFailure({ code: "NOT_FOUND", message: `Webhook event "${webhookId}" not found` }));
   if (row.processedAt) return { webhook_id: row.id, outcome: row.outcome ?? APPLIED_OUTCOME, duplicate: true };
+  // Claimed before anything is published: a copy of this delivery being published by the request that stored it
+  // (its live claim) is not published a second time here.
+  const claim = await claimWebhookForJob(deps.prisma, webhookId, { holder: WEBHOOK_JOB_CLAIM, leaseMs: WEBHOOK_CLAIM_LEASE_MS });
+  if (claim === "processed") return { webhook_id: row.id, outcome: APPLIED_OUTCOME, duplicate: true };
+  if (claim === "held") throw new Error("The request that stored this delivery holds its claim; retrying once the claim's lease ends");
 
   const log = deps.logger.child({ webhookId, webhookType: row.type });
   let handled: { outcome: string; tenantId: string | null };

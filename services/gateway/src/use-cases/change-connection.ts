@@ -12,8 +12,8 @@ import {
   type Principal,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
+import { acceptAndWait } from "../lib/accepted-jobs.js";
 import { toConnectionView } from "../lib/connection-view.js";
-import { addAndWait } from "../lib/job-wait.js";
 import { scopedUserId } from "../lib/principal.js";
 import { connectionPath } from "./initiate-connection.js";
 
@@ -46,8 +46,10 @@ export async function changeConnection(
   if (labels !== undefined) data.labels = labels;
   const jobId = randomUUID();
   const { connectionOps: queue, connectionOpsEvents: events } = ctx.queues;
-  const outcome = await addAndWait({ queue, events, jobId }, ctx.config.CONNECT_WAIT_MS, () =>
-    queue.add(JOBS.connectionOp, data, { jobId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS }),
+  const opts = { jobId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS };
+  const record = { queue: queue.name, name: JOBS.connectionOp, jobId, tenantId: principal.tenantId, data, opts };
+  const outcome = await acceptAndWait(ctx, record, { queue, events }, ctx.config.CONNECT_WAIT_MS, () =>
+    queue.add(JOBS.connectionOp, data, opts),
   );
   if (outcome.state === "failed") throw new AppError(outcome.failure.code, outcome.failure.message);
   if (outcome.state === "pending") {

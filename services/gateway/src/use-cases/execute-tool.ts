@@ -10,6 +10,7 @@ import {
   type Principal,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
+import { acceptAndWait } from "../lib/accepted-jobs.js";
 import { claimIdempotencyKey, idempotencyRedisKey, releaseIdempotencyKey, requestHash } from "../lib/idempotency.js";
 import { addAndWait, currentOutcome, type JobOutcome } from "../lib/job-wait.js";
 import { scopedUserId } from "../lib/principal.js";
@@ -63,11 +64,11 @@ export async function executeTool(
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
   };
   const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
+  const opts = { jobId: executionId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS };
+  const record = { queue: queue.name, name: JOBS.executeTool, jobId: executionId, tenantId: principal.tenantId, data, opts };
   let outcome: JobOutcome;
   try {
-    outcome = await addAndWait({ queue, events, jobId: executionId }, waitMs, () =>
-      queue.add(JOBS.executeTool, data, { jobId: executionId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS }),
-    );
+    outcome = await acceptAndWait(ctx, record, { queue, events }, waitMs, () => queue.add(JOBS.executeTool, data, opts));
   } catch (error) {
     await release();
     throw error;

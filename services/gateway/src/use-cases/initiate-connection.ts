@@ -4,15 +4,14 @@ import {
   actorOf,
   type ConnectionStatus,
   connectionStatusSchema,
-  decodeJobFailure,
   type InitiateConnectionBody,
   type InitiateConnectionJob,
   initiateConnectionResultSchema,
   JOBS,
   type Principal,
 } from "@kronos/shared";
-import type { Job } from "bullmq";
 import type { GatewayContext } from "../context.js";
+import { acceptAndWait } from "../lib/accepted-jobs.js";
 import { scopedUserId } from "../lib/principal.js";
 
 export const connectionPath = (connectionId: string) => `/api/v1/composio/connections/${connectionId}`;
@@ -52,27 +51,15 @@ export async function initiateConnection(
     ...(body.auth_config_id === undefined ? {} : { authConfigId: body.auth_config_id }),
     ...(body.redirect_url === undefined ? {} : { returnUrl: body.redirect_url }),
   };
-  const job = await ctx.queues.connection.add(JOBS.initiateConnection, data, { jobId: connectionId });
-  const accepted: InitiateOutcome = {
-    kind: "accepted",
-    body: { connection_id: connectionId, status: "INITIALIZING", poll_url: connectionPath(connectionId) },
-  };
-  if (ctx.config.CONNECT_WAIT_MS === 0) return accepted;
-
-  try {
-    const result = await ctx.queues.connectionEvents.use((events) => job.waitUntilFinished(events, ctx.config.CONNECT_WAIT_MS));
-    return created(connectionId, result);
-  } catch {
-    // Either the job failed or the wait ended: the job's state says which.
-    const settled = await ctx.queues.connection.getJob(connectionId);
-    const state = settled ? await settled.getState() : "unknown";
-    if (state === "failed") {
-      const failure = decodeJobFailure(settled?.failedReason);
-      throw new AppError(failure.code, failure.message);
-    }
-    if (state === "completed") return created(connectionId, (settled as Job).returnvalue);
-    return accepted;
-  }
+  const { connection: queue, connectionEvents: events } = ctx.queues;
+  const opts = { jobId: connectionId };
+  const record = { queue: queue.name, name: JOBS.initiateConnection, jobId: connectionId, tenantId: principal.tenantId, data, opts };
+  const outcome = await acceptAndWait(ctx, record, { queue, events }, ctx.config.CONNECT_WAIT_MS, () =>
+    queue.add(JOBS.initiateConnection, data, opts),
+  );
+  if (outcome.state === "completed") return created(connectionId, outcome.value);
+  if (outcome.state === "failed") throw new AppError(outcome.failure.code, outcome.failure.message);
+  return { kind: "accepted", body: { connection_id: connectionId, status: "INITIALIZING", poll_url: connectionPath(connectionId) } };
 }
 
 async function assertOwnAuthConfig(ctx: GatewayContext, tenantId: string, authConfigId: string, toolkit: string): Promise<void> {

@@ -8,6 +8,7 @@ import {
   type Principal,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
+import { findAcceptedJob, jobOrNothing } from "../lib/accepted-jobs.js";
 import { pendingConnectionView, toConnectionView } from "../lib/connection-view.js";
 import { decodeCursor, encodeCursor } from "../lib/cursor.js";
 import { scopedUserId } from "../lib/principal.js";
@@ -54,10 +55,18 @@ export async function getConnection(ctx: GatewayContext, principal: Principal, c
   });
   if (row) return toConnectionView(row);
 
-  const job = await ctx.queues.connection.getJob(connectionId);
-  const data = job?.data as InitiateConnectionJob | undefined;
-  if (!job || !data || data.tenantId !== principal.tenantId || (userId !== undefined && data.userId !== userId))
-    throw notFound("Connection");
+  const job = await jobOrNothing(ctx.queues.connection, connectionId);
+  const mine = (data: InitiateConnectionJob | undefined) =>
+    data !== undefined && data.tenantId === principal.tenantId && (userId === undefined || data.userId === userId);
+  if (!job) {
+    // Accepted, but no job in Redis (lost, or Redis is away): still INITIALIZING; the sweeper adds it again.
+    const accepted = await findAcceptedJob(ctx, ctx.queues.connection.name, connectionId);
+    const data = accepted?.data as InitiateConnectionJob | undefined;
+    if (!accepted || accepted.finishedAt || !mine(data)) throw notFound("Connection");
+    return pendingConnectionView({ data: data as InitiateConnectionJob, timestamp: accepted.createdAt.getTime() }, null);
+  }
+  const data = job.data as InitiateConnectionJob | undefined;
+  if (!data || !mine(data)) throw notFound("Connection");
   const state = await job.getState();
   // A completed initiate job means the worker wrote the row: no row now means the connection was deleted.
   if (state === "completed") throw notFound("Connection");

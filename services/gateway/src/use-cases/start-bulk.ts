@@ -17,7 +17,7 @@ import {
 } from "@kronos/shared";
 import type { FlowChildJob, JobsOptions } from "bullmq";
 import type { GatewayContext } from "../context.js";
-import { addAndWait } from "../lib/job-wait.js";
+import { acceptAndWait } from "../lib/accepted-jobs.js";
 import { scopedUserId } from "../lib/principal.js";
 import { bulkPath } from "./read-bulk.js";
 
@@ -68,14 +68,11 @@ export async function startBulk(ctx: GatewayContext, principal: Principal, reque
     rejected: rejected.map(({ index, code, message }) => ({ index, code, message })),
   };
   const { bulk: queue, bulkEvents: events } = ctx.queues;
-  const outcome = await addAndWait({ queue, events, jobId: bulkId }, ctx.config.CONNECT_WAIT_MS, () =>
-    ctx.queues.flows.add({
-      name: JOBS.completeBulk,
-      queueName: QUEUES.bulk,
-      data,
-      opts: { ...DEFAULT_JOB_OPTIONS, backoff: { ...DEFAULT_JOB_OPTIONS.backoff }, jobId: bulkId },
-      children,
-    }),
+  const opts = { ...DEFAULT_JOB_OPTIONS, backoff: { ...DEFAULT_JOB_OPTIONS.backoff }, jobId: bulkId };
+  // One durable record for the whole flow: the sweeper adds it again (parent and children, same ids) if Redis loses it.
+  const record = { queue: QUEUES.bulk, name: JOBS.completeBulk, jobId: bulkId, tenantId: principal.tenantId, data, opts, children };
+  const outcome = await acceptAndWait(ctx, record, { queue, events }, ctx.config.CONNECT_WAIT_MS, () =>
+    ctx.queues.flows.add({ name: JOBS.completeBulk, queueName: QUEUES.bulk, data, opts, children }),
   );
   if (outcome.state === "failed") throw new AppError(outcome.failure.code, outcome.failure.message);
   if (outcome.state === "pending") return { kind: "accepted", body: { bulk_id: bulkId, status: "RUNNING", poll_url: bulkPath(bulkId) } };

@@ -1,0 +1,83 @@
+import type { Prisma } from "@kronos/db";
+import { isInfrastructureError, withDeadline } from "@kronos/shared";
+import type { FlowChildJob, Job, JobsOptions, Queue } from "bullmq";
+import type { GatewayContext } from "../context.js";
+import { addAndWait, type JobOutcome } from "./job-wait.js";
+import type { QueueEventsOnDemand } from "./queue-events-on-demand.js";
+
+/** A job (or a flow: a parent and its children) we are about to answer 2xx for. */
+export interface AcceptedJobRecord {
+  queue: string;
+  name: string;
+  jobId: string;
+  tenantId: string;
+  data: object;
+  opts: JobsOptions;
+  children?: FlowChildJob[];
+}
+
+const json = (value: unknown) => value as Prisma.InputJsonValue;
+
+/**
+ * Writes the durable record of an accepted job: Postgres has it before the caller hears 2xx, so a Redis that loses
+ * the job (a restart without its data, an eviction) cannot lose the request: the worker's sweeper adds it again,
+ * with the same job id. Throws when Postgres cannot take it (then nothing was accepted: 503).
+ */
+export async function recordAcceptedJob(ctx: GatewayContext, record: AcceptedJobRecord): Promise<void> {
+  await ctx.prisma.acceptedJob.create({
+    data: {
+      queue: record.queue,
+      jobId: record.jobId,
+      name: record.name,
+      tenantId: record.tenantId,
+      data: json(record.data),
+      opts: json(record.opts),
+      ...(record.children ? { children: json(record.children) } : {}),
+    },
+  });
+}
+
+/**
+ * Records the job durably, then adds it (within REDIS_COMMAND_TIMEOUT_MS) and waits up to `waitMs` for its outcome.
+ * Once recorded, the request is accepted whatever Redis does: a Redis that is down or too slow gives "pending" (202;
+ * the sweeper adds the job when Redis is back), never an error the caller would retry into a second job.
+ */
+export async function acceptAndWait(
+  ctx: GatewayContext,
+  record: AcceptedJobRecord,
+  target: { queue: Queue; events: QueueEventsOnDemand },
+  waitMs: number,
+  add: () => Promise<unknown>,
+): Promise<JobOutcome> {
+  await recordAcceptedJob(ctx, record);
+  const redisMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS;
+  try {
+    return await withDeadline(
+      addAndWait({ ...target, jobId: record.jobId }, waitMs, () => withDeadline(add(), redisMs, "Redis (adding the job)")),
+      waitMs + 2 * redisMs,
+      "the job's outcome",
+    );
+  } catch (error) {
+    if (!isInfrastructureError(error)) {
+      // Refused for another reason (not Redis being away): nothing was accepted, the record goes.
+      await ctx.prisma.acceptedJob.deleteMany({ where: { queue: record.queue, jobId: record.jobId } }).catch(() => undefined);
+      throw error;
+    }
+    return { state: "pending" };
+  }
+}
+
+/** An accepted job's record, while Redis has no job for it (lost, or not added yet): what the caller may see. */
+export async function findAcceptedJob(ctx: GatewayContext, queue: string, jobId: string) {
+  return ctx.prisma.acceptedJob.findUnique({ where: { queue_jobId: { queue, jobId } } });
+}
+
+/** A queue's job, or undefined when it has none or Redis cannot say in time (the accepted record then speaks). */
+export async function jobOrNothing(queue: Queue, jobId: string, ms = 1_000): Promise<Job | undefined> {
+  try {
+    return await withDeadline(queue.getJob(jobId), ms, "Redis (reading a job)");
+  } catch (error) {
+    if (isInfrastructureError(error)) return undefined;
+    throw error;
+  }
+}

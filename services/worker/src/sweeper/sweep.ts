@@ -1,0 +1,205 @@
+import type { AcceptedJob, PrismaClient } from "@kronos/db";
+import { JOBS, type Logger, QUEUES, type Redis, statusPollJobId, WEBHOOK_CLAIM_LEASE_MS, WEBHOOK_JOB_CLAIM } from "@kronos/shared";
+import type { FlowChildJob, FlowProducer, JobsOptions, Queue } from "bullmq";
+
+/** Rows read per statement; a pass reads batches until none is full or MAX_BATCHES were read. */
+const BATCH = 1_000;
+const MAX_BATCHES = 20;
+/** Finished records are kept this long (for an operator's questions), then deleted. */
+const KEEP_FINISHED_MS = 24 * 3600_000;
+
+export interface SweepDeps {
+  prisma: PrismaClient;
+  /** A non-blocking connection, for reading job keys. */
+  redis: Redis;
+  prefix: string;
+  /** Every queue by name, for adding jobs again (with DEFAULT_JOB_OPTIONS as their defaults). */
+  queues: Map<string, Queue>;
+  flows: FlowProducer;
+  logger: Logger;
+  /** Records younger than this are left alone: their request may still be adding the job. */
+  graceMs: number;
+  now?: () => Date;
+}
+
+export interface SweepReport {
+  /** Accepted jobs whose job was found finished in Redis, or whose record is final in its own table. */
+  finished: number;
+  /** Accepted jobs added again because Redis had no job for them. */
+  redriven: number;
+  /** Stored webhook deliveries that had no job and were not being handled: enqueued again. */
+  webhooksRedriven: number;
+  /** INITIATED connections whose status poll had gone: polled again. */
+  pollsRedriven: number;
+}
+
+type JobState = "missing" | "finished" | "pending";
+
+/** For each job key, whether Redis has it, and whether it finished (BullMQ sets finishedOn only on the final outcome). */
+async function jobStates(redis: Redis, prefix: string, jobs: Array<{ queue: string; jobId: string }>): Promise<JobState[]> {
+  if (jobs.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const job of jobs) pipeline.hmget(`${prefix}:${job.queue}:${job.jobId}`, "finishedOn", "timestamp");
+  const results = (await pipeline.exec()) ?? [];
+  return results.map(([error, value]) => {
+    if (error) throw error;
+    const [finishedOn, timestamp] = value as [string | null, string | null];
+    if (finishedOn) return "finished";
+    return timestamp ? "pending" : "missing";
+  });
+}
+
+/**
+ * Ids (of `jobs`) whose own record says they are over, whatever Redis says: an execution SUCCEEDED or FAILED, a
+ * connection past INITIALIZING, a bulk request completed. Connection operations have no such record: their job's
+ * state is the only witness (and a re-run of one is harmless: each op is idempotent at Composio and in our table).
+ */
+async function finalInTheirTable(prisma: PrismaClient, rows: AcceptedJob[]): Promise<Set<string>> {
+  const ids = (queue: string) => rows.filter((r) => r.queue === queue).map((r) => r.jobId);
+  const [executions, connections, bulks] = await Promise.all([
+    prisma.execution.findMany({
+      where: { id: { in: ids(QUEUES.toolExecution) }, status: { in: ["SUCCEEDED", "FAILED"] } },
+      select: { id: true },
+    }),
+    prisma.connection.findMany({ where: { id: { in: ids(QUEUES.connection) }, status: { not: "INITIALIZING" } }, select: { id: true } }),
+    prisma.bulkOperation.findMany({ where: { id: { in: ids(QUEUES.bulk) }, completedAt: { not: null } }, select: { id: true } }),
+  ]);
+  return new Set([...executions, ...connections, ...bulks].map((row) => row.id));
+}
+
+/** Adds an accepted job again, with its id: BullMQ ignores an add whose id exists, so this never makes a second job. */
+async function redrive(deps: SweepDeps, row: AcceptedJob): Promise<void> {
+  const opts = { ...(row.opts as JobsOptions), jobId: row.jobId };
+  if (row.children) {
+    await deps.flows.add({
+      name: row.name,
+      queueName: row.queue,
+      data: row.data,
+      opts,
+      children: row.children as unknown as FlowChildJob[],
+    });
+    return;
+  }
+  const queue = deps.queues.get(row.queue);
+  if (!queue) throw new Error(`no queue named "${row.queue}"`);
+  await queue.add(row.name, row.data, opts);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * One pass of the sweeper:
+ * 1. accepted jobs (accepted_jobs, written before the 2xx) not yet marked finished and older than the grace: a job
+ *    that finished in Redis, or whose own record is final, is marked finished; a job Redis does not have is added again;
+ * 2. stored webhook deliveries not processed, with no job and no live claim: enqueued again;
+ * 3. INITIATED connections without their status poll (a delayed job Redis lost): polled again.
+ */
+export async function sweepAcceptedJobs(deps: SweepDeps): Promise<SweepReport> {
+  const now = deps.now?.() ?? new Date();
+  const before = new Date(now.getTime() - deps.graceMs);
+  const report: SweepReport = { finished: 0, redriven: 0, webhooksRedriven: 0, pollsRedriven: 0 };
+
+  let after: { createdAt: Date; queue: string; jobId: string } | null = null;
+  for (let batch = 0; batch < MAX_BATCHES; batch++) {
+    const rows: AcceptedJob[] = await deps.prisma.acceptedJob.findMany({
+      where: {
+        finishedAt: null,
+        createdAt: { lt: before },
+        ...(after ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, jobId: { gt: after.jobId } }] } : {}),
+      },
+      orderBy: [{ createdAt: "asc" }, { jobId: "asc" }],
+      take: BATCH,
+    });
+    if (rows.length === 0) break;
+    const last = rows[rows.length - 1] as AcceptedJob;
+    after = { createdAt: last.createdAt, queue: last.queue, jobId: last.jobId };
+
+    const states = await jobStates(deps.redis, deps.prefix, rows);
+    const missing = rows.filter((_row, i) => states[i] === "missing");
+    const final = missing.length > 0 ? await finalInTheirTable(deps.prisma, missing) : new Set<string>();
+    const finished = rows.filter((row, i) => states[i] === "finished" || (states[i] === "missing" && final.has(row.jobId)));
+    for (const row of missing.filter((r) => !final.has(r.jobId))) {
+      try {
+        await redrive(deps, row);
+        await deps.prisma.acceptedJob.update({
+          where: { queue_jobId: { queue: row.queue, jobId: row.jobId } },
+          data: { redriveCount: { increment: 1 }, redrivenAt: now },
+        });
+        report.redriven += 1;
+        deps.logger.warn({ queue: row.queue, jobId: row.jobId }, "an accepted job was missing from Redis: added it again");
+      } catch (error) {
+        deps.logger.error({ err: error, queue: row.queue, jobId: row.jobId }, "could not add a missing accepted job again");
+      }
+    }
+    for (const queue of new Set(finished.map((r) => r.queue))) {
+      const jobIds = finished.filter((r) => r.queue === queue).map((r) => r.jobId);
+      await deps.prisma.acceptedJob.updateMany({ where: { queue, jobId: { in: jobIds }, finishedAt: null }, data: { finishedAt: now } });
+    }
+    report.finished += finished.length;
+    if (rows.length < BATCH) break;
+  }
+  await deps.prisma.acceptedJob.deleteMany({ where: { finishedAt: { lt: new Date(now.getTime() - KEEP_FINISHED_MS) } } });
+
+  report.webhooksRedriven = await sweepWebhooks(deps, now, before);
+  report.pollsRedriven = await sweepStatusPolls(deps, before);
+  return report;
+}
+
+async function sweepWebhooks(deps: SweepDeps, now: Date, before: Date): Promise<number> {
+  const leaseExpired = new Date(now.getTime() - WEBHOOK_CLAIM_LEASE_MS);
+  const rows = await deps.prisma.webhookEvent.findMany({
+    where: {
+      processedAt: null,
+      receivedAt: { lt: before },
+      OR: [{ claimedAt: null }, { claimedAt: { lt: leaseExpired } }, { claimedBy: WEBHOOK_JOB_CLAIM }],
+    },
+    select: { id: true, claimedBy: true },
+    orderBy: { receivedAt: "asc" },
+    take: BATCH,
+  });
+  const states = await jobStates(
+    deps.redis,
+    deps.prefix,
+    rows.map((r) => ({ queue: QUEUES.webhookEvent, jobId: r.id })),
+  );
+  const queue = deps.queues.get(QUEUES.webhookEvent) as Queue;
+  let count = 0;
+  for (const [i, row] of rows.entries()) {
+    // A job that gave up while the request that stored the row held it (and died holding it): its claim has run
+    // out now, so the delivery gets a new job.
+    const abandoned = states[i] === "finished" && row.claimedBy?.startsWith("ingest:") === true;
+    if (states[i] !== "missing" && !abandoned) continue;
+    if (abandoned) await queue.remove(row.id);
+    await queue.add(JOBS.processWebhookEvent, { webhookId: row.id }, { jobId: row.id });
+    count += 1;
+  }
+  if (count > 0) deps.logger.warn({ count }, "stored webhook deliveries had no job: enqueued them again");
+  return count;
+}
+
+async function sweepStatusPolls(deps: SweepDeps, before: Date): Promise<number> {
+  const rows = await deps.prisma.connection.findMany({
+    where: { status: "INITIATED", updatedAt: { lt: before } },
+    select: { id: true, tenantId: true },
+    take: BATCH,
+  });
+  const valid = rows.filter((r) => UUID.test(r.id));
+  const states = await jobStates(
+    deps.redis,
+    deps.prefix,
+    valid.map((r) => ({ queue: QUEUES.statusPoll, jobId: statusPollJobId(r.id) })),
+  );
+  const queue = deps.queues.get(QUEUES.statusPoll) as Queue;
+  let count = 0;
+  for (const [i, row] of valid.entries()) {
+    if (states[i] !== "missing") continue;
+    await queue.add(
+      JOBS.pollConnectionStatus,
+      { connectionId: row.id, tenantId: row.tenantId, attempt: 0 },
+      { jobId: statusPollJobId(row.id), removeOnComplete: true },
+    );
+    count += 1;
+  }
+  if (count > 0) deps.logger.warn({ count }, "INITIATED connections had lost their status poll: polling them again");
+  return count;
+}
