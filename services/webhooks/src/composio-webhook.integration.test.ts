@@ -31,6 +31,7 @@ const PREVIOUS = `whsec-previous-${randomBytes(8).toString("hex")}`;
 const RUN = `msg_${randomBytes(6).toString("hex")}`;
 let counter = 0;
 const nextId = () => `${RUN}_${++counter}`;
+const obj = (value: unknown) => (value && typeof value === "object" ? (value as Record<string, unknown>) : {});
 
 let config: Config;
 let prisma: PrismaClient;
@@ -178,6 +179,36 @@ describe("POST /webhooks/composio: accepted deliveries", () => {
     } finally {
       alice.socket.close();
       bob.socket.close();
+    }
+  });
+
+  it("publishes a trigger message once when copies arrive within milliseconds on two instances: one event per id, no job", async () => {
+    const alice = await openFeed(running.wsBase, { token: aliceToken() });
+    try {
+      const ids = Array.from({ length: 30 }, () => nextId());
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      // Four copies of each, spread over ~15 ms (the window in which the first copy's row is not yet marked applied).
+      const answers = await Promise.all(
+        ids.flatMap((id) =>
+          [0, 3, 8, 15].map(async (delay, copy) => {
+            await sleep(delay);
+            const body = JSON.stringify(envelope(id, { data: { commit: id } }, composioUserId(acme.tenantId, "alice")));
+            return post(copy % 2 === 0 ? running.httpBase : second.httpBase, { id, body, secret: SECRET });
+          }),
+        ),
+      );
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      await waitFor(async () => (await prisma.webhookEvent.count({ where: { id: { in: ids }, processedAt: { not: null } } })) === ids.length, {
+        what: "every delivery applied",
+      });
+      await bus.publish(statusDraft(acme.tenantId, "alice", "sentinel-dup"));
+      await waitFor(() => alice.events().some((e) => e.data.connection_id === "sentinel-dup"));
+      const published = alice.events().filter((e) => e.type === "trigger.message" && ids.includes(String(obj(e.data.payload).commit)));
+      expect(published.map((e) => obj(e.data.payload).commit).sort()).toEqual([...ids].sort());
+      const jobs = await jobIds();
+      expect(jobs.filter((jobId) => ids.includes(jobId))).toEqual([]);
+    } finally {
+      alice.socket.close();
     }
   });
 

@@ -5,10 +5,12 @@ import {
   JOBS,
   type TriggerDisabledEventData,
   type TriggerMessageEventData,
+  WEBHOOK_CLAIM_LEASE_MS,
+  WEBHOOK_JOB_CLAIM,
 } from "@kronos/shared";
 import { createTestTenant } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TRIGGER_DISABLED_ACTION } from "./process-webhook-event.js";
+import { processWebhookEvent, TRIGGER_DISABLED_ACTION } from "./process-webhook-event.js";
 import { FakeComposio } from "./test-support/fake-composio.js";
 import { WorkerHarness } from "./test-support/harness.js";
 
@@ -133,5 +135,27 @@ describe("webhook events", () => {
       metadata: { connected_account_id: "ca_nobody", user_id: "someone" },
     });
     expect(nobody.row.outcome).toMatch(/^ignored: /);
+  });
+});
+
+describe("webhook claims", () => {
+  it("does not publish a delivery whose storing request holds a live claim; takes it over once the lease ran out", async () => {
+    const { tenantId, accountId } = await connected();
+    const id = `msg_${crypto.randomUUID()}`;
+    const type = COMPOSIO_WEBHOOK_TYPES.triggerMessage;
+    const payload = { id, type, metadata: { connected_account_id: accountId, trigger_slug: "GITHUB_COMMIT_EVENT" }, data: { claim: id } };
+    await h.prisma.webhookEvent.create({ data: { id, type, payload, claimedBy: "ingest:someone", claimedAt: new Date() } });
+    const deps = { prisma: h.prisma, bus: h.bus, logger: h.logger };
+
+    await expect(processWebhookEvent(deps, { webhookId: id })).rejects.toThrow(/holds its claim/);
+    expect(h.events.filter((e) => (e.data as { payload?: { claim?: string } }).payload?.claim === id)).toEqual([]);
+
+    // The storing request died holding it: past the lease, the job claims the row and publishes it, once.
+    await h.prisma.webhookEvent.update({ where: { id }, data: { claimedAt: new Date(Date.now() - WEBHOOK_CLAIM_LEASE_MS - 1_000) } });
+    expect(await processWebhookEvent(deps, { webhookId: id })).toMatchObject({ outcome: "applied", duplicate: false });
+    expect(await processWebhookEvent(deps, { webhookId: id })).toMatchObject({ duplicate: true });
+    await h.waitForEvent<TriggerMessageEventData>(EVENT_TYPES.triggerMessage, (d) => (d.payload as { claim?: string })?.claim === id);
+    expect(h.events.filter((e) => (e.data as { payload?: { claim?: string } }).payload?.claim === id)).toHaveLength(1);
+    expect(await h.prisma.webhookEvent.findUniqueOrThrow({ where: { id } })).toMatchObject({ tenantId, claimedBy: WEBHOOK_JOB_CLAIM });
   });
 });
