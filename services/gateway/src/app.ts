@@ -20,6 +20,7 @@ import type { GatewayContext } from "./context.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
 import { errorsPlugin } from "./plugins/errors.js";
+import { inputHygienePlugin } from "./plugins/input-hygiene.js";
 import { queueDashboardPlugin } from "./plugins/queue-dashboard.js";
 import { genRequestId, requestIdPlugin } from "./plugins/request-id.js";
 import { securityPlugin } from "./plugins/security.js";
@@ -106,6 +107,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   });
   await app.register(requestIdPlugin);
   await app.register(errorsPlugin);
+  await app.register(inputHygienePlugin);
   await app.register(securityPlugin, { corsOrigins: config.CORS_ORIGINS });
   await app.register(swaggerPlugin, { publicUrl: config.PUBLIC_GATEWAY_URL });
 

@@ -185,6 +185,11 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     },
     // Authentication happens before the upgrade: a refused client gets an HTTP 401 and never a socket.
     preValidation: async (request) => {
+      // Before the schema check (this hook runs first): a parameter given twice arrives as an array.
+      const { token, since } = request.query as { token?: unknown; since?: unknown };
+      if ((token !== undefined && typeof token !== "string") || (since !== undefined && typeof since !== "string")) {
+        throw new AppError("BAD_REQUEST", "Give each query parameter (token, since) at most once");
+      }
       request.principal = await authenticateFeed(
         { token: request.query.token, authorization: request.headers.authorization },
         { prisma, sessionSecret: config.SESSION_SECRET },

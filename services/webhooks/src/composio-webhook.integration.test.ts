@@ -198,9 +198,12 @@ describe("POST /webhooks/composio: accepted deliveries", () => {
         ),
       );
       expect(answers.every((a) => a.status === 200)).toBe(true);
-      await waitFor(async () => (await prisma.webhookEvent.count({ where: { id: { in: ids }, processedAt: { not: null } } })) === ids.length, {
-        what: "every delivery applied",
-      });
+      await waitFor(
+        async () => (await prisma.webhookEvent.count({ where: { id: { in: ids }, processedAt: { not: null } } })) === ids.length,
+        {
+          what: "every delivery applied",
+        },
+      );
       await bus.publish(statusDraft(acme.tenantId, "alice", "sentinel-dup"));
       await waitFor(() => alice.events().some((e) => e.data.connection_id === "sentinel-dup"));
       const published = alice.events().filter((e) => e.type === "trigger.message" && ids.includes(String(obj(e.data.payload).commit)));
@@ -210,6 +213,24 @@ describe("POST /webhooks/composio: accepted deliveries", () => {
     } finally {
       alice.socket.close();
     }
+  });
+
+  it("stores and acknowledges a payload holding NUL characters, lone surrogates and deep nesting (made storable)", async () => {
+    for (const data of [
+      '{"text":"a\\u0000b","\\u0000key":"\\ud800","list":["\\udc00x"]}',
+      `${'{"a":'.repeat(2000)}"\\u0000"${"}".repeat(2000)}`,
+    ]) {
+      const id = nextId();
+      const body = `{"id":"${id}","type":"composio.some.event","timestamp":"2026-11-30T00:00:00Z","data":${data}}`;
+      const answer = await post(running.httpBase, { id, body, secret: SECRET });
+      expect(answer, body.slice(0, 100)).toEqual({ status: 200, body: { received: true, duplicate: false } });
+      const row = await stored(id);
+      expect(row?.type).toBe("composio.some.event");
+      expect(JSON.stringify(row?.payload)).not.toContain("\\u0000");
+    }
+    const id = nextId();
+    await post(running.httpBase, { id, body: `{"id":"${id}","type":"t","data":{"text":"a\\u0000b"}}`, secret: SECRET });
+    expect((await stored(id))?.payload).toMatchObject({ data: { text: "a\uFFFDb" } });
   });
 
   it("hands a trigger message to the worker when it cannot be published here", async () => {

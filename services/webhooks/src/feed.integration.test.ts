@@ -90,6 +90,14 @@ describe("GET /ws authentication (before the upgrade)", () => {
     expect(refused).toMatchObject({ status: 400, upgraded: false, body: { error: { code: "VALIDATION_FAILED" } } });
   });
 
+  it("refuses a token given twice, a NUL or a lone surrogate in the query with a 4xx (never a 5xx)", async () => {
+    for (const rawQuery of ["?token=a&token=b", "?token=%00", "?token=%ED%A0%80", "?since=%00", "?since=1-0&since=2-0"]) {
+      const refused = await refusedFeed(running.wsBase, { rawQuery });
+      expect(refused.status, rawQuery).toBeGreaterThanOrEqual(400);
+      expect(refused.status, rawQuery).toBeLessThan(500);
+    }
+  });
+
   it("answers a plain HTTP GET /ws with 400", async () => {
     const response = await fetch(`${running.wsBase.replace("ws", "http")}/ws`, { headers: { authorization: `Bearer ${acme.apiKey}` } });
     expect(response.status).toBe(400);

@@ -22,6 +22,9 @@ export function decodeCursor(cursor: string, idPattern: RegExp = UUID): CursorPo
   if (!iso || !id || extra !== undefined) throw invalid();
   const createdAt = new Date(iso);
   if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) throw invalid();
+  // Postgres timestamps end at year 294276 and Prisma's at 9999: a cursor past our rows' range is nobody's.
+  const year = createdAt.getUTCFullYear();
+  if (year < 1970 || year > 9999) throw invalid();
   if (!idPattern.test(id)) throw invalid();
   return { createdAt, id };
 }
