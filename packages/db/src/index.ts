@@ -11,7 +11,7 @@ export * from "./webhook-claims.js";
  * One Prisma client over the pg driver adapter (no binary query engine; see ../shared/PLATFORM.md), for callers that
  * need no hot statements: `$disconnect` ends its pool.
  */
-export function createPrismaClient(databaseUrl: string, options: { poolSize?: number } = {}): PrismaClient {
+export function createPrismaClient(databaseUrl: string, options: DatabaseOptions = {}): PrismaClient {
   return createDatabase(databaseUrl, options).prisma;
 }
 
@@ -22,8 +22,36 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function createDatabase(databaseUrl: string, options: { poolSize?: number } = {}): Database {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
+export interface DatabaseOptions {
+  poolSize?: number;
+  /** How long to wait for a connection (an unreachable Postgres fails after this, not after the OS gives up). */
+  connectTimeoutMs?: number;
+  /** Longest a statement may take: client-side (a partitioned Postgres answers nothing) and server-side. */
+  queryTimeoutMs?: number;
+}
+
+/** The bounds a service sets on its database from its config (DATABASE_CONNECT_TIMEOUT_MS, DATABASE_QUERY_TIMEOUT_MS). */
+export function databaseOptions(config: {
+  DATABASE_POOL_SIZE: number;
+  DATABASE_CONNECT_TIMEOUT_MS: number;
+  DATABASE_QUERY_TIMEOUT_MS: number;
+}): DatabaseOptions {
+  return {
+    poolSize: config.DATABASE_POOL_SIZE,
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS,
+  };
+}
+
+export function createDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.poolSize ?? 10,
+    ...(options.connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: options.connectTimeoutMs }),
+    ...(options.queryTimeoutMs === undefined ? {} : { query_timeout: options.queryTimeoutMs, statement_timeout: options.queryTimeoutMs }),
+  });
+  // An idle client whose server went away emits "error" on the pool: without a listener, that kills the process.
+  pool.on("error", () => undefined);
   // disposeExternalPool: the client's $disconnect ends the pool too (as when the adapter makes its own).
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   let closed: Promise<void> | undefined;

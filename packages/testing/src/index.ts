@@ -85,3 +85,4 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+export { type ProxyMode, TcpProxy } from "./tcp-proxy.js";

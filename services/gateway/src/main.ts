@@ -1,12 +1,13 @@
-import { createPrismaClient } from "@kronos/db";
-import { createLogger, createRedis, loadConfigOrExit } from "@kronos/shared";
+import { createPrismaClient, databaseOptions } from "@kronos/db";
+import { createLogger, createRedis, loadConfigOrExit, requestPathRedisOptions } from "@kronos/shared";
 import { buildGatewayApp } from "./app.js";
 
 const config = loadConfigOrExit("gateway");
 const logger = createLogger("gateway", config.LOG_LEVEL);
-const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+const prisma = createPrismaClient(config.DATABASE_URL, databaseOptions(config));
 // No auto-pipelining: measured, it cost the accept path a quarter of its throughput (docs/development.md).
-const redis = createRedis(config.REDIS_URL);
+// Bounded: a Redis that is down or partitioned gives a request a 503 (or, for accepted work, a 202) within seconds.
+const redis = createRedis(config.REDIS_URL, requestPathRedisOptions(config));
 redis.on("error", (error) => logger.error({ err: error }, "redis error"));
 
 const app = await buildGatewayApp({ config, prisma, redis, logger });

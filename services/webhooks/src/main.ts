@@ -1,9 +1,9 @@
-import { createDatabase } from "@kronos/db";
+import { createDatabase, databaseOptions } from "@kronos/db";
 import { createRedis, loadConfigOrExit } from "@kronos/shared";
 import { buildWebhooksApp } from "./app.js";
 
 const config = loadConfigOrExit("webhooks");
-const database = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+const database = createDatabase(config.DATABASE_URL, databaseOptions(config));
 const { prisma, sql } = database;
 const redis = createRedis(config.REDIS_URL);
 const subscriber = createRedis(config.REDIS_URL);

@@ -1,4 +1,4 @@
-import { createDatabase } from "@kronos/db";
+import { createDatabase, databaseOptions } from "@kronos/db";
 import {
   composioBudgetKey,
   createComposioClient,
@@ -17,7 +17,7 @@ import { scheduleReconciliation, startWorkers } from "./workers.js";
 
 const config = loadConfigOrExit("worker");
 const logger = createLogger("worker", config.LOG_LEVEL);
-const database = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+const database = createDatabase(config.DATABASE_URL, databaseOptions(config));
 const { prisma, sql } = database;
 const redis = createRedis(config.REDIS_URL);
 const bus = new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);

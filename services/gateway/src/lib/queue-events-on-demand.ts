@@ -1,4 +1,4 @@
-import type { Redis } from "@kronos/shared";
+import { blockingOptionsOf, type Redis } from "@kronos/shared";
 import { type Queue, QueueEvents } from "bullmq";
 
 /** How long a queue's event reader stays open after its last waiter left. */
@@ -68,7 +68,8 @@ export class QueueEventsOnDemand {
   private async start(): Promise<QueueEvents> {
     const last = await this.redis.xrevrange(this.queue.keys.events as string, "+", "-", "COUNT", 1);
     const events = new QueueEvents(this.queue.name, {
-      connection: this.redis,
+      // A client of its own, without the request path's command timeout (its XREAD blocks for seconds on purpose).
+      connection: blockingOptionsOf(this.redis),
       prefix: this.queue.opts.prefix,
       lastEventId: last[0]?.[0] ?? "0-0",
     });

@@ -5,6 +5,7 @@ import {
   bearerCredential,
   hashApiKey,
   hooksOf,
+  isInfrastructureError,
   safeEqual,
   USER_TOKEN_PREFIX,
   verifyUserToken,
@@ -66,15 +67,14 @@ export class ApiKeyCache {
     return this.entries.size;
   }
 
-  /** The key's owner if it is cached and fresh (it becomes the most recently used), else undefined. */
+  /**
+   * The key's owner if it is cached and fresh (it becomes the most recently used), else undefined. An expired entry
+   * stays (until replaced or evicted): `resolve` serves it when Postgres cannot be asked.
+   */
   peek(keyHash: string): KeyOwner | undefined {
     if (this.options.ttlMs <= 0) return undefined;
     const hit = this.entries.get(keyHash);
-    if (!hit) return undefined;
-    if (hit.expiresAt <= this.now()) {
-      this.forget(keyHash);
-      return undefined;
-    }
+    if (!hit || hit.expiresAt <= this.now()) return undefined;
     if (this.newest !== keyHash) {
       // Most recently used last; already last (the common case under load from one key): nothing to move.
       this.entries.delete(keyHash);
@@ -91,10 +91,20 @@ export class ApiKeyCache {
     if (hit) return hit;
     const inFlight = this.pending.get(keyHash);
     if (inFlight) return inFlight;
-    const lookup = load().then((owner) => {
-      if (owner) this.remember(keyHash, owner);
-      return owner;
-    });
+    const lookup = load().then(
+      (owner) => {
+        if (owner) this.remember(keyHash, owner);
+        else this.forget(keyHash);
+        return owner;
+      },
+      (error: unknown) => {
+        // Postgres unreachable: a key that was valid a moment ago keeps working from its expired entry (a key
+        // revoked meanwhile too, until Postgres answers again: availability over a revocation nobody can read).
+        const stale = this.entries.get(keyHash);
+        if (stale && isInfrastructureError(error)) return stale.owner;
+        throw error;
+      },
+    );
     this.pending.set(keyHash, lookup);
     try {
       return await lookup;

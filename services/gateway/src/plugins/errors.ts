@@ -1,4 +1,11 @@
-import { AppError, ERROR_STATUS, type ErrorBody, type ErrorCode } from "@kronos/shared";
+import {
+  AppError,
+  ERROR_STATUS,
+  type ErrorBody,
+  type ErrorCode,
+  isInfrastructureError,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
+} from "@kronos/shared";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { RetryLaterError } from "../lib/composio-errors.js";
 import { globalPlugin } from "../lib/global-plugin.js";
@@ -41,6 +48,13 @@ export function toAppError(error: FastifyError | Error): AppError {
       return new AppError("PAYLOAD_TOO_LARGE", "The body is too large");
   }
   const status = fastifyError.statusCode ?? 500;
+  // Postgres or Redis away or too slow: a clear "try again shortly", not an internal error.
+  if (status >= 500 && isInfrastructureError(error)) {
+    return Object.assign(
+      new RetryLaterError("A service this request needs is unavailable: retry shortly", UNAVAILABLE_RETRY_AFTER_SECONDS),
+      { cause: error },
+    );
+  }
   if (status === 400 && error instanceof SyntaxError) return new AppError("BAD_REQUEST", "The body is not valid JSON");
   if (status >= 400 && status < 500) return new AppError(codeForStatus(status), fastifyError.message);
   return Object.assign(new AppError("INTERNAL", "Internal server error"), { cause: error });
