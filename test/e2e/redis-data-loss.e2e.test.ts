@@ -81,5 +81,5 @@ describe("a Redis that loses its data", () => {
         what: "its connection.status event",
       });
     }
-  });
+  }, 180_000);
 });

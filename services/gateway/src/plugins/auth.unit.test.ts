@@ -79,7 +79,22 @@ describe("ApiKeyCache", () => {
     expect(cache.peek("p1")).toEqual(owner(1));
     now += 30_000;
     expect(cache.peek("p1")).toBeUndefined();
-    expect(cache.size).toBe(1);
+    // Expired entries stay until replaced or evicted: they stand in while Postgres cannot be asked.
+    expect(cache.size).toBe(2);
+  });
+
+  it("serves an expired entry when the lookup fails because Postgres is unreachable, and only then", async () => {
+    let now = 1_000;
+    const cache = new ApiKeyCache({ ttlMs: 1_000, maxEntries: 10, now: () => now });
+    await cache.resolve("k1", async () => owner(1));
+    now += 5_000;
+    const unreachable = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+    expect(await cache.resolve("k1", async () => Promise.reject(unreachable))).toEqual(owner(1));
+    await expect(cache.resolve("k2", async () => Promise.reject(unreachable))).rejects.toThrow(/ECONNREFUSED/);
+    await expect(cache.resolve("k1", async () => Promise.reject(new Error("a bug")))).rejects.toThrow("a bug");
+    // A lookup that answers "revoked" (null) drops the entry: it is not served stale afterwards.
+    expect(await cache.resolve("k1", async () => null)).toBeNull();
+    await expect(cache.resolve("k1", async () => Promise.reject(unreachable))).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it("forgets a key on demand", async () => {

@@ -23,8 +23,21 @@ describe("toAppError", () => {
   });
 
   it("hides anything else behind INTERNAL", () => {
-    const mapped = toAppError(new Error("connect ECONNREFUSED postgres://user:pw@db"));
+    const mapped = toAppError(new Error("a bug, near postgres://user:pw@db"));
     expect(mapped.toBody()).toEqual({ error: { code: "INTERNAL", message: "Internal server error" } });
+  });
+
+  it("answers an unreachable Postgres or Redis with UNAVAILABLE, saying nothing of it", () => {
+    for (const error of [
+      new Error("connect ECONNREFUSED postgres://user:pw@db"),
+      new Error("timeout exceeded when trying to connect"),
+      new Error("Stream isn't writeable and enableOfflineQueue options is false"),
+    ]) {
+      const mapped = toAppError(error);
+      expect(mapped.status).toBe(503);
+      expect(mapped.toBody().error.code).toBe("UNAVAILABLE");
+      expect(JSON.stringify(mapped.toBody())).not.toContain("pw@db");
+    }
   });
 });
 

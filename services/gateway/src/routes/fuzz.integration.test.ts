@@ -50,7 +50,7 @@ const QUERIES = [
   "?search=%00",
   "?user_id=%00",
   "?user_id=a&user_id=b",
-  "?cursor=" + yearPast9999,
+  `?cursor=${yearPast9999}`,
   "?cursor=%00",
   "?limit=-1&limit=99999999999999999999",
   "?wait=%00",
