@@ -34,9 +34,7 @@ describe("the job registry", () => {
 
   it("refuses to start the worker when a queue has no handler, naming the queue", async () => {
     const { statusPoll: _missing, ...withoutStatusPoll } = JOB_HANDLERS;
-    await expect(startWorkers(deps(withoutStatusPoll))).rejects.toThrow(
-      /queue "connection-status-poll" \(statusPoll\) has no handler/,
-    );
+    await expect(startWorkers(deps(withoutStatusPoll))).rejects.toThrow(/queue "connection-status-poll" \(statusPoll\) has no handler/);
   });
 
   it("refuses to start the worker when a handler has no queue, naming the handler", async () => {
