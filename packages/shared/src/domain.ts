@@ -71,6 +71,13 @@ export function toolkitOfTool(toolSlug: string): string {
   return (at > 0 ? toolSlug.slice(0, at) : toolSlug).toLowerCase();
 }
 
+/** Whether a connection's status is settled (see SETTLED_CONNECTION_STATUSES). */
+export const isSettled = (status: ConnectionStatus) => SETTLED_CONNECTION_STATUSES.includes(status);
+
+/** A UUID (any version), as our ids are: the one pattern used to tell our ids from Composio's. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string) => UUID_PATTERN.test(value);
+
 export const userIdSchema = z
   .string()
   .min(1)
@@ -100,11 +107,9 @@ export function composioUserId(tenantId: string, userId: string): string {
   return `${tenantId}:${userId}`;
 }
 
-const TENANT_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The inverse of composioUserId; null for a user id that is not one of ours (a tenant UUID, ":", the user). */
 export function parseComposioUserId(value: string): { tenantId: string; userId: string } | null {
   const at = value.indexOf(":");
-  if (at !== 36 || !TENANT_ID_PATTERN.test(value.slice(0, at))) return null;
+  if (at !== 36 || !isUuid(value.slice(0, at))) return null;
   return { tenantId: value.slice(0, at).toLowerCase(), userId: value.slice(at + 1) };
 }

@@ -99,7 +99,7 @@ export const bulkItemResultSchema = z.object({
   index: z.number().int(),
   ok: z.boolean(),
   connection_id: z.string().nullable(),
-  status: z.string().nullable(),
+  status: connectionStatusSchema.nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
 export const bulkCompletedEventDataSchema = z.object({
