@@ -4,6 +4,7 @@ ADD COLUMN     "claimed_by" TEXT;
 
 -- CreateTable
 CREATE TABLE "accepted_jobs" (
+    "key_prefix" TEXT NOT NULL,
     "queue" TEXT NOT NULL,
     "job_id" TEXT NOT NULL,
     "name" TEXT NOT NULL,
@@ -16,9 +17,9 @@ CREATE TABLE "accepted_jobs" (
     "redrive_count" INTEGER NOT NULL DEFAULT 0,
     "redriven_at" TIMESTAMP(3),
 
-    CONSTRAINT "accepted_jobs_pkey" PRIMARY KEY ("queue","job_id")
+    CONSTRAINT "accepted_jobs_pkey" PRIMARY KEY ("key_prefix","queue","job_id")
 );
 
 -- CreateIndex
-CREATE INDEX "accepted_jobs_finished_at_created_at_idx" ON "accepted_jobs"("finished_at", "created_at");
+CREATE INDEX "accepted_jobs_key_prefix_finished_at_created_at_idx" ON "accepted_jobs"("key_prefix", "finished_at", "created_at");
 

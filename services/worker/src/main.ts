@@ -12,8 +12,7 @@ import {
   withRateBudget,
 } from "@kronos/shared";
 import { buildHealthServer } from "./health.js";
-import { startSweeper } from "./sweeper/start.js";
-import { scheduleReconciliation, startWorkers } from "./workers.js";
+import { startWorkers } from "./workers.js";
 
 const config = loadConfigOrExit("worker");
 const logger = createLogger("worker", config.LOG_LEVEL);
@@ -38,15 +37,6 @@ const workers = await startWorkers({
   logger,
   connection: () => createRedis(config.REDIS_URL),
   metrics: registry,
-});
-// Re-adds what Redis lost (accepted jobs, webhook jobs, status polls), at start-up, every SWEEP_INTERVAL_SECONDS and
-// after every Redis reconnection, when it also ensures the job schedulers again.
-const sweeper = await startSweeper({
-  config,
-  prisma,
-  connection: () => createRedis(config.REDIS_URL),
-  logger,
-  ensureSchedulers: [() => scheduleReconciliation(workers.queues.reconcile, config.RECONCILE_INTERVAL_SECONDS)],
 });
 const health = buildHealthServer({ metrics: { registry, adminToken: config.ADMIN_TOKEN } });
 await health.listen({ host: config.HOST, port: config.WORKER_PORT });
@@ -74,7 +64,6 @@ async function shutdown(signal: string): Promise<void> {
   redisAway.unref();
   try {
     // Every worker stops taking jobs and waits for its active ones; then the connections close.
-    await sweeper.close();
     await workers.close();
     await health.close();
     await database.close();

@@ -26,6 +26,7 @@ const json = (value: unknown) => value as Prisma.InputJsonValue;
 export async function recordAcceptedJob(ctx: GatewayContext, record: AcceptedJobRecord): Promise<void> {
   await ctx.prisma.acceptedJob.create({
     data: {
+      keyPrefix: ctx.config.REDIS_KEY_PREFIX,
       queue: record.queue,
       jobId: record.jobId,
       name: record.name,
@@ -60,7 +61,9 @@ export async function acceptAndWait(
   } catch (error) {
     if (!isInfrastructureError(error)) {
       // Refused for another reason (not Redis being away): nothing was accepted, the record goes.
-      await ctx.prisma.acceptedJob.deleteMany({ where: { queue: record.queue, jobId: record.jobId } }).catch(() => undefined);
+      await ctx.prisma.acceptedJob
+        .deleteMany({ where: { keyPrefix: ctx.config.REDIS_KEY_PREFIX, queue: record.queue, jobId: record.jobId } })
+        .catch(() => undefined);
       throw error;
     }
     return { state: "pending" };
@@ -69,7 +72,7 @@ export async function acceptAndWait(
 
 /** An accepted job's record, while Redis has no job for it (lost, or not added yet): what the caller may see. */
 export async function findAcceptedJob(ctx: GatewayContext, queue: string, jobId: string) {
-  return ctx.prisma.acceptedJob.findUnique({ where: { queue_jobId: { queue, jobId } } });
+  return ctx.prisma.acceptedJob.findUnique({ where: { keyPrefix_queue_jobId: { keyPrefix: ctx.config.REDIS_KEY_PREFIX, queue, jobId } } });
 }
 
 /** A queue's job, or undefined when it has none or Redis cannot say in time (the accepted record then speaks). */

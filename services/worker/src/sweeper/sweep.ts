@@ -1,5 +1,14 @@
 import type { AcceptedJob, PrismaClient } from "@kronos/db";
-import { JOBS, type Logger, QUEUES, type Redis, statusPollJobId, WEBHOOK_CLAIM_LEASE_MS, WEBHOOK_JOB_CLAIM } from "@kronos/shared";
+import {
+  JOBS,
+  type Logger,
+  QUEUES,
+  type Redis,
+  type SweepReport,
+  statusPollJobId,
+  WEBHOOK_CLAIM_LEASE_MS,
+  WEBHOOK_JOB_CLAIM,
+} from "@kronos/shared";
 import type { FlowChildJob, FlowProducer, JobsOptions, Queue } from "bullmq";
 
 /** Rows read per statement; a pass reads batches until none is full or MAX_BATCHES were read. */
@@ -13,24 +22,13 @@ export interface SweepDeps {
   /** A non-blocking connection, for reading job keys. */
   redis: Redis;
   prefix: string;
-  /** Every queue by name, for adding jobs again (with DEFAULT_JOB_OPTIONS as their defaults). */
+  /** Every queue by name, for adding jobs again (with their contract's default options). */
   queues: Map<string, Queue>;
   flows: FlowProducer;
   logger: Logger;
   /** Records younger than this are left alone: their request may still be adding the job. */
   graceMs: number;
   now?: () => Date;
-}
-
-export interface SweepReport {
-  /** Accepted jobs whose job was found finished in Redis, or whose record is final in its own table. */
-  finished: number;
-  /** Accepted jobs added again because Redis had no job for them. */
-  redriven: number;
-  /** Stored webhook deliveries that had no job and were not being handled: enqueued again. */
-  webhooksRedriven: number;
-  /** INITIATED connections whose status poll had gone: polled again. */
-  pollsRedriven: number;
 }
 
 type JobState = "missing" | "finished" | "pending";
@@ -103,6 +101,7 @@ export async function sweepAcceptedJobs(deps: SweepDeps): Promise<SweepReport> {
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
     const rows: AcceptedJob[] = await deps.prisma.acceptedJob.findMany({
       where: {
+        keyPrefix: deps.prefix,
         finishedAt: null,
         createdAt: { lt: before },
         ...(after ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, jobId: { gt: after.jobId } }] } : {}),
@@ -122,7 +121,7 @@ export async function sweepAcceptedJobs(deps: SweepDeps): Promise<SweepReport> {
       try {
         await redrive(deps, row);
         await deps.prisma.acceptedJob.update({
-          where: { queue_jobId: { queue: row.queue, jobId: row.jobId } },
+          where: { keyPrefix_queue_jobId: { keyPrefix: deps.prefix, queue: row.queue, jobId: row.jobId } },
           data: { redriveCount: { increment: 1 }, redrivenAt: now },
         });
         report.redriven += 1;
@@ -133,15 +132,20 @@ export async function sweepAcceptedJobs(deps: SweepDeps): Promise<SweepReport> {
     }
     for (const queue of new Set(finished.map((r) => r.queue))) {
       const jobIds = finished.filter((r) => r.queue === queue).map((r) => r.jobId);
-      await deps.prisma.acceptedJob.updateMany({ where: { queue, jobId: { in: jobIds }, finishedAt: null }, data: { finishedAt: now } });
+      await deps.prisma.acceptedJob.updateMany({
+        where: { keyPrefix: deps.prefix, queue, jobId: { in: jobIds }, finishedAt: null },
+        data: { finishedAt: now },
+      });
     }
     report.finished += finished.length;
     if (rows.length < BATCH) break;
   }
-  await deps.prisma.acceptedJob.deleteMany({ where: { finishedAt: { lt: new Date(now.getTime() - KEEP_FINISHED_MS) } } });
+  await deps.prisma.acceptedJob.deleteMany({
+    where: { keyPrefix: deps.prefix, finishedAt: { lt: new Date(now.getTime() - KEEP_FINISHED_MS) } },
+  });
 
   report.webhooksRedriven = await sweepWebhooks(deps, now, before);
-  report.pollsRedriven = await sweepStatusPolls(deps, before);
+  report.pollsRedriven = await sweepStatusPolls(deps, now, before);
   return report;
 }
 
@@ -150,7 +154,8 @@ async function sweepWebhooks(deps: SweepDeps, now: Date, before: Date): Promise<
   const rows = await deps.prisma.webhookEvent.findMany({
     where: {
       processedAt: null,
-      receivedAt: { lt: before },
+      // Recent deliveries only: Composio gives up retrying after about a day, and older rows are an operator's call.
+      receivedAt: { lt: before, gt: new Date(now.getTime() - KEEP_FINISHED_MS) },
       OR: [{ claimedAt: null }, { claimedAt: { lt: leaseExpired } }, { claimedBy: WEBHOOK_JOB_CLAIM }],
     },
     select: { id: true, claimedBy: true },
@@ -177,9 +182,10 @@ async function sweepWebhooks(deps: SweepDeps, now: Date, before: Date): Promise<
   return count;
 }
 
-async function sweepStatusPolls(deps: SweepDeps, before: Date): Promise<number> {
+async function sweepStatusPolls(deps: SweepDeps, now: Date, before: Date): Promise<number> {
   const rows = await deps.prisma.connection.findMany({
-    where: { status: "INITIATED", updatedAt: { lt: before } },
+    // Links that may still be followed (an expired one is failed by the reconciliation, or by its own poll).
+    where: { status: "INITIATED", updatedAt: { lt: before }, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
     select: { id: true, tenantId: true },
     take: BATCH,
   });
