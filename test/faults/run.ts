@@ -9,7 +9,7 @@ import { type FaultSystem, startFaultSystem } from "./system.ts";
 const started = Date.now();
 const log = (line: string) => process.stderr.write(`[faults +${Math.round((Date.now() - started) / 1000)}s] ${line}\n`);
 /** How long a scenario waits, after its fault ended, for every accepted request to reach a terminal state. */
-const RECOVERY_BOUND_MS = 90_000;
+const RECOVERY_BOUND_MS = 75_000;
 const REQUEST_TIMEOUT_MS = 15_000;
 
 interface Row {
@@ -19,7 +19,12 @@ interface Row {
   lost: number;
   noEvent: number;
   duplicated: number;
+  /** 503 UNAVAILABLE answers: the designed, clear refusal while a dependency is down. */
+  unavailable: number;
+  /** Any other 5xx: a bug. */
   fiveXx: number;
+  /** Requests that got no answer within REQUEST_TIMEOUT_MS, or a refused connection (a service restarting). */
+  noAnswer: number;
   slowestMs: number;
   recoverMs: number | null;
   note: string;
@@ -52,6 +57,8 @@ class Load {
   readonly executions = new Map<string, string>(); // execution id -> title
   readonly connections: string[] = [];
   fiveXx = 0;
+  unavailable = 0;
+  noAnswer = 0;
   slowestMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Array<Promise<unknown>> = [];
@@ -80,7 +87,9 @@ class Load {
 
   record(r: { status: number; ms: number }, accepted: () => void): void {
     this.slowestMs = Math.max(this.slowestMs, r.ms);
-    if (r.status >= 500) this.fiveXx += 1;
+    if (r.status === 503) this.unavailable += 1;
+    else if (r.status >= 500) this.fiveXx += 1;
+    else if (r.status === 0) this.noAnswer += 1;
     if (r.status >= 200 && r.status < 300) accepted();
   }
 
@@ -146,7 +155,9 @@ async function scenario(
     lost: accepted - counts.terminal,
     noEvent: counts.terminal - counts.withEvent,
     duplicated: await duplicatedEffects(load),
+    unavailable: load.unavailable,
     fiveXx: load.fiveXx,
+    noAnswer: load.noAnswer,
     slowestMs: Math.round(load.slowestMs),
     recoverMs,
     note: options.note ?? "",
@@ -302,7 +313,9 @@ const SCENARIOS: Record<string, () => Promise<Row>> = {
       lost: 0,
       noEvent: 0,
       duplicated: 0,
+      unavailable: 0,
       fiveXx: 0,
+      noAnswer: 0,
       slowestMs: stopped.ms,
       recoverMs: null,
       note: `exit code ${stopped.code} after ${stopped.ms} ms`,
@@ -344,7 +357,9 @@ const SCENARIOS: Record<string, () => Promise<Row>> = {
       lost: ids.length - delivered,
       noEvent: 0,
       duplicated: ids.filter((id) => (events.get(id) ?? 0) > 1).length,
+      unavailable: 0,
       fiveXx,
+      noAnswer: 0,
       slowestMs: Math.round(slowest),
       recoverMs: null,
       note: "",
@@ -395,7 +410,9 @@ const SCENARIOS: Record<string, () => Promise<Row>> = {
       lost: 0,
       noEvent: 0,
       duplicated: 0,
+      unavailable: 0,
       fiveXx,
+      noAnswer: 0,
       slowestMs: Math.round(slowest),
       recoverMs: null,
       note: "",
@@ -408,17 +425,22 @@ function table(rows: Row[]): string {
     "| scenario | accepted | terminal | lost | no event | duplicated effects | 5xx | slowest answer | time to recover | note |";
   const lines = rows.map(
     (r) =>
-      `| ${r.scenario} | ${r.accepted} | ${r.terminal} | ${r.lost} | ${r.noEvent} | ${r.duplicated} | ${r.fiveXx} | ${(r.slowestMs / 1000).toFixed(2)} s | ${
+      `| ${r.scenario} | ${r.accepted} | ${r.terminal} | ${r.lost} | ${r.noEvent} | ${r.duplicated} | ${r.unavailable} | ${r.fiveXx} | ${r.noAnswer} | ${(r.slowestMs / 1000).toFixed(2)} s | ${
         r.recoverMs === null ? (r.accepted > 0 ? `> ${RECOVERY_BOUND_MS / 1000} s` : "-") : `${(r.recoverMs / 1000).toFixed(1)} s`
       } | ${r.note} |`,
   );
-  return [header, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", ...lines].join("\n");
+  return [header, `|${" --- |".repeat(12)}`, ...lines].join("\n");
 }
 
 const args = process.argv.slice(2);
 const onlyArg = args.find((a) => a.startsWith("--only="));
 const only = onlyArg ? onlyArg.slice("--only=".length).split(",") : Object.keys(SCENARIOS);
 system = await startFaultSystem(log);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void system.stop().finally(() => process.exit(130));
+  });
+}
 const rows: Row[] = [];
 try {
   await setUp();

@@ -7,6 +7,7 @@ import {
   createQueue,
   EventBus,
   instrumentHttp,
+  isInfrastructureError,
   type Logger,
   lazyChildLogger,
   loggerOptions,
@@ -14,6 +15,7 @@ import {
   type Redis,
   safeEqual,
   type TypedQueue,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
 } from "@kronos/shared";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { authenticateFeed } from "./auth.js";
@@ -124,6 +126,12 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     if (error.statusCode === 415) return reply.status(415).send(new AppError("UNSUPPORTED_MEDIA_TYPE", error.message).toBody());
     if (typeof error.statusCode === "number" && error.statusCode < 500) {
       return reply.status(error.statusCode).send(new AppError("BAD_REQUEST", error.message).toBody());
+    }
+    if (isInfrastructureError(error)) {
+      // Postgres or Redis away: Composio (or a client) is told to come back shortly, nothing was accepted.
+      request.log.warn({ err: error }, "request refused: a dependency is unavailable");
+      reply.header("retry-after", String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      return reply.status(503).send(new AppError("UNAVAILABLE", "A service this request needs is unavailable: retry shortly").toBody());
     }
     request.log.error({ err: error }, "request failed");
     return reply.status(500).send(new AppError("INTERNAL", "Internal error").toBody());

@@ -28,7 +28,7 @@ export function findUnstorableText(value: unknown, root = ""): string | null {
     if (typeof current === "string") {
       if (hasUnstorableText(current)) return path || "(root)";
     } else if (Array.isArray(current)) {
-      for (const [index, item] of current.entries()) stack.push([item, `${path}[${index}]`]);
+      for (const [index, item] of current.entries()) stack.push([item, path ? `${path}.${index}` : String(index)]);
     } else if (current !== null && typeof current === "object") {
       for (const [key, item] of Object.entries(current)) {
         const at = path ? `${path}.${key}` : key;

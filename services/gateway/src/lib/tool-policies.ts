@@ -1,5 +1,6 @@
 import type { PrismaClient } from "@kronos/db";
 import {
+  blockingOptionsOf,
   type EffectiveToolPolicy,
   type Redis,
   resolveToolPolicy,
@@ -57,7 +58,8 @@ export class ToolPolicyCache {
 
   /** Subscribes to changes; until then (and whenever the subscription is down) every read goes to Postgres. */
   async start(): Promise<void> {
-    const subscriber = this.redis.duplicate();
+    // With an offline queue and no command timeout, whatever the request path's connection has (a subscriber waits).
+    const subscriber = this.redis.duplicate(blockingOptionsOf(this.redis));
     this.subscriber = subscriber;
     subscriber.on("error", () => {}); // reconnects by itself; meanwhile nothing is cached
     subscriber.on("close", () => this.stopListening());

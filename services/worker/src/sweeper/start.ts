@@ -44,7 +44,7 @@ export async function startSweeper(ctx: JobContext, schedulers: Array<() => Prom
   const onReady = () => {
     if (busy) return;
     busy = true;
-    logger.info("Redis is back: ensuring the job schedulers and sweeping for lost jobs");
+    logger.info("Redis is back, or lost its data: ensuring the job schedulers and sweeping for lost jobs");
     ensure()
       .then(() => sweepOnce(ctx, logger))
       .catch((error: unknown) => logger.error({ err: error }, "could not ensure the schedulers after a reconnection"))
@@ -54,5 +54,22 @@ export async function startSweeper(ctx: JobContext, schedulers: Array<() => Prom
   };
   // The first "ready" has passed (the queues waited for it): every one from now on is a reconnection.
   ctx.redis.on("ready", onReady);
-  return { close: () => ctx.redis.off("ready", onReady) };
+  // A Redis can also lose its data without this process seeing a reconnection (a failover to an empty replica, a
+  // flush): when the sweeper's own scheduler is gone, every scheduler is, so the same repair runs.
+  const sweeperQueue = ctx.queues.sweeper as unknown as Queue;
+  const watchdog = setInterval(() => {
+    sweeperQueue
+      .getJobScheduler(SWEEPER_SCHEDULER_ID)
+      .then((scheduler) => {
+        if (!scheduler) onReady();
+      })
+      .catch(() => undefined); // Redis away: the reconnection will do it
+  }, ctx.config.SWEEP_INTERVAL_SECONDS * 1000);
+  watchdog.unref();
+  return {
+    close: () => {
+      clearInterval(watchdog);
+      ctx.redis.off("ready", onReady);
+    },
+  };
 }

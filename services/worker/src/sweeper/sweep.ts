@@ -31,20 +31,29 @@ export interface SweepDeps {
   now?: () => Date;
 }
 
-type JobState = "missing" | "finished" | "pending";
+/** "broken": a job hash without its name or data (written by a worker that was finishing it while Redis lost it). */
+type JobState = "missing" | "broken" | "finished" | "pending";
 
 /** For each job key, whether Redis has it, and whether it finished (BullMQ sets finishedOn only on the final outcome). */
 async function jobStates(redis: Redis, prefix: string, jobs: Array<{ queue: string; jobId: string }>): Promise<JobState[]> {
   if (jobs.length === 0) return [];
   const pipeline = redis.pipeline();
-  for (const job of jobs) pipeline.hmget(`${prefix}:${job.queue}:${job.jobId}`, "finishedOn", "timestamp");
+  for (const job of jobs) pipeline.hmget(`${prefix}:${job.queue}:${job.jobId}`, "finishedOn", "timestamp", "name", "data");
   const results = (await pipeline.exec()) ?? [];
   return results.map(([error, value]) => {
     if (error) throw error;
-    const [finishedOn, timestamp] = value as [string | null, string | null];
-    if (finishedOn) return "finished";
-    return timestamp ? "pending" : "missing";
+    const [finishedOn, timestamp, name, data] = value as Array<string | null>;
+    if (!finishedOn && !timestamp && !name) return "missing";
+    if (!name || !data) return "broken";
+    return finishedOn ? "finished" : "pending";
   });
+}
+
+/** Adds a job again; a broken hash left under its id goes first (BullMQ would take the add for a duplicate). */
+async function addAgain(queue: Queue, state: JobState, add: () => Promise<unknown>, jobId: string): Promise<void> {
+  if (state === "broken")
+    await queue.remove(jobId).catch(() => queue.client.then((client) => client.del(`${queue.qualifiedName}:${jobId}`)));
+  await add();
 }
 
 /**
@@ -114,12 +123,15 @@ export async function sweepAcceptedJobs(deps: SweepDeps): Promise<SweepReport> {
     after = { createdAt: last.createdAt, queue: last.queue, jobId: last.jobId };
 
     const states = await jobStates(deps.redis, deps.prefix, rows);
-    const missing = rows.filter((_row, i) => states[i] === "missing");
+    const stateOf = new Map(rows.map((row, i) => [row, states[i] as JobState]));
+    const missing = rows.filter((row) => stateOf.get(row) === "missing" || stateOf.get(row) === "broken");
     const final = missing.length > 0 ? await finalInTheirTable(deps.prisma, missing) : new Set<string>();
-    const finished = rows.filter((row, i) => states[i] === "finished" || (states[i] === "missing" && final.has(row.jobId)));
+    const finished = rows.filter((row) => stateOf.get(row) === "finished" || (missing.includes(row) && final.has(row.jobId)));
     for (const row of missing.filter((r) => !final.has(r.jobId))) {
       try {
-        await redrive(deps, row);
+        const queue = deps.queues.get(row.queue);
+        if (!queue) throw new Error(`no queue named "${row.queue}"`);
+        await addAgain(queue, stateOf.get(row) as JobState, () => redrive(deps, row), row.jobId);
         await deps.prisma.acceptedJob.update({
           where: { keyPrefix_queue_jobId: { keyPrefix: deps.prefix, queue: row.queue, jobId: row.jobId } },
           data: { redriveCount: { increment: 1 }, redrivenAt: now },
@@ -173,9 +185,13 @@ async function sweepWebhooks(deps: SweepDeps, now: Date, before: Date): Promise<
     // A job that gave up while the request that stored the row held it (and died holding it): its claim has run
     // out now, so the delivery gets a new job.
     const abandoned = states[i] === "finished" && row.claimedBy?.startsWith("ingest:") === true;
-    if (states[i] !== "missing" && !abandoned) continue;
-    if (abandoned) await queue.remove(row.id);
-    await queue.add(JOBS.processWebhookEvent, { webhookId: row.id }, { jobId: row.id });
+    if (states[i] !== "missing" && states[i] !== "broken" && !abandoned) continue;
+    await addAgain(
+      queue,
+      abandoned ? "broken" : (states[i] as JobState),
+      () => queue.add(JOBS.processWebhookEvent, { webhookId: row.id }, { jobId: row.id }),
+      row.id,
+    );
     count += 1;
   }
   if (count > 0) deps.logger.warn({ count }, "stored webhook deliveries had no job: enqueued them again");
@@ -198,7 +214,8 @@ async function sweepStatusPolls(deps: SweepDeps, now: Date, before: Date): Promi
   const queue = deps.queues.get(QUEUES.statusPoll) as Queue;
   let count = 0;
   for (const [i, row] of valid.entries()) {
-    if (states[i] !== "missing") continue;
+    if (states[i] !== "missing" && states[i] !== "broken") continue;
+    if (states[i] === "broken") await queue.remove(statusPollJobId(row.id)).catch(() => undefined);
     await queue.add(
       JOBS.pollConnectionStatus,
       { connectionId: row.id, tenantId: row.tenantId, attempt: 0 },
