@@ -9,7 +9,7 @@ import {
   QUEUE_KEYS,
   type QueueKey,
 } from "@kronos/shared";
-import type { Job } from "bullmq";
+import type { Job, WorkerOptions } from "bullmq";
 import type { JobContext } from "./context.js";
 import type { Attempt } from "./failure-policy.js";
 
@@ -29,6 +29,8 @@ export interface JobHandler<K extends QueueKey = QueueKey> {
   callsComposio: boolean;
   /** How many jobs one process runs at once (default WORKER_CONCURRENCY). */
   concurrency?: (config: Config) => number;
+  /** BullMQ worker options of this queue (lock duration, stalled-job checks...). */
+  workerOptions?: (config: Config) => Partial<WorkerOptions>;
   /** Postgres and Redis errors make the job wait and try again (default); false: give up (the next run retries). */
   waitsOnInfrastructure?: boolean;
   /** Runs the job. Errors are thrown as they are: the failure policy (jobs/run-job.ts) decides what they mean. */

@@ -117,7 +117,7 @@ export function startJobWorker<K extends QueueKey>(
   key: K,
   handler: JobHandler<K>,
   ctx: JobContext,
-  options: { connection: Redis; metrics: ReturnType<typeof jobMetrics> | null; workerOptions?: Partial<WorkerOptions> },
+  options: { connection: Redis; metrics: ReturnType<typeof jobMetrics> | null },
 ): Worker {
   const contract = QUEUE_CONTRACTS[key];
   const queue = contract.name;
@@ -188,7 +188,7 @@ export function startJobWorker<K extends QueueKey>(
       prefix: config.REDIS_KEY_PREFIX,
       concurrency: handler.concurrency?.(config) ?? config.WORKER_CONCURRENCY,
       ...(handler.callsComposio ? composioOptions : {}),
-      ...options.workerOptions,
+      ...handler.workerOptions?.(config),
     },
   );
 
