@@ -164,7 +164,14 @@ describe("a Postgres outage during a job", () => {
     });
     const { tenantId } = await createTestTenant(direct);
     await direct.connection.create({
-      data: { id: crypto.randomUUID(), tenantId, userId: "alice", toolkitSlug: "github", status: "ACTIVE", composioAccountId: "ca_x" },
+      data: {
+        id: crypto.randomUUID(),
+        tenantId,
+        userId: "alice",
+        toolkitSlug: "github",
+        status: "ACTIVE",
+        composioAccountId: `ca_${crypto.randomUUID()}`,
+      },
     });
     const data = executionJob(tenantId);
 
