@@ -20,6 +20,7 @@ export * from "./http/sessions.js";
 export * from "./job-secrets.js";
 export * from "./logger.js";
 export * from "./metrics.js";
+export * from "./pretty-log.js";
 export * from "./queues.js";
 export * from "./redis.js";
 export * from "./webhooks/signature.js";

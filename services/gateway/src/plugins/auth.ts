@@ -1,4 +1,5 @@
 import type { PrismaClient } from "@kronos/db";
+import { globalPlugin } from "@kronos/service-kit";
 import {
   API_KEY_PREFIX,
   AppError,
@@ -11,7 +12,6 @@ import {
 } from "@kronos/shared";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AdminPrincipal, GatewayPrincipal, PrincipalKind } from "../context.js";
-import { globalPlugin } from "../lib/global-plugin.js";
 
 export interface AuthOptions {
   prisma: PrismaClient;

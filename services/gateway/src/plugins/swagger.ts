@@ -1,7 +1,7 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import { globalPlugin } from "@kronos/service-kit";
 import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
-import { globalPlugin } from "../lib/global-plugin.js";
 
 export const DOCS_PREFIX = "/docs";
 
