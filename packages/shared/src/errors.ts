@@ -42,4 +42,3 @@ export class AppError extends Error {
 }
 
 export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);
-export const forbidden = (message: string) => new AppError("FORBIDDEN", message);

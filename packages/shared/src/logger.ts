@@ -5,7 +5,7 @@ import { type LineSink, prettyLogStream } from "./pretty-log.js";
  * Paths pino removes from every log line. Secrets never reach a log: API keys, bearer tokens, client secrets,
  * OAuth tokens, webhook secrets and signatures.
  */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   "req.headers.authorization",
   "req.headers.cookie",
   'req.headers["x-api-key"]',

@@ -48,7 +48,7 @@ export interface GatewayDeps {
   apiKeyCache?: Partial<ApiKeyCacheOptions>;
 }
 
-export const BODY_LIMIT_BYTES = 1024 * 1024;
+const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** The gateway, ready to `listen` or to `inject`. Closing it closes its queues; prisma and redis stay the caller's. */
 export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstance> {

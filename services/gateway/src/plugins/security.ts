@@ -3,7 +3,7 @@ import { API_SECURITY_HEADERS, globalPlugin } from "@kronos/service-kit";
 import helmet from "helmet";
 
 /** CORS origins from a comma-separated list; none by default (browsers then get no CORS headers). */
-export function corsOrigins(list: string): string[] {
+function corsOrigins(list: string): string[] {
   return list
     .split(",")
     .map((origin) => origin.trim())
@@ -14,7 +14,7 @@ export function corsOrigins(list: string): string[] {
  * The headers helmet sets, read once by running it against a recording response. upgrade-insecure-requests would
  * break /docs when it is served over plain HTTP (local runs).
  */
-export function securityHeaders(): Record<string, string> {
+function securityHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};
   const recorder = {
     setHeader(name: string, value: string | number | readonly string[]) {
@@ -36,7 +36,7 @@ export function securityHeaders(): Record<string, string> {
   return headers;
 }
 
-export const API_PATH_PREFIX = "/api/";
+const API_PATH_PREFIX = "/api/";
 
 /**
  * Whether a request's raw URL is under `/api/`. The router decodes percent-escapes (`/%61pi/...` reaches an API

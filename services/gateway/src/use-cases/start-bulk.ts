@@ -36,7 +36,7 @@ export interface RejectedItem {
 }
 
 /** The jobId of an item that has no job because the gateway refused it (see the parent's `rejected`). */
-export const rejectedItemJobId = (bulkId: string, index: number) => `rejected-${bulkId}-${index}`;
+const rejectedItemJobId = (bulkId: string, index: number) => `rejected-${bulkId}-${index}`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
