@@ -4,15 +4,14 @@ import { API_SECURITY_HEADERS, createServiceApp, opsRoutes } from "@kronos/servi
 import {
   AppError,
   type Config,
+  createQueue,
   EventBus,
   instrumentHttp,
   type Logger,
   type Principal,
-  type ProcessWebhookEventJob,
-  QUEUES,
   type Redis,
+  type TypedQueue,
 } from "@kronos/shared";
-import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { authenticateFeed } from "./auth.js";
 import { composioWebhookRoutes } from "./composio-webhook.js";
@@ -75,7 +74,7 @@ declare module "fastify" {
   interface FastifyInstance {
     feedHub: FeedHub;
     /** The queue of Composio webhook jobs (owned by the app: closed with it). */
-    webhookQueue: Queue<ProcessWebhookEventJob>;
+    webhookQueue: TypedQueue<"webhookEvent">;
     metrics: WebhooksMetrics;
   }
 }
@@ -114,7 +113,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     (delivered) => metrics.eventsDelivered.inc(delivered),
   );
   // Shares the caller's Redis connection (BullMQ does not close a connection it was given).
-  const webhookQueue = new Queue<ProcessWebhookEventJob>(QUEUES.webhookEvent, { connection: redis, prefix: config.REDIS_KEY_PREFIX });
+  const webhookQueue = createQueue("webhookEvent", { connection: redis, prefix: config.REDIS_KEY_PREFIX });
   app.decorate("feedHub", hub);
   app.decorate("webhookQueue", webhookQueue);
   app.decorate("metrics", metrics);
