@@ -11,6 +11,13 @@ const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" |
 export const configSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** `json`: one pino JSON object a line; `pretty`: readable lines; `auto`: pretty on a terminal, JSON otherwise. */
+  LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
+  /**
+   * How long a service may take to stop after SIGTERM or SIGINT (finishing requests, letting active jobs end) before
+   * it exits anyway. Longer than COMPOSIO_TIMEOUT_MS, so that a job in the middle of a Composio call can finish.
+   */
+  SHUTDOWN_TIMEOUT_MS: positiveInt.max(600_000).default(45_000),
   HOST: z.string().min(1).default("127.0.0.1"),
   GATEWAY_PORT: port.default(8000),
   WEBHOOKS_PORT: port.default(8001),
@@ -73,6 +80,13 @@ export const configSchema = z.object({
    */
   INFRA_RETRY_MAX_DELAY_MS: positiveInt.default(30_000),
   INFRA_RETRY_MAX_MS: positiveInt.default(600_000),
+  /**
+   * A tool execution's lock in the queue, renewed every half of it while the Composio call runs, and how often
+   * workers look for executions whose lock has expired (their worker died): an interrupted execution resumes within
+   * about EXECUTION_LOCK_MS + EXECUTION_STALLED_CHECK_MS.
+   */
+  EXECUTION_LOCK_MS: positiveInt.min(1_000).default(5_000),
+  EXECUTION_STALLED_CHECK_MS: positiveInt.min(500).default(3_000),
   /** Repeatable reconciliation of local connections with Composio; 0 turns it off. */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
   /** How often the sweeper re-adds accepted jobs that Redis lost; 0 turns the sweeper off (also its start-up pass). */

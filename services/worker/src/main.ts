@@ -1,4 +1,5 @@
 import { createDatabase, databaseOptions } from "@kronos/db";
+import { stopOnSignals } from "@kronos/service-kit";
 import {
   composioBudgetKey,
   createComposioClient,
@@ -8,14 +9,13 @@ import {
   EventBus,
   loadConfigOrExit,
   RateBudget,
-  withDeadline,
   withRateBudget,
 } from "@kronos/shared";
 import { buildHealthServer } from "./health.js";
 import { startWorkers } from "./workers.js";
 
 const config = loadConfigOrExit("worker");
-const logger = createLogger("worker", config.LOG_LEVEL);
+const logger = createLogger("worker", config.LOG_LEVEL, { format: config.LOG_FORMAT });
 const database = createDatabase(config.DATABASE_URL, databaseOptions(config));
 const { prisma, sql } = database;
 const redis = createRedis(config.REDIS_URL);
@@ -38,43 +38,37 @@ const workers = await startWorkers({
   connection: () => createRedis(config.REDIS_URL),
   metrics: registry,
 });
-const health = buildHealthServer({ metrics: { registry, adminToken: config.ADMIN_TOKEN } });
+const health = buildHealthServer({ metrics: { registry, adminToken: config.ADMIN_TOKEN }, logger });
 await health.listen({ host: config.HOST, port: config.WORKER_PORT });
 logger.info({ host: config.HOST, port: config.WORKER_PORT }, "worker listening");
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, "shutting down: letting active jobs finish");
-  const timer = setTimeout(() => {
-    // BullMQ hands the jobs still active back (stalled-job check) to the next worker: nothing is lost.
-    logger.error("shutdown took too long; exiting");
-    process.exit(1);
-  }, 60_000);
-  timer.unref();
-  // Redis unreachable: active jobs cannot be handed back or finished, so waiting for them only delays the stop. Their
-  // records stay pending and are picked up again (stalled-job check, sweeper) by the next worker: nothing is lost.
-  const redisAway = setInterval(() => {
-    withDeadline(redis.ping(), 1_000, "Redis").catch(() => {
-      logger.warn({ redis: redis.status }, "Redis is unreachable while stopping: exiting without waiting for active jobs");
-      process.exit(0);
-    });
-  }, 1_000);
-  redisAway.unref();
-  try {
-    // Every worker stops taking jobs and waits for its active ones; then the connections close.
-    await workers.close();
-    await health.close();
-    await database.close();
-    await redis.quit();
-    logger.info("stopped");
-    process.exit(0);
-  } catch (error) {
-    logger.error({ err: error }, "error while shutting down");
-    process.exit(1);
-  }
+/** Resolves true once Redis fails to answer a PING within a second (checked every second). */
+function redisUnreachable(): Promise<true> {
+  return new Promise((resolve) => {
+    const check = setInterval(() => {
+      withDeadline(redis.ping(), 1_000, "Redis").catch(() => {
+        clearInterval(check);
+        resolve(true);
+      });
+    }, 1_000);
+    check.unref();
+  });
 }
 
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+stopOnSignals({
+  logger,
+  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  // Every worker stops taking jobs and waits for its active ones; then the connections close. Jobs still active at
+  // the timeout are handed back by BullMQ's stalled-job check to the next worker: nothing is lost.
+  stop: async () => {
+    // Redis unreachable: active jobs can neither finish nor be handed back, so waiting for them only delays the stop
+    // (SHUTDOWN_TIMEOUT_MS, then exit 1). Their records stay pending: the stalled-job check and the sweeper pick them
+    // up again when a worker runs with Redis back. Nothing is lost.
+    const away = await Promise.race([workers.close().then(() => false), redisUnreachable()]);
+    if (away) logger.warn("Redis is unreachable while stopping: not waiting for active jobs");
+    await health.close();
+    await database.close();
+    if (away) redis.disconnect();
+    else await redis.quit();
+  },
+});

@@ -1,24 +1,14 @@
-import { AppError, findUnstorableText, jsonDepthExceeds, MAX_JSON_DEPTH } from "@kronos/shared";
+import { AppError, findUnstorableText } from "@kronos/shared";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { globalPlugin } from "../lib/global-plugin.js";
 
 /**
  * Input no route can use is refused with 400 before any handler sees it, so that nothing of it is queued, stored or
- * sent to Composio: a JSON body nested deeper than MAX_JSON_DEPTH (checked on the raw text, before parsing), and a
- * NUL or a lone surrogate in any string or key of the body, the query or the path parameters (Postgres cannot store
- * them, and no name, id or argument of ours needs them).
+ * sent to Composio: a NUL or a lone surrogate in any string or key of the body, the query or the path parameters
+ * (Postgres cannot store them, and no name, id or argument of ours needs them). Bodies nested too deep are refused
+ * by the service kit's JSON parser.
  */
 export const inputHygienePlugin = globalPlugin("input-hygiene", async (app) => {
-  const parseJson = app.getDefaultJsonParser("error", "error");
-  app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    if (jsonDepthExceeds(body as string)) {
-      const error = new AppError("BAD_REQUEST", `The body is nested deeper than ${MAX_JSON_DEPTH} levels`);
-      return done(error, undefined);
-    }
-    parseJson(request, body as string, done);
-  });
-
   app.addHook("preValidation", (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
     for (const [part, value] of [
       ["params", request.params],

@@ -1,6 +1,6 @@
 import { type PrismaClient, prismaSql, type Sql } from "@kronos/db";
 import {
-  type ComposioError,
+  ComposioError,
   type ComposioPort,
   type Config,
   composioUserId,
@@ -9,41 +9,45 @@ import {
   type ExecuteToolJob,
   type ExecuteToolJobResult,
   type ExecutionCompletedEventData,
-  encodeJobFailure,
-  executeToolJobSchema,
+  isFinalExecutionStatus,
   type JobFailure,
   type Logger,
 } from "@kronos/shared";
-import { UnrecoverableError } from "bullmq";
-import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
-import { type FinalOutcome, type FoundConnection, recordOutcome, startAttempt, toolkitOfTool } from "./execution-store.js";
+import { describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
+import { retryFinalWrite } from "../jobs/final-write.js";
+import {
+  clearCallMark,
+  type FinalOutcome,
+  type FoundConnection,
+  recordOutcome,
+  type StartedAttempt,
+  startAttempt,
+  toolkitOfTool,
+} from "./execution-store.js";
 
 export { toolkitOfTool };
 
 /** Execution.errorCode (and the event's error.code) when the tool ran and the provider said no (successful: false). */
 export const TOOL_FAILED_CODE = "TOOL_FAILED";
+/** Execution.errorCode of an execution whose earlier call reached Composio and whose answer was lost. */
+export const OUTCOME_UNKNOWN_CODE = "OUTCOME_UNKNOWN";
+export const OUTCOME_UNKNOWN_MESSAGE =
+  "An earlier attempt reached Composio but its answer was lost (a worker stopped or the connection dropped): the tool " +
+  "may or may not have run, so it was not run again. Check the account before asking again.";
+/** The Composio tag of tools that change nothing: they are safe to run again. */
+export const READ_ONLY_TAG = "readOnlyHint";
 /** Execution.errorCode when the connection exists but cannot be used (EXPIRED, INACTIVE, INITIATED...). */
 export const CONNECTION_NOT_ACTIVE_CODE = "CONNECTION_NOT_ACTIVE";
 
 export interface ExecuteToolDeps {
-  config: Pick<Config, "EXECUTION_RESULT_MAX_BYTES">;
+  config: Pick<Config, "EXECUTION_RESULT_MAX_BYTES" | "INFRA_RETRY_MAX_DELAY_MS" | "INFRA_RETRY_MAX_MS">;
   prisma: PrismaClient;
   /** The hot statements' runner (the pg pool); by default they go through `prisma`. */
   sql?: Sql;
-  composio: Pick<ComposioPort, "executeTool">;
+  composio: Pick<ComposioPort, "executeTool" | "getTool">;
   bus: Pick<EventBus, "publish">;
   logger: Logger;
   now?: () => Date;
-}
-
-/** A refusal with the code stored on the execution, which may be more precise than the job failure's. */
-class ExecutionRefusal extends Refusal {
-  constructor(
-    failure: JobFailure,
-    readonly executionCode: string = failure.code,
-  ) {
-    super(failure);
-  }
 }
 
 /** The stored result: the data itself (null for none), or, past `maxBytes` of JSON, a preview (the first bytes of that JSON). */
@@ -64,74 +68,96 @@ export function storedResult(data: unknown, maxBytes: number): { result: unknown
  * Runs one tool for one user: records the attempt on the Execution row (RUNNING) together with the connected account
  * it found (the given one, which must be the user's and ACTIVE, or the user's ACTIVE connection of the tool's
  * toolkit), runs the tool at Composio and records the final outcome once, publishing `execution.completed` once. A
- * provider failure (HTTP 200, successful: false) completes the job with FAILED; refusals and Composio's 4xx fail the
- * job (UnrecoverableError) after recording FAILED; 5xx, timeouts and malformed answers are retried, and the last
- * attempt records why it gave up. An execution that is already final is not run again.
+ * provider failure (HTTP 200, successful: false) completes the job with FAILED. Refusals and Composio's errors are
+ * thrown: the failure policy decides (retry, give up), and a job that gives up ends the row FAILED through
+ * `markExecutionFailed`. An execution that is already final is not run again.
  */
-export async function executeTool(deps: ExecuteToolDeps, rawData: unknown, attempt: Attempt): Promise<ExecuteToolJobResult> {
-  const parsed = executeToolJobSchema.safeParse(rawData);
-  if (!parsed.success) throw new UnrecoverableError(encodeJobFailure({ code: "VALIDATION_FAILED", message: "Invalid tool-execution job" }));
-  const job = parsed.data;
+export async function executeTool(deps: ExecuteToolDeps, job: ExecuteToolJob): Promise<ExecuteToolJobResult> {
   const log = deps.logger.child({ executionId: job.executionId, tool: job.toolSlug });
-  const giveUp = async (error: unknown): Promise<never> => {
-    const decision = decideOnError(error, attempt, (e) => describeExecuteRefusal(e, job.toolSlug));
-    if (decision.action === "rethrow") {
-      log.warn({ err: describeError(error), attemptsMade: attempt.attemptsMade }, "tool execution attempt failed; will retry");
-      throw error;
-    }
-    const code = error instanceof ExecutionRefusal ? error.executionCode : decision.failure.code;
-    log.warn({ err: describeError(error), code }, "tool execution failed");
-    await markExecutionFailed(deps, job, { code, message: decision.failure.message });
-    throw new UnrecoverableError(encodeJobFailure(decision.failure));
-  };
 
   // Round trips on the way to a result: the attempt with its connection (1), Composio, the final outcome (2).
   const started = await startAttempt({ sql: sqlOf(deps), prisma: deps.prisma }, job, deps.now?.() ?? new Date());
-  if (isFinal(started.attempt.status)) {
+  if (isFinalExecutionStatus(started.attempt.status)) {
     log.info({ status: started.attempt.status }, "execution already finished; not running it again");
-    return { execution_id: started.attempt.id, status: started.attempt.status as "SUCCEEDED" | "FAILED" };
+    return { execution_id: started.attempt.id, status: started.attempt.status };
   }
   const refusal = connectionRefusal(job, started.connection);
-  if (refusal) return giveUp(refusal);
+  if (refusal) throw refusal;
+  if (started.attempt.earlierCallUnanswered && !(await mayRunAgain(deps, job, started.attempt))) {
+    log.warn("an earlier attempt reached Composio without a recorded outcome; not running the tool again");
+    await finishWithPatience(deps, job, {
+      status: "OUTCOME_UNKNOWN",
+      error: { code: OUTCOME_UNKNOWN_CODE, message: OUTCOME_UNKNOWN_MESSAGE },
+      durationMs: null,
+      logId: null,
+    });
+    return { execution_id: job.executionId, status: "OUTCOME_UNKNOWN" };
+  }
 
+  const startedAt = Date.now();
+  let outcome: Awaited<ReturnType<ComposioPort["executeTool"]>>;
   try {
-    const startedAt = Date.now();
-    const outcome = await deps.composio.executeTool({
+    outcome = await deps.composio.executeTool({
       toolSlug: job.toolSlug,
       arguments: job.arguments,
       connectedAccountId: started.connection?.composioAccountId ?? undefined,
       userId: composioUserId(job.tenantId, job.userId),
     });
-    const durationMs = Date.now() - startedAt;
-    const { result, truncated } = storedResult(outcome.data, deps.config.EXECUTION_RESULT_MAX_BYTES);
-    const error = outcome.successful ? null : { code: TOOL_FAILED_CODE, message: outcome.error || "The tool failed" };
-    const status = outcome.successful ? "SUCCEEDED" : "FAILED";
-    await finish(deps, job, { status, error, durationMs, logId: outcome.logId, result, resultTruncated: truncated });
-    log.info({ status, durationMs, logId: outcome.logId, truncated }, "tool executed");
-    return { execution_id: job.executionId, status };
   } catch (error) {
-    return giveUp(error);
+    // Composio answered (an HTTP error): the tool's fate is known, a retry is not a second run. A call cut off
+    // without an answer keeps its mark, and the next attempt decides with mayRunAgain.
+    if (composioAnswered(error)) await clearCallMark(sqlOf(deps), job);
+    throw error;
   }
+  const durationMs = Date.now() - startedAt;
+  const { result, truncated } = storedResult(outcome.data, deps.config.EXECUTION_RESULT_MAX_BYTES);
+  const error = outcome.successful ? null : { code: TOOL_FAILED_CODE, message: outcome.error || "The tool failed" };
+  const status = outcome.successful ? "SUCCEEDED" : "FAILED";
+  // The tool ran: its outcome is written however long Postgres takes to come back (a lost outcome would make the
+  // next attempt end OUTCOME_UNKNOWN).
+  await finishWithPatience(deps, job, { status, error, durationMs, logId: outcome.logId, result, resultTruncated: truncated });
+  log.info({ status, durationMs, logId: outcome.logId, truncated }, "tool executed");
+  return { execution_id: job.executionId, status };
+}
+
+/**
+ * Whether a tool whose earlier call may have run (no outcome recorded) may run again: a read-only tool (Composio's
+ * readOnlyHint tag) always; any other only when the tenant says so. At most once is the default.
+ */
+async function mayRunAgain(deps: ExecuteToolDeps, job: ExecuteToolJob, attempt: StartedAttempt): Promise<boolean> {
+  if (attempt.retryUnknownOutcomes) return true;
+  const tool = await deps.composio.getTool(job.toolSlug);
+  return tool.tags.includes(READ_ONLY_TAG);
+}
+
+/** Whether Composio answered the call (so the tool's fate is known): an HTTP status, or a call that never connected. */
+function composioAnswered(error: unknown): boolean {
+  if (!(error instanceof ComposioError)) return false;
+  return error.details.status !== undefined || /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(error.message);
+}
+
+/** finish, retried while Postgres is unreachable (for up to INFRA_RETRY_MAX_MS). */
+async function finishWithPatience(deps: ExecuteToolDeps, job: ExecuteToolJob, outcome: FinalOutcome): Promise<void> {
+  const written = await retryFinalWrite(() => finish(deps, job, outcome), deps.config, deps.logger);
+  if (!written) throw new Error("Could not record the execution's outcome");
 }
 
 /** Why the connection the attempt found cannot run the tool (null: it can). */
-function connectionRefusal(job: ExecuteToolJob, connection: FoundConnection | null): ExecutionRefusal | null {
+function connectionRefusal(job: ExecuteToolJob, connection: FoundConnection | null): Refusal | null {
   if (!job.connectedAccountId) {
     const toolkit = toolkitOfTool(job.toolSlug);
-    return connection
-      ? null
-      : new ExecutionRefusal({ code: "NOT_FOUND", message: `User "${job.userId}" has no ACTIVE ${toolkit} connection` });
+    return connection ? null : new Refusal({ code: "NOT_FOUND", message: `User "${job.userId}" has no ACTIVE ${toolkit} connection` });
   }
   if (!connection?.composioAccountId) {
-    return new ExecutionRefusal({
+    return new Refusal({
       code: "NOT_FOUND",
       message: `Connection "${job.connectedAccountId}" not found for user "${job.userId}"`,
     });
   }
   if (connection.status !== "ACTIVE") {
-    return new ExecutionRefusal(
+    return new Refusal(
       { code: "CONFLICT", message: `Connection "${connection.id}" is ${connection.status}, not ACTIVE: the connection is not active` },
-      CONNECTION_NOT_ACTIVE_CODE,
+      { recordCode: CONNECTION_NOT_ACTIVE_CODE },
     );
   }
   return null;
@@ -139,10 +165,8 @@ function connectionRefusal(job: ExecuteToolJob, connection: FoundConnection | nu
 
 const sqlOf = (deps: ExecuteToolDeps): Sql => deps.sql ?? prismaSql(deps.prisma);
 
-const isFinal = (status: string) => status === "SUCCEEDED" || status === "FAILED";
-
 /** Composio's 4xx on execute, in words for the client. */
-function describeExecuteRefusal(error: ComposioError, toolSlug: string): JobFailure {
+export function describeExecuteRefusal(error: ComposioError, toolSlug: string): JobFailure {
   const status = error.details.status;
   if (status === 404 || error.kind === "not_found") return { code: "NOT_FOUND", message: `Composio: ${error.message}` };
   if (status === 410) return { code: "BAD_REQUEST", message: `Tool "${toolSlug}" is deprecated at Composio: ${error.message}` };

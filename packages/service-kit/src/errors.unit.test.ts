@@ -29,7 +29,7 @@ describe("toAppError", () => {
 
   it("answers an unreachable Postgres or Redis with UNAVAILABLE, saying nothing of it", () => {
     for (const error of [
-      new Error("connect ECONNREFUSED postgres://user:pw@db"),
+      Object.assign(new Error("connect ECONNREFUSED postgres://user:pw@db"), { code: "ECONNREFUSED" }),
       new Error("timeout exceeded when trying to connect"),
       new Error("Stream isn't writeable and enableOfflineQueue options is false"),
     ]) {
