@@ -14,7 +14,8 @@ export function acceptEmptyJsonBodies(app: FastifyInstance): void {
   app.removeContentTypeParser(["application/json", "text/plain"]);
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     if (body.length === 0) return done(null, undefined);
-    if (jsonDepthExceeds(body as string)) return done(new AppError("BAD_REQUEST", `The body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    if (jsonDepthExceeds(body as string))
+      return done(new AppError("BAD_REQUEST", `The body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
     parseJson(request, body as string, done);
   });
 }

@@ -87,5 +87,5 @@ export async function freePort(): Promise<number> {
     });
   });
 }
-export { type ProxyMode, TcpProxy } from "./tcp-proxy.js";
 export { type RawAnswer, rawHttp } from "./raw-http.js";
+export { type ProxyMode, TcpProxy } from "./tcp-proxy.js";

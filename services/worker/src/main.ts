@@ -9,6 +9,7 @@ import {
   EventBus,
   loadConfigOrExit,
   RateBudget,
+  withDeadline,
   withRateBudget,
 } from "@kronos/shared";
 import { buildHealthServer } from "./health.js";

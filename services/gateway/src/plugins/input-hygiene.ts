@@ -1,6 +1,6 @@
+import { globalPlugin } from "@kronos/service-kit";
 import { AppError, findUnstorableText } from "@kronos/shared";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { globalPlugin } from "../lib/global-plugin.js";
 
 /**
  * Input no route can use is refused with 400 before any handler sees it, so that nothing of it is queued, stored or

@@ -10,12 +10,11 @@ import {
   JOBS,
   QUEUES,
 } from "@kronos/shared";
-import { createTestTenant, testConfig, testPrisma, testRedis, waitFor } from "@kronos/testing";
+import { createTestTenant, TcpProxy, testConfig, testPrisma, testRedis, waitFor } from "@kronos/testing";
 import { Job, Worker } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
 import { FakeComposio } from "../test-support/fake-composio.js";
 import { WorkerHarness } from "../test-support/harness.js";
-import { TcpProxy } from "../test-support/tcp-proxy.js";
 import { INFRA_WAIT_KEY } from "./failure-policy.js";
 
 /** A Composio whose tool runs succeed, counted. */
@@ -142,25 +141,23 @@ describe("a job that BullMQ fails for stalling (two worker deaths)", () => {
 });
 
 describe("a Postgres outage during a job", () => {
-  const proxy = new TcpProxy("127.0.0.1", 5432);
+  const { proxy, url: proxiedUrl } = TcpProxy.forUrl(testConfig().DATABASE_URL);
   const composio = countingComposio();
   const h = new WorkerHarness();
   let direct: ReturnType<typeof testPrisma>;
   afterAll(async () => {
-    proxy.restore();
+    await proxy.restore();
     await h.stop();
-    await proxy.stop();
+    await proxy.close();
     await direct?.$disconnect();
   });
 
   it("is waited out with its own backoff, not counted as a Composio attempt, and the tool runs once afterwards", async () => {
     const base = testConfig();
-    const target = new URL(base.DATABASE_URL);
-    Object.assign(proxy, { targetHost: target.hostname, targetPort: Number(target.port || 5432) });
-    await proxy.start();
+    const port = await proxy.start();
     direct = testPrisma(base);
     await h.start(composio, {
-      config: { DATABASE_URL: proxy.url(base.DATABASE_URL), INFRA_RETRY_MAX_DELAY_MS: "100", COMPOSIO_MAX_ATTEMPTS: "2" },
+      config: { DATABASE_URL: proxiedUrl(port), INFRA_RETRY_MAX_DELAY_MS: "100", COMPOSIO_MAX_ATTEMPTS: "2" },
     });
     const { tenantId } = await createTestTenant(direct);
     await direct.connection.create({
@@ -175,7 +172,7 @@ describe("a Postgres outage during a job", () => {
     });
     const data = executionJob(tenantId);
 
-    proxy.cutOff();
+    await proxy.refuse();
     const queue = h.workers.queues.toolExecution;
     await queue.add(JOBS.executeTool, data, { jobId: data.executionId, attempts: 2, backoff: { type: "fixed", delay: 10 } });
     // Far more waits than the job has attempts, and none of them counted.
@@ -191,7 +188,7 @@ describe("a Postgres outage during a job", () => {
     expect(waiting?.finishedOn ?? null).toBeNull();
     expect(composio.toolRuns).toBe(0);
 
-    proxy.restore();
+    await proxy.restore();
     const job = await h.finished(queue, data.executionId);
     expect(await job.getState()).toBe("completed");
     expect(job.attemptsMade).toBe(1); // the one attempt that completed
