@@ -57,15 +57,17 @@ async function addAgain(queue: Queue, state: JobState, add: () => Promise<unknow
 }
 
 /**
- * Ids (of `jobs`) whose own record says they are over, whatever Redis says: an execution SUCCEEDED or FAILED, a
+ * Ids (of `jobs`) whose own record says they are over, whatever Redis says: an execution past RUNNING, a
  * connection past INITIALIZING, a bulk request completed. Connection operations have no such record: their job's
  * state is the only witness (and a re-run of one is harmless: each op is idempotent at Composio and in our table).
  */
 async function finalInTheirTable(prisma: PrismaClient, rows: AcceptedJob[]): Promise<Set<string>> {
   const ids = (queue: string) => rows.filter((r) => r.queue === queue).map((r) => r.jobId);
   const [executions, connections, bulks] = await Promise.all([
+    // Anything but QUEUED or RUNNING is the execution's own business: final (SUCCEEDED, FAILED, OUTCOME_UNKNOWN, DENIED,
+    // EXPIRED, CANCELLED) or parked (AWAITING_*, woken by its own mechanism), never a job to add again.
     prisma.execution.findMany({
-      where: { id: { in: ids(QUEUES.toolExecution) }, status: { in: ["SUCCEEDED", "FAILED"] } },
+      where: { id: { in: ids(QUEUES.toolExecution) }, status: { notIn: ["QUEUED", "RUNNING"] } },
       select: { id: true },
     }),
     prisma.connection.findMany({ where: { id: { in: ids(QUEUES.connection) }, status: { not: "INITIALIZING" } }, select: { id: true } }),
