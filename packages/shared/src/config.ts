@@ -59,6 +59,13 @@ export const configSchema = z.object({
   /** How long a hosted connect link stays valid when Composio does not say (it says about 10 minutes). */
   CONNECT_LINK_TTL_SECONDS: positiveInt.default(600),
   WORKER_CONCURRENCY: positiveInt.max(256).default(10),
+  /**
+   * Tool executions one worker process runs at once: they wait on Composio, not on the CPU, so a few slow calls
+   * (each bounded by COMPOSIO_TIMEOUT_MS) must not hold every slot.
+   */
+  EXECUTION_CONCURRENCY: positiveInt.max(1_000).default(50),
+  /** The share of COMPOSIO_REQUESTS_PER_MINUTE that connection status polls may use: executions come first. */
+  STATUS_POLL_BUDGET_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
 
   /** Events kept per tenant for clients that reconnect with `since`. */
   EVENT_RETENTION_COUNT: positiveInt.default(10_000),

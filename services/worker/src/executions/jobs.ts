@@ -4,6 +4,7 @@ import { describeExecuteRefusal, executeTool, markExecutionFailed } from "./exec
 /** Runs one tool at Composio; an execution that fails for good ends FAILED with the reason and one event. */
 export const executeToolJob: JobHandler<"toolExecution"> = {
   callsComposio: true,
+  concurrency: (config) => config.EXECUTION_CONCURRENCY,
   // A crashed worker's executions resume within seconds: a short lock, renewed while the Composio call runs.
   workerOptions: (config) => ({
     lockDuration: config.EXECUTION_LOCK_MS,
