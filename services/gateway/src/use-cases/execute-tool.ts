@@ -5,12 +5,12 @@ import {
   type ExecuteToolBody,
   type ExecuteToolJob,
   type ExecutionView,
-  isUuid,
   JOBS,
   notFound,
   type Principal,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
+import { connectionRefWhere } from "../lib/connection-ref.js";
 import { claimIdempotencyKey, idempotencyRedisKey, releaseIdempotencyKey, requestHash } from "../lib/idempotency.js";
 import { addAndWait, currentOutcome, type JobOutcome } from "../lib/job-wait.js";
 import { scopedUserId } from "../lib/principal.js";
@@ -121,7 +121,7 @@ async function settle(
 /** A given connected account must be a connection of this tenant's user: ours by id, or Composio's ca_ id. */
 async function assertOwnConnection(ctx: GatewayContext, tenantId: string, userId: string, given: string): Promise<void> {
   const match = await ctx.prisma.connection.findFirst({
-    where: { tenantId, userId, OR: [{ composioAccountId: given }, ...(isUuid(given) ? [{ id: given }] : [])] },
+    where: { tenantId, userId, ...connectionRefWhere(given) },
     select: { id: true },
   });
   if (!match) throw notFound("Connected account");
