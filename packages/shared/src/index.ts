@@ -25,6 +25,7 @@ export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./policy.js";
 export * from "./queues.js";
+export * from "./redact-arguments.js";
 export * from "./redis.js";
 export * from "./webhooks/signature.js";
 export * from "./webhooks/trigger-message.js";

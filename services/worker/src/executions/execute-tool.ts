@@ -11,6 +11,8 @@ import {
   type ExecutionCompletedEventData,
   encodeJobFailure,
   executeToolJobSchema,
+  type FinalExecutionStatus,
+  isFinalExecutionStatus,
   type JobFailure,
   type Logger,
 } from "@kronos/shared";
@@ -89,7 +91,11 @@ export async function executeTool(deps: ExecuteToolDeps, rawData: unknown, attem
   const started = await startAttempt({ sql: sqlOf(deps), prisma: deps.prisma }, job, deps.now?.() ?? new Date());
   if (isFinal(started.attempt.status)) {
     log.info({ status: started.attempt.status }, "execution already finished; not running it again");
-    return { execution_id: started.attempt.id, status: started.attempt.status as "SUCCEEDED" | "FAILED" };
+    return { execution_id: started.attempt.id, status: started.attempt.status as FinalExecutionStatus };
+  }
+  if (started.attempt.status !== "RUNNING") {
+    // Parked (waiting for a person): only its approval or sign-in queues it to run.
+    throw new UnrecoverableError(encodeJobFailure({ code: "CONFLICT", message: `The execution is ${started.attempt.status}` }));
   }
   const refusal = connectionRefusal(job, started.connection);
   if (refusal) return giveUp(refusal);
@@ -139,7 +145,7 @@ function connectionRefusal(job: ExecuteToolJob, connection: FoundConnection | nu
 
 const sqlOf = (deps: ExecuteToolDeps): Sql => deps.sql ?? prismaSql(deps.prisma);
 
-const isFinal = (status: string) => status === "SUCCEEDED" || status === "FAILED";
+const isFinal = isFinalExecutionStatus;
 
 /** Composio's 4xx on execute, in words for the client. */
 function describeExecuteRefusal(error: ComposioError, toolSlug: string): JobFailure {
