@@ -10,6 +10,7 @@ import {
   type Logger,
   lazyChildLogger,
   loggerOptions,
+  publicFeedUrl,
   RateBudget,
   type Redis,
   withRateBudget,
@@ -19,6 +20,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fas
 import type { GatewayContext } from "./context.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
+import { consoleDistDir, consolePlugin } from "./plugins/console.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { queueDashboardPlugin } from "./plugins/queue-dashboard.js";
 import { genRequestId, requestIdPlugin } from "./plugins/request-id.js";
@@ -50,6 +52,8 @@ export interface GatewayDeps {
    * working on this instance for at most `ttlMs` (see `ApiKeyCache`).
    */
   apiKeyCache?: Partial<ApiKeyCacheOptions>;
+  /** The built console's files (default: packages/console/dist). */
+  consoleDir?: string;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -121,6 +125,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(executionRoutes, { ctx });
   await app.register(metricsRoutes, { registry });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });
+  await app.register(consolePlugin, { distDir: deps.consoleDir ?? consoleDistDir(), feedUrl: publicFeedUrl(config) });
 
   await app.ready();
   return app as unknown as FastifyInstance;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { PrismaClient } from "@kronos/db";
-import { type Config, EventBus, hashApiKey, type Redis, signUserToken } from "@kronos/shared";
+import { type Config, EventBus, FEED_PROTOCOL, feedProtocols, hashApiKey, type Redis, signUserToken } from "@kronos/shared";
 import { createTestTenant, deleteRedisPrefix, TEST_SESSION_SECRET, testConfig, testPrisma, testRedis, waitFor } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Feed, openFeed, publishMany, type Running, refusedFeed, startApp, statusDraft } from "../test/support.js";
@@ -88,6 +88,23 @@ describe("GET /ws authentication (before the upgrade)", () => {
     expect(await refusedFeed(running.wsBase, { rawQuery: "?since=abc" })).toMatchObject({ status: 401 });
     const refused = await refusedFeed(running.wsBase, { apiKey: acme.apiKey, since: "not-an-id" });
     expect(refused).toMatchObject({ status: 400, upgraded: false, body: { error: { code: "VALIDATION_FAILED" } } });
+  });
+
+  it("takes either credential as a subprotocol (what browsers can send), and answers with the feed protocol only", async () => {
+    const alice = await feed(running.wsBase, { protocols: feedProtocols(token(acme.tenantId, "alice")) });
+    const server = await feed(running.wsBase, { protocols: feedProtocols(acme.apiKey) });
+    expect([alice.socket.protocol, server.socket.protocol]).toEqual([FEED_PROTOCOL, FEED_PROTOCOL]);
+    const event = await bus.publish(statusDraft(acme.tenantId, "alice", "conn-protocol"));
+    await waitFor(() => alice.events().some((e) => e.id === event.id) && server.events().some((e) => e.id === event.id));
+
+    const expired = signUserToken(
+      { tenantId: acme.tenantId, userId: "alice", exp: Math.floor(Date.now() / 1000) - 1 },
+      TEST_SESSION_SECRET,
+    );
+    for (const bad of [expired, "kc_unknown"]) {
+      const refused = await refusedFeed(running.wsBase, { protocols: feedProtocols(bad) });
+      expect(refused).toMatchObject({ status: 401, upgraded: false, body: { error: { code: "UNAUTHENTICATED" } } });
+    }
   });
 
   it("answers a plain HTTP GET /ws with 400", async () => {
