@@ -18,6 +18,9 @@ export function SignIn({ expired }: { expired?: string | null }) {
     event.preventDefault();
     const session = sessionFromCredential(credential);
     if ("error" in session) return setError(session.error);
+    // The token says when it ends: no need to ask the server about one that already has.
+    if (session.expiresAt !== null && session.expiresAt * 1000 <= Date.now())
+      return setError(`This user token expired at ${new Date(session.expiresAt * 1000).toLocaleString()}. Ask for a new one.`);
     setChecking(true);
     setError(null);
     try {
