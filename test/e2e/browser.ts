@@ -31,7 +31,10 @@ export interface ConsoleBrowser {
 
 export async function launchBrowser(): Promise<ConsoleBrowser> {
   // A no-op where Chromium is installed; installs Debian's package where it is missing (as root).
-  execFileSync("bash", [join(repoRoot, "scripts", "ensure-chromium.sh")], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, CHROMIUM_PATH } });
+  execFileSync("bash", [join(repoRoot, "scripts", "ensure-chromium.sh")], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, CHROMIUM_PATH },
+  });
   const profile = mkdtempSync(join(tmpdir(), "kronos-console-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
@@ -71,7 +74,12 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
   await page.evaluate(axe.source);
   const violations = await page.evaluate(async () => {
     const results = await (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ["violations"] });
-    return results.violations.map((v) => ({ id: v.id, impact: v.impact ?? null, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")) }));
+    return results.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact ?? null,
+      help: v.help,
+      nodes: v.nodes.map((n) => n.target.join(" ")),
+    }));
   });
   return violations.filter((v) => v.impact === "serious" || v.impact === "critical");
 }

@@ -2,7 +2,7 @@ import { signUserToken } from "@kronos/shared";
 import { waitFor } from "@kronos/testing";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AxeViolation, captureAndScan, type ConsoleBrowser, launchBrowser, watchProblems } from "./browser.js";
+import { type AxeViolation, type ConsoleBrowser, captureAndScan, launchBrowser, watchProblems } from "./browser.js";
 import { connectUser, createTenant, type Tenant } from "./flows.js";
 import { api, type RunningSystem, startSystem } from "./support.js";
 
@@ -180,7 +180,10 @@ describe("the console", () => {
     await waitFor(() => Date.now() > expiresAt, { timeoutMs: 30_000, what: "the token to expire" });
     // The feed closes the socket at the token's expiry (4001), and the console asks for a new credential over the page.
     const again = user.getByRole("dialog", { name: "Sign in again" });
-    await again.getByText(/has expired/).first().waitFor();
+    await again
+      .getByText(/has expired/)
+      .first()
+      .waitFor();
     await scan(user, "session-expired");
     await signIn(user, userToken("alice", 600));
     await again.waitFor({ state: "hidden" });

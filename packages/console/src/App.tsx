@@ -65,6 +65,7 @@ const FEED_LABEL: Record<FeedState, string> = {
   live: "Live",
   offline: "Offline: reconnecting…",
   "catching-up": "Catching up…",
+  "signed-out": "Offline: sign in again",
 };
 
 function FeedIndicator() {

@@ -16,7 +16,7 @@ import { createContext, type ReactNode, useContext, useEffect, useRef, useState 
  * missed. States: connecting → live; offline (waiting to retry) → catching-up (the snapshot and missed events are
  * arriving) → live.
  */
-export type FeedState = "connecting" | "live" | "offline" | "catching-up";
+export type FeedState = "connecting" | "live" | "offline" | "catching-up" | "signed-out";
 
 type Listener = (event: FeedEvent) => void;
 type SnapshotListener = (snapshot: SnapshotMessage) => void;
@@ -98,7 +98,7 @@ export class FeedConnection {
       this.socket = null;
       if (this.stopped) return;
       if (close.code === FEED_CLOSE_CODES.tokenExpired) {
-        this.setState("offline");
+        this.setState("signed-out");
         this.onExpired();
         return;
       }

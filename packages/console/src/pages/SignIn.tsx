@@ -39,7 +39,7 @@ export function SignIn({ expired }: { expired?: string | null }) {
       <h1 id={`${id}-title`}>{expired ? "Your session has ended" : "Sign in to the Kronos console"}</h1>
       {expired && (
         <p className="notice" role="alert">
-          {expired}. Sign in again to carry on: what you were doing is kept.
+          {expired.replace(/\.$/, "")}. Sign in again to carry on: what you were doing is kept.
         </p>
       )}
       <div className="field">
