@@ -3,6 +3,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import { type AuthConfigFilters, keys, useAuthConfigs, useDebounced } from "../api/hooks";
 import { ConfirmDialog, Empty, ErrorNotice, Loading, StatusBadge } from "../components/common";
+import { SelectField, TextField } from "../components/fields";
 import { useSignedIn } from "../session";
 
 const scopesOf = (text: string) =>
@@ -17,6 +18,16 @@ function fieldErrors(issues: { path: PropertyKey[]; message: string }[]): Record
   for (const issue of issues) errors[issue.path.join(".") || "form"] ??= issue.message;
   return errors;
 }
+
+const SCHEME_OPTIONS = [
+  { value: "OAUTH2", label: "OAuth 2" },
+  { value: "OAUTH1", label: "OAuth 1" },
+];
+const MANAGED_OPTIONS = [
+  { value: "", label: "Anyone" },
+  { value: "true", label: "Composio" },
+  { value: "false", label: "Us (custom)" },
+];
 
 export function AuthConfigsPage() {
   const { kind } = useSignedIn();
@@ -45,37 +56,23 @@ function AuthConfigsManager() {
         <h2 id={`${id}-list`}>Auth configs</h2>
         <fieldset className="filters">
           <legend>Filter</legend>
-          <div className="field">
-            <label htmlFor={`${id}-search`}>Name contains</label>
-            <input
-              id={`${id}-search`}
-              type="search"
-              value={filters.search}
-              onChange={(event) => setFilters({ ...filters, search: event.target.value })}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor={`${id}-toolkit`}>Toolkit</label>
-            <input
-              id={`${id}-toolkit`}
-              value={filters.toolkit_slug}
-              onChange={(event) => setFilters({ ...filters, toolkit_slug: event.target.value.trim() })}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor={`${id}-managed`}>Managed by</label>
-            <select
-              id={`${id}-managed`}
-              value={filters.is_composio_managed}
-              onChange={(event) =>
-                setFilters({ ...filters, is_composio_managed: event.target.value as AuthConfigFilters["is_composio_managed"] })
-              }
-            >
-              <option value="">Anyone</option>
-              <option value="true">Composio</option>
-              <option value="false">Us (custom)</option>
-            </select>
-          </div>
+          <TextField
+            label="Name contains"
+            type="search"
+            value={filters.search ?? ""}
+            onChange={(search) => setFilters({ ...filters, search })}
+          />
+          <TextField
+            label="Toolkit"
+            value={filters.toolkit_slug ?? ""}
+            onChange={(toolkit) => setFilters({ ...filters, toolkit_slug: toolkit.trim() })}
+          />
+          <SelectField
+            label="Managed by"
+            value={filters.is_composio_managed ?? ""}
+            options={MANAGED_OPTIONS}
+            onChange={(managed) => setFilters({ ...filters, is_composio_managed: managed as AuthConfigFilters["is_composio_managed"] })}
+          />
           <label className="inline">
             <input
               type="checkbox"
@@ -130,40 +127,31 @@ function CreateAuthConfig() {
     setErrors({});
     create.mutate(checked.data);
   }
-  const field = (name: keyof typeof empty, label: string, props: React.InputHTMLAttributes<HTMLInputElement> = {}) => {
-    const error = errors[name] ?? errors[`credentials.${name}`];
-    return (
-      <div className="field">
-        <label htmlFor={`${id}-${name}`}>{label}</label>
-        <input
-          id={`${id}-${name}`}
-          value={form[name]}
-          onChange={(event) => setForm({ ...form, [name]: event.target.value })}
-          aria-invalid={error ? true : undefined}
-          aria-describedby={error ? `${id}-${name}-error` : undefined}
-          {...props}
-        />
-        {error && (
-          <p id={`${id}-${name}-error`} className="field-error">
-            {error}
-          </p>
-        )}
-      </div>
-    );
-  };
+  const field = (
+    name: keyof typeof empty,
+    label: string,
+    props: Omit<React.InputHTMLAttributes<HTMLInputElement>, "id" | "value" | "onChange"> = {},
+  ) => (
+    <TextField
+      label={label}
+      value={form[name]}
+      onChange={(value) => setForm({ ...form, [name]: value })}
+      error={errors[name] ?? errors[`credentials.${name}`]}
+      {...props}
+    />
+  );
   return (
     <section className="card" aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>Create an OAuth2 auth config</h2>
       <form onSubmit={submit} noValidate className="grid-form">
         {field("name", "Name", { required: true, autoComplete: "off" })}
         {field("toolkit_slug", "Toolkit", { required: true, placeholder: "github", autoComplete: "off" })}
-        <div className="field">
-          <label htmlFor={`${id}-scheme`}>Auth scheme</label>
-          <select id={`${id}-scheme`} value={form.auth_scheme} onChange={(event) => setForm({ ...form, auth_scheme: event.target.value })}>
-            <option value="OAUTH2">OAuth 2</option>
-            <option value="OAUTH1">OAuth 1</option>
-          </select>
-        </div>
+        <SelectField
+          label="Auth scheme"
+          value={form.auth_scheme}
+          options={SCHEME_OPTIONS}
+          onChange={(auth_scheme) => setForm({ ...form, auth_scheme })}
+        />
         {field("client_id", "Client id", { required: true, autoComplete: "off" })}
         {field("client_secret", "Client secret", { required: true, type: "password", autoComplete: "new-password" })}
         {field("scopes", "Scopes", { placeholder: "repo, read:user", autoComplete: "off" })}
@@ -286,42 +274,22 @@ function EditAuthConfig({ config, onDone }: { config: AuthConfigView; onDone: ()
     <section className="card" aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>Edit {config.name}</h2>
       <form onSubmit={submit} noValidate className="grid-form">
-        <div className="field">
-          <label htmlFor={`${id}-name`}>Name</label>
-          <input id={`${id}-name`} value={form.name} onChange={(event) => setForm({ ...form, name: event.target.value })} />
-        </div>
-        <div className="field">
-          <label htmlFor={`${id}-client-id`}>New client id</label>
-          <input
-            id={`${id}-client-id`}
-            value={form.client_id}
-            onChange={(event) => setForm({ ...form, client_id: event.target.value })}
-            autoComplete="off"
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={`${id}-secret`}>New client secret</label>
-          <input
-            id={`${id}-secret`}
-            type="password"
-            value={form.client_secret}
-            onChange={(event) => setForm({ ...form, client_secret: event.target.value })}
-            autoComplete="new-password"
-            aria-describedby={`${id}-secret-help`}
-          />
-          <p id={`${id}-secret-help`} className="help">
-            Leave empty to keep the current one (it is never shown).
-          </p>
-        </div>
-        <div className="field">
-          <label htmlFor={`${id}-scopes`}>Scopes</label>
-          <input
-            id={`${id}-scopes`}
-            value={form.scopes}
-            onChange={(event) => setForm({ ...form, scopes: event.target.value })}
-            autoComplete="off"
-          />
-        </div>
+        <TextField label="Name" value={form.name} onChange={(name) => setForm({ ...form, name })} />
+        <TextField
+          label="New client id"
+          value={form.client_id}
+          onChange={(client_id) => setForm({ ...form, client_id })}
+          autoComplete="off"
+        />
+        <TextField
+          label="New client secret"
+          type="password"
+          value={form.client_secret}
+          onChange={(client_secret) => setForm({ ...form, client_secret })}
+          autoComplete="new-password"
+          help="Leave empty to keep the current one (it is never shown)."
+        />
+        <TextField label="Scopes" value={form.scopes} onChange={(scopes) => setForm({ ...form, scopes })} autoComplete="off" />
         <div className="span">
           {problem && (
             <p className="notice notice-error" role="alert">

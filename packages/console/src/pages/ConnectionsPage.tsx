@@ -11,6 +11,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import { type ConnectionFilters, keys, patchCachedConnection, runBulk, useAuthConfigs, useConnections, useDebounced } from "../api/hooks";
 import { ConfirmDialog, Empty, ErrorNotice, Loading, StatusBadge } from "../components/common";
+import { SelectField, TextField } from "../components/fields";
 import { ToolkitPicker } from "../components/ToolkitPicker";
 import { parseConnectionStatus, useFeedEvents } from "../feed";
 import { useSignedIn } from "../session";
@@ -56,6 +57,8 @@ export function ConnectionsPage() {
   );
 }
 
+const STATUS_OPTIONS = [{ value: "", label: "Any" }, ...CONNECTION_STATUSES.map((status) => ({ value: status, label: status }))];
+
 function FilterBar({
   filters,
   onChange,
@@ -65,46 +68,19 @@ function FilterBar({
   onChange: (filters: ConnectionFilters) => void;
   operator: boolean;
 }) {
-  const id = useId();
   return (
     <fieldset className="filters">
       <legend>Filter</legend>
-      <div className="field">
-        <label htmlFor={`${id}-status`}>Status</label>
-        <select
-          id={`${id}-status`}
-          value={filters.status}
-          onChange={(event) => onChange({ ...filters, status: event.target.value as ConnectionStatus | "" })}
-        >
-          <option value="">Any</option>
-          {CONNECTION_STATUSES.map((status) => (
-            <option key={status} value={status}>
-              {status}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-toolkit`}>Toolkit</label>
-        <input
-          id={`${id}-toolkit`}
-          value={filters.toolkit}
-          onChange={(event) => onChange({ ...filters, toolkit: event.target.value.trim() })}
-        />
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-label`}>Label</label>
-        <input id={`${id}-label`} value={filters.label} onChange={(event) => onChange({ ...filters, label: event.target.value.trim() })} />
-      </div>
+      <SelectField
+        label="Status"
+        value={filters.status ?? ""}
+        options={STATUS_OPTIONS}
+        onChange={(status) => onChange({ ...filters, status: status as ConnectionStatus | "" })}
+      />
+      <TextField label="Toolkit" value={filters.toolkit ?? ""} onChange={(toolkit) => onChange({ ...filters, toolkit: toolkit.trim() })} />
+      <TextField label="Label" value={filters.label ?? ""} onChange={(label) => onChange({ ...filters, label: label.trim() })} />
       {operator && (
-        <div className="field">
-          <label htmlFor={`${id}-user`}>User</label>
-          <input
-            id={`${id}-user`}
-            value={filters.user_id}
-            onChange={(event) => onChange({ ...filters, user_id: event.target.value.trim() })}
-          />
-        </div>
+        <TextField label="User" value={filters.user_id ?? ""} onChange={(user) => onChange({ ...filters, user_id: user.trim() })} />
       )}
     </fieldset>
   );
@@ -180,12 +156,7 @@ function ConnectPanel() {
       <h2 id={`${id}-title`}>Connect an account</h2>
       <form onSubmit={submit} noValidate>
         <ToolkitPicker value={toolkit} onChange={setToolkit} />
-        {operator && (
-          <div className="field">
-            <label htmlFor={`${id}-user`}>For user</label>
-            <input id={`${id}-user`} value={forUser} onChange={(event) => setForUser(event.target.value)} autoComplete="off" required />
-          </div>
-        )}
+        {operator && <TextField label="For user" value={forUser} onChange={setForUser} autoComplete="off" required />}
         <fieldset>
           <legend>Auth config</legend>
           <label className="inline">
@@ -212,18 +183,7 @@ function ConnectPanel() {
             </div>
           )}
         </fieldset>
-        <div className="field">
-          <label htmlFor={`${id}-labels`}>Labels</label>
-          <input
-            id={`${id}-labels`}
-            value={labelsText}
-            onChange={(event) => setLabelsText(event.target.value)}
-            aria-describedby={`${id}-labels-help`}
-          />
-          <p id={`${id}-labels-help`} className="help">
-            Comma-separated, e.g. production, team-alpha
-          </p>
-        </div>
+        <TextField label="Labels" value={labelsText} onChange={setLabelsText} help="Comma-separated, e.g. production, team-alpha" />
         {problem && (
           <p className="notice notice-error" role="alert">
             {problem}

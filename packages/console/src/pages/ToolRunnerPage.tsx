@@ -5,6 +5,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import { keys, useActions, useExecution } from "../api/hooks";
 import { ErrorNotice, JsonView, Loading, StatusBadge } from "../components/common";
+import { TextField } from "../components/fields";
 import { ToolkitPicker } from "../components/ToolkitPicker";
 import { useFeedEvents } from "../feed";
 import { formValidator } from "../forms/validator";
@@ -94,12 +95,7 @@ export function ToolRunnerPage() {
       {action && (
         <section className="card" aria-labelledby={`${id}-input`}>
           <h2 id={`${id}-input`}>Input</h2>
-          {kind === "api_key" && (
-            <div className="field">
-              <label htmlFor={`${id}-user`}>Run as user</label>
-              <input id={`${id}-user`} value={forUser} onChange={(event) => setForUser(event.target.value)} required autoComplete="off" />
-            </div>
-          )}
+          {kind === "api_key" && <TextField label="Run as user" value={forUser} onChange={setForUser} required autoComplete="off" />}
           <Form
             schema={inputSchema(action)}
             validator={formValidator}
