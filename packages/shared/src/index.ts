@@ -1,11 +1,10 @@
-// The browser-safe contracts (zod schemas, constants, types), also the `./contracts` entry the console imports.
-export * from "./contracts.js";
-
 export * from "./auth.js";
 export * from "./composio/client-adapter.js";
 export * from "./composio/port.js";
 export * from "./composio/rate-budget.js";
 export * from "./config.js";
+// The browser-safe contracts (zod schemas, constants, types), also the `./contracts` entry the console imports.
+export * from "./contracts.js";
 export * from "./errors.js";
 export * from "./events/bus.js";
 export * from "./http/admin.js";

@@ -7,6 +7,7 @@ import type {
   ExecutionView,
   ToolkitView,
 } from "@kronos/shared/contracts";
+import { isFinalExecutionStatus, isParkedExecutionStatus } from "@kronos/shared/contracts";
 import { type QueryClient, useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useSignedIn } from "../session";
@@ -91,16 +92,21 @@ export function useAuthConfigs(filters: AuthConfigFilters, enabled = true) {
   });
 }
 
-const FINISHED = new Set(["SUCCEEDED", "FAILED"]);
-
-/** An execution, read again every second until it finishes (the feed's execution.completed also refreshes it). */
+/**
+ * An execution, read again every second while a worker has it, every 5 s while it waits for a person (parked),
+ * not at all once final; the feed's execution events refresh it at once.
+ */
 export function useExecution(id: string | null) {
   const { api } = useSignedIn();
   return useQuery({
     queryKey: keys.execution(id ?? ""),
     enabled: id !== null,
     queryFn: async () => (await api.request<ExecutionView>("GET", `/composio/executions/${id}`)).body,
-    refetchInterval: (current) => (current.state.data && FINISHED.has(current.state.data.status) ? false : 1_000),
+    refetchInterval: (current) => {
+      const status = current.state.data?.status;
+      if (status && isFinalExecutionStatus(status)) return false;
+      return status && isParkedExecutionStatus(status) ? 5_000 : 1_000;
+    },
   });
 }
 

@@ -1,4 +1,12 @@
-import { type ActionView, EVENT_TYPES, type ExecutionView, type ToolkitView } from "@kronos/shared/contracts";
+import {
+  type ActionView,
+  EVENT_TYPES,
+  type ExecutionAuthorization,
+  type ExecutionView,
+  executionStatusEventDataSchema,
+  isFinalExecutionStatus,
+  type ToolkitView,
+} from "@kronos/shared/contracts";
 import Form from "@rjsf/core";
 import type { RJSFSchema } from "@rjsf/utils";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
@@ -11,7 +19,7 @@ import { useFeedEvents } from "../feed";
 import { formValidator } from "../forms/validator";
 import { useSignedIn } from "../session";
 
-const STEPS = ["QUEUED", "RUNNING", "FINISHED"] as const;
+const STEPS = ["QUEUED", "WAITING", "RUNNING", "FINISHED"] as const;
 
 /** The action's input schema as rjsf takes it (Composio's are JSON-schema objects; anything else becomes "no input"). */
 function inputSchema(action: ActionView): RJSFSchema {
@@ -33,8 +41,16 @@ export function ToolRunnerPage() {
   const action = actions.data?.items.find((item) => item.slug === actionSlug) ?? null;
   const execution = useExecution(executionId);
 
+  const [authorization, setAuthorization] = useState<ExecutionAuthorization | null>(null);
   useFeedEvents<{ execution_id: string }>(EVENT_TYPES.executionCompleted, (data) => {
     if (data.execution_id === executionId) void client.invalidateQueries({ queryKey: keys.execution(data.execution_id) });
+  });
+  // Every step of the lifecycle; while AWAITING_AUTH the event carries the sign-in link (sign-in on demand).
+  useFeedEvents(EVENT_TYPES.executionStatus, (data) => {
+    const event = executionStatusEventDataSchema.safeParse(data);
+    if (!event.success || event.data.execution_id !== executionId) return;
+    setAuthorization(event.data.authorization);
+    void client.invalidateQueries({ queryKey: keys.execution(event.data.execution_id) });
   });
 
   const run = useMutation({
@@ -103,6 +119,7 @@ export function ToolRunnerPage() {
             onChange={(event) => setFormData((event.formData ?? {}) as Record<string, unknown>)}
             onSubmit={(event) => {
               setExecutionId(null);
+              setAuthorization(null);
               run.mutate((event.formData ?? {}) as Record<string, unknown>);
             }}
             showErrorList={false}
@@ -120,22 +137,30 @@ export function ToolRunnerPage() {
         <section className="card" aria-labelledby={`${id}-run`}>
           <h2 id={`${id}-run`}>Execution</h2>
           {execution.isError && <ErrorNotice error={execution.error} title="The execution could not be read" />}
-          {execution.data ? <ExecutionProgress execution={execution.data} /> : <Loading what="the execution" />}
+          {execution.data ? (
+            <ExecutionProgress execution={execution.data} authorization={authorization} />
+          ) : (
+            <Loading what="the execution" />
+          )}
         </section>
       )}
     </div>
   );
 }
 
-function ExecutionProgress({ execution }: { execution: ExecutionView }) {
-  const finished = execution.status === "SUCCEEDED" || execution.status === "FAILED";
-  const reached = finished ? 2 : execution.status === "RUNNING" ? 1 : 0;
+/** Where an execution is: QUEUED → (waiting for a sign-in or an approval) → RUNNING → its final status. */
+function ExecutionProgress({ execution, authorization }: { execution: ExecutionView; authorization: ExecutionAuthorization | null }) {
+  const finished = isFinalExecutionStatus(execution.status);
+  const waiting = execution.status === "AWAITING_AUTH" || execution.status === "AWAITING_APPROVAL";
+  const reached = finished ? 3 : execution.status === "RUNNING" ? 2 : waiting ? 1 : 0;
+  const label = (step: (typeof STEPS)[number]) =>
+    step === "FINISHED" && finished ? execution.status : step === "WAITING" ? (waiting ? execution.status : "WAITING (if needed)") : step;
   return (
     <div>
       <ol className="steps" aria-label="Execution states">
         {STEPS.map((step, index) => (
           <li key={step} className={index <= reached ? "done" : ""} aria-current={index === reached ? "step" : undefined}>
-            {step === "FINISHED" && finished ? execution.status : step}
+            {label(step)}
           </li>
         ))}
       </ol>
@@ -144,12 +169,26 @@ function ExecutionProgress({ execution }: { execution: ExecutionView }) {
         {execution.duration_ms !== null && <span className="muted"> in {execution.duration_ms} ms</span>}
         {execution.attempts > 1 && <span className="muted"> after {execution.attempts} attempts</span>}
       </p>
-      {execution.status === "FAILED" && execution.error && (
+      {execution.status === "AWAITING_AUTH" && (
+        <div className="notice">
+          <p>The user has no usable connection for this tool: it runs once they sign in.</p>
+          {authorization?.redirect_url && (
+            <a className="button primary" href={authorization.redirect_url} target="_blank" rel="noopener noreferrer">
+              Open the sign-in page (new window)
+            </a>
+          )}
+        </div>
+      )}
+      {execution.status === "AWAITING_APPROVAL" && (
+        <p className="notice">A tool policy asks for a person's approval before this tool runs; it runs once approved.</p>
+      )}
+      {finished && execution.status !== "SUCCEEDED" && (
         <>
           <div className="notice notice-error" role="alert">
-            <strong>{execution.error.code}:</strong> {execution.error.message}
+            <strong>{execution.error?.code ?? execution.status}:</strong>{" "}
+            {execution.error?.message ?? `The execution ended ${execution.status}.`}
           </div>
-          <JsonView value={execution.error} label="Error" />
+          {execution.error && <JsonView value={execution.error} label="Error" />}
         </>
       )}
       {execution.status === "SUCCEEDED" && (
