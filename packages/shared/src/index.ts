@@ -12,6 +12,7 @@ export * from "./http/health.js";
 export * from "./http/policies.js";
 export * from "./http/route-hooks.js";
 export * from "./http/tools.js";
+export * from "./infrastructure-errors.js";
 export * from "./job-secrets.js";
 export * from "./llm-tools.js";
 export * from "./logger.js";
