@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONSOLE_PATH, consoleContentSecurityPolicy, consolePlugin, IMMUTABLE_ASSET, REVALIDATE } from "./console.js";
-import { errorsPlugin } from "./errors.js";
+import { errorsPlugin } from "@kronos/service-kit";
 import { securityPlugin } from "./security.js";
 
 // The gateway's side of the console: a built console is stood in for by two files; the headers are the point.
