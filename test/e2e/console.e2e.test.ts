@@ -142,6 +142,28 @@ describe("the console", () => {
     await scan(page, "tool-runner");
   });
 
+  it("edits the tenant's tool policy in a form made from its contract; a denied tool is refused with the API's message", async () => {
+    await page.getByRole("link", { name: "Tool policies" }).click();
+    await page.getByRole("heading", { name: "Tool policies", level: 1 }).waitFor();
+    await page.getByText("Nothing is stored: the defaults apply.").waitFor();
+    const deny = page.getByRole("group", { name: "Denied tools" });
+    await deny.getByRole("button", { name: "Add" }).click();
+    await deny.getByRole("textbox").fill("LINEAR_DELETE_*");
+    await page.getByRole("button", { name: "Save policy" }).click();
+    await page.getByText("Saved. New requests follow it").waitFor();
+    await expect.poll(() => page.getByRole("region", { name: "Effective policy" }).textContent()).toContain("LINEAR_DELETE_*");
+    await scan(page, "tool-policies");
+
+    await page.getByRole("link", { name: "Tool runner" }).click();
+    await page.getByRole("radio", { name: /Linear/ }).check();
+    await page.getByLabel("Action of Linear").selectOption("LINEAR_DELETE_LINEAR_ISSUE");
+    await page.getByLabel("Run as user").fill("alice");
+    await page.getByLabel(/^issue_id/).fill("ISS-1");
+    await page.getByRole("button", { name: "Run" }).click();
+    await page.getByRole("alert").filter({ hasText: 'Tool "LINEAR_DELETE_LINEAR_ISSUE" is denied by the tool policy' }).waitFor();
+    await scan(page, "tool-runner-refused");
+  });
+
   it("bulk-disables two connections and shows each item's result", async () => {
     await connectUser(system, tenant.apiKey, { user_id: "bob", app_name: "github" });
     await connectUser(system, tenant.apiKey, { user_id: "bob", app_name: "slack" });

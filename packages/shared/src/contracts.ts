@@ -12,4 +12,5 @@ export * from "./http/connection-ops.js";
 export * from "./http/connections.js";
 export * from "./http/console.js";
 export * from "./http/executions.js";
+export * from "./http/policies.js";
 export * from "./http/sessions.js";

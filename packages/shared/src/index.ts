@@ -9,7 +9,6 @@ export * from "./errors.js";
 export * from "./events/bus.js";
 export * from "./http/admin.js";
 export * from "./http/health.js";
-export * from "./http/policies.js";
 export * from "./http/route-hooks.js";
 export * from "./http/tools.js";
 export * from "./infrastructure-errors.js";

@@ -1,6 +1,7 @@
 import type { ComponentType } from "react";
 import { AuthConfigsPage } from "./AuthConfigsPage";
 import { ConnectionsPage } from "./ConnectionsPage";
+import { ToolPoliciesPage } from "./ToolPoliciesPage";
 import { ToolRunnerPage } from "./ToolRunnerPage";
 
 /**
@@ -19,4 +20,5 @@ export const PAGES: PageEntry[] = [
   { path: "connections", label: "Connections", component: ConnectionsPage },
   { path: "auth-configs", label: "Auth configs", component: AuthConfigsPage, operatorOnly: true },
   { path: "tools", label: "Tool runner", component: ToolRunnerPage },
+  { path: "tool-policies", label: "Tool policies", component: ToolPoliciesPage, operatorOnly: true },
 ];

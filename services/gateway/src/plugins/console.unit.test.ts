@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { errorsPlugin } from "@kronos/service-kit";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONSOLE_PATH, consoleContentSecurityPolicy, consolePlugin, IMMUTABLE_ASSET, REVALIDATE } from "./console.js";
-import { errorsPlugin } from "@kronos/service-kit";
 import { securityPlugin } from "./security.js";
 
 // The gateway's side of the console: a built console is stood in for by two files; the headers are the point.
