@@ -32,6 +32,7 @@ export interface JsonSchemaProperty {
   type: string;
   description: string;
   enum?: string[];
+  format?: string;
   items?: { type: string };
   properties?: Record<string, JsonSchemaProperty>;
   required?: string[];
@@ -238,7 +239,14 @@ export const TOOLS: CatalogueTool[] = [
     name: "Create page",
     description: "Creates a page under a parent page.",
     toolkitSlug: "notion",
-    inputParameters: schema({ parent_id: str("Parent page id"), title: str("Page title") }, ["parent_id", "title"]),
+    inputParameters: schema(
+      {
+        parent_id: str("Parent page id"),
+        title: str("Page title"),
+        integration_token: { type: "string", description: "A Notion integration token to use instead", format: "password" },
+      },
+      ["parent_id", "title"],
+    ),
     tags: ["important"],
     scopes: [],
     run: echo("page"),
