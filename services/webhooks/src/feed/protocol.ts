@@ -1,7 +1,7 @@
 import type { ConnectionStatus } from "@kronos/shared";
 
 /**
- * Close codes of the WebSocket feed (also listed in the README). 1xxx are the standard ones we use; 4xxx are ours.
+ * Close codes of the WebSocket feed (also listed in services/webhooks/README.md). 1xxx are the standard ones we use; 4xxx are ours.
  * A socket that misses a heartbeat is terminated without a close frame, so its client sees 1006.
  */
 export const CLOSE_CODES = {
