@@ -24,3 +24,8 @@ export * from "./queues.js";
 export * from "./redis.js";
 export * from "./webhooks/signature.js";
 export * from "./webhooks/trigger-message.js";
+export * from "./webhooks-out/address-safety.js";
+export * from "./webhooks-out/outbox.js";
+export * from "./webhooks-out/retry-schedule.js";
+export * from "./webhooks-out/signing.js";
+export * from "./http/webhook-endpoints.js";

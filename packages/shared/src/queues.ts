@@ -15,6 +15,8 @@ export const QUEUES = {
   /** Parent jobs of bulk requests: they run when every item (a child job) has finished. */
   bulk: "bulk",
   webhookEvent: "webhook-event",
+  /** One job per (event, endpoint): an attempt to deliver an outbound webhook (see webhooks-out/outbox.ts). */
+  webhookDelivery: "webhook-delivery",
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -28,6 +30,7 @@ export const JOBS = {
   executeTool: "execute-tool",
   completeBulk: "complete-bulk",
   processWebhookEvent: "process-webhook-event",
+  deliverWebhook: "deliver-webhook",
 } as const;
 
 export const initiateConnectionJobSchema = z.object({
@@ -183,3 +186,30 @@ export type AuthConfigOpResult = z.infer<typeof authConfigOpResultSchema>;
 /** What a tool-execution job returns; the gateway answers with the stored execution. */
 export const executeToolJobResultSchema = z.object({ execution_id: z.string(), status: z.enum(["SUCCEEDED", "FAILED"]) });
 export type ExecuteToolJobResult = z.infer<typeof executeToolJobResultSchema>;
+
+export const deliverWebhookJobSchema = z.object({
+  deliveryId: z.uuid(),
+  /** Its endpoint, so a worker can bound the attempts in flight per endpoint before reading the row. */
+  endpointId: z.uuid(),
+});
+export type DeliverWebhookJob = z.infer<typeof deliverWebhookJobSchema>;
+
+/**
+ * The job of an outbound webhook delivery. Its id is the delivery's, so adding it again while it exists (the
+ * sweeper, a retry) adds nothing; finished jobs are removed at once, so the row alone records the outcome and the
+ * id is free for a later retry. Retries of the HTTP attempts follow WEBHOOK_RETRY_SCHEDULE (the job moves itself to
+ * delayed); these `attempts` only cover the worker's own failures (Postgres unreachable...).
+ */
+export function webhookDeliveryJob(delivery: { id: string; endpointId: string }) {
+  return {
+    name: JOBS.deliverWebhook,
+    data: { deliveryId: delivery.id, endpointId: delivery.endpointId } satisfies DeliverWebhookJob,
+    opts: {
+      jobId: delivery.id,
+      attempts: 5,
+      backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  };
+}

@@ -22,6 +22,8 @@ export interface GatewayQueues {
   authConfig: Queue;
   toolExecution: Queue;
   bulk: Queue;
+  /** Outbound webhook attempts (retries and replays asked through the API). */
+  webhookDelivery: Queue;
   /** Every queue of QUEUES (the dashboard and the metrics show them all). */
   all: Queue[];
   /** Job events, read only while a request waits for a job of that queue. */

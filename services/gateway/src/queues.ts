@@ -24,6 +24,7 @@ export function createGatewayQueues(
     authConfig: byName(QUEUES.authConfig),
     toolExecution: byName(QUEUES.toolExecution),
     bulk: byName(QUEUES.bulk),
+    webhookDelivery: byName(QUEUES.webhookDelivery),
     all,
     connectionEvents: events(QUEUES.connection),
     connectionOpsEvents: events(QUEUES.connectionOps),

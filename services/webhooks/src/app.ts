@@ -14,6 +14,7 @@ import {
   QUEUES,
   type Redis,
   safeEqual,
+  WebhookOutbox,
 } from "@kronos/shared";
 import { Queue } from "bullmq";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
@@ -112,6 +113,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   );
   // Shares the caller's Redis connection (BullMQ does not close a connection it was given).
   const webhookQueue = new Queue<ProcessWebhookEventJob>(QUEUES.webhookEvent, { connection: redis, prefix: config.REDIS_KEY_PREFIX });
+  const webhookDeliveryQueue = new Queue(QUEUES.webhookDelivery, { connection: redis, prefix: config.REDIS_KEY_PREFIX });
   app.decorate("feedHub", hub);
   app.decorate("webhookQueue", webhookQueue);
   app.decorate("metrics", metrics);
@@ -153,6 +155,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   app.addHook("onClose", async () => {
     await hub.stop();
     await webhookQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the webhook queue failed"));
+    await webhookDeliveryQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the delivery queue failed"));
     if (ownsSubscriber) await subscriber.quit().catch(() => subscriber.disconnect());
   });
 
@@ -170,8 +173,13 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     return reply.type(metrics.registry.contentType).send(body);
   });
 
-  const bus = deps.bus ?? new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
   const sql = deps.sql ?? prismaSql(prisma);
+  const bus = deps.bus ?? new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
+  if (!deps.bus) {
+    // Trigger messages published here reach the tenant's webhook endpoints too: their outbox rows are written here.
+    const outbox = new WebhookOutbox(sql, webhookDeliveryQueue);
+    (bus as EventBus).afterPublish((event, draft) => outbox.record(event, draft.tenantId));
+  }
   await app.register(composioWebhookRoutes, { config, prisma, sql, queue: webhookQueue, bus, metrics });
 
   app.route<{ Querystring: FeedQuery }>({

@@ -8,9 +8,11 @@ import {
   EventBus,
   loadConfigOrExit,
   RateBudget,
+  WebhookOutbox,
   withRateBudget,
 } from "@kronos/shared";
 import { buildHealthServer } from "./health.js";
+import { startWebhookDeliveries } from "./webhook-deliveries/start.js";
 import { startWorkers } from "./workers.js";
 
 const config = loadConfigOrExit("worker");
@@ -37,6 +39,11 @@ const workers = await startWorkers({
   connection: () => createRedis(config.REDIS_URL),
   metrics: registry,
 });
+// Every event published here (connection, execution, bulk, trigger events) also gets its outbox rows, and this
+// process makes the delivery attempts and sweeps for lost jobs.
+const webhookDeliveries = startWebhookDeliveries({ config, sql, bus, logger, connect: () => createRedis(config.REDIS_URL) });
+const outbox = new WebhookOutbox(sql, webhookDeliveries.queue);
+bus.afterPublish((event, draft) => outbox.record(event, draft.tenantId));
 const health = buildHealthServer({ metrics: { registry, adminToken: config.ADMIN_TOKEN } });
 await health.listen({ host: config.HOST, port: config.WORKER_PORT });
 logger.info({ host: config.HOST, port: config.WORKER_PORT }, "worker listening");
@@ -55,6 +62,7 @@ async function shutdown(signal: string): Promise<void> {
   try {
     // Every worker stops taking jobs and waits for its active ones; then the connections close.
     await workers.close();
+    await webhookDeliveries.close();
     await health.close();
     await database.close();
     await redis.quit();
