@@ -1,6 +1,6 @@
 import type { Sql } from "@kronos/db";
 import { type Config, deliverWebhookJobSchema, type EventBus, JOBS, type Logger, QUEUES, type Redis } from "@kronos/shared";
-import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from "bullmq";
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
 import { attemptDelivery, type AttemptDeps } from "./attempt-delivery.js";
 import { sweepDueDeliveries } from "./sweeper.js";
 
@@ -12,6 +12,8 @@ export interface WebhookDeliveryDeps {
   /** A new Redis connection for BullMQ (the worker blocks on its own). */
   connect: () => Redis;
   post?: AttemptDeps["post"];
+  /** Tests shorten the lock and the stalled-job check, to see a killed worker's job taken over quickly. */
+  workerOptions?: Pick<WorkerOptions, "lockDuration" | "stalledInterval">;
 }
 
 export interface RunningWebhookDeliveries {
@@ -63,6 +65,7 @@ export function startWebhookDeliveries(deps: WebhookDeliveryDeps): RunningWebhoo
     connection: workerConnection,
     prefix,
     concurrency: config.WEBHOOK_DELIVERY_CONCURRENCY,
+    ...deps.workerOptions,
   });
   worker.on("error", (error) => logger.error({ err: error }, "webhook delivery worker error"));
   worker.on("failed", (job, error) => {
