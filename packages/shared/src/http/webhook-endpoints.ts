@@ -5,8 +5,17 @@ import { paginationQuerySchema } from "./common.js";
 export const webhookEndpointIdParamsSchema = z.object({ id: z.uuid() });
 export const webhookDeliveryParamsSchema = z.object({ id: z.uuid(), delivery_id: z.uuid() });
 
+/** A lone UTF-16 surrogate: JSON may carry one (\ud800), but it is no character. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const isCleanText = (text: string) => !LONE_SURROGATE.test(text) && !text.includes("\u0000");
+
 /** The form is checked here; what the host resolves to is checked by the use case (and again at each delivery). */
-const endpointUrlSchema = z.string().trim().min(1).max(2_048);
+const endpointUrlSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(2_048)
+  .refine((url) => isCleanText(url) && !/[\u0000-\u0020\u007f]/.test(url), "must be a URL without spaces or control characters");
 const eventTypeSchema = z.enum(ALL_EVENT_TYPES as [string, ...string[]], {
   error: `must be one of the event types: ${ALL_EVENT_TYPES.join(", ")}`,
 });
@@ -15,7 +24,13 @@ const eventFilterSchema = z
   .array(eventTypeSchema)
   .max(ALL_EVENT_TYPES.length * 2)
   .transform((types) => [...new Set(types)]);
-const descriptionSchema = z.string().trim().max(500).nullable();
+/** Postgres text holds no NUL; a lone surrogate is no text at all. */
+const descriptionSchema = z
+  .string()
+  .trim()
+  .max(500)
+  .refine(isCleanText, "must be text without NUL characters")
+  .nullable();
 
 export const createWebhookEndpointBodySchema = z
   .object({ url: endpointUrlSchema, events: eventFilterSchema.optional(), description: descriptionSchema.optional() })
