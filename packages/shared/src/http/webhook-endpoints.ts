@@ -25,12 +25,7 @@ const eventFilterSchema = z
   .max(ALL_EVENT_TYPES.length * 2)
   .transform((types) => [...new Set(types)]);
 /** Postgres text holds no NUL; a lone surrogate is no text at all. */
-const descriptionSchema = z
-  .string()
-  .trim()
-  .max(500)
-  .refine(isCleanText, "must be text without NUL characters")
-  .nullable();
+const descriptionSchema = z.string().trim().max(500).refine(isCleanText, "must be text without NUL characters").nullable();
 
 export const createWebhookEndpointBodySchema = z
   .object({ url: endpointUrlSchema, events: eventFilterSchema.optional(), description: descriptionSchema.optional() })

@@ -1,6 +1,5 @@
-import type { Queue } from "bullmq";
 import type { FeedEvent } from "../events/schemas.js";
-import { webhookDeliveryJob } from "../queues.js";
+import { type TypedQueue, webhookDeliveryJob } from "../queues.js";
 
 /** What the outbox needs of a database: `Sql` of @kronos/db (a pg pool or Prisma) fits. */
 export interface OutboxSql {
@@ -32,7 +31,7 @@ export function webhookBody(event: FeedEvent): string {
 export class WebhookOutbox {
   constructor(
     private readonly sql: OutboxSql,
-    private readonly queue: Queue,
+    private readonly queue: TypedQueue<"webhookDelivery">,
   ) {}
 
   async record(event: FeedEvent, tenantId: string): Promise<string[]> {

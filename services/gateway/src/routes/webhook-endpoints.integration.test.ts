@@ -45,7 +45,12 @@ describe("webhook endpoints", () => {
   it("changes, disables, enables, rotates and deletes", async () => {
     const { body } = await create({ url: "http://127.0.0.1:9999/a" });
     const id = body.id as string;
-    const patched = await h.inject({ method: "PATCH", url: `${BASE}/${id}`, headers: bearer(acme.apiKey), payload: { events: ["bulk.completed"] } });
+    const patched = await h.inject({
+      method: "PATCH",
+      url: `${BASE}/${id}`,
+      headers: bearer(acme.apiKey),
+      payload: { events: ["bulk.completed"] },
+    });
     expect(patched.json()).toMatchObject({ events: ["bulk.completed"], url: "http://127.0.0.1:9999/a" });
     const disabled = await h.inject({ method: "POST", url: `${BASE}/${id}/disable`, headers: bearer(acme.apiKey) });
     expect(disabled.json()).toMatchObject({ enabled: false });
@@ -75,7 +80,12 @@ describe("webhook endpoints", () => {
       ["POST", `/deliveries/${randomUUID()}/retry`],
     ] as const) {
       const payload = method === "PATCH" ? { description: "x" } : path === "/replay" ? { since: "0-0" } : undefined;
-      const response = await h.inject({ method, url: `${BASE}/${body.id}${path}`, headers: bearer(globex.apiKey), ...(payload ? { payload } : {}) });
+      const response = await h.inject({
+        method,
+        url: `${BASE}/${body.id}${path}`,
+        headers: bearer(globex.apiKey),
+        ...(payload ? { payload } : {}),
+      });
       expect(response.statusCode, `${method} ${path}`).toBe(404);
     }
   });
@@ -110,7 +120,12 @@ describe("webhook endpoints", () => {
       expect(response.json().error.details[0].message, url).toMatch(/private/);
     }
     const production = await h.sibling({ NODE_ENV: "production", OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: "true" });
-    const http = await production.inject({ method: "POST", url: BASE, headers: bearer(acme.apiKey), payload: { url: "http://127.0.0.1/" } });
+    const http = await production.inject({
+      method: "POST",
+      url: BASE,
+      headers: bearer(acme.apiKey),
+      payload: { url: "http://127.0.0.1/" },
+    });
     expect(http.json().error.details[0].message).toBe("the URL must be https");
   });
 
@@ -148,7 +163,13 @@ describe("webhook endpoints", () => {
       expect(response.statusCode, text.slice(0, 80)).toBeGreaterThanOrEqual(400);
       expect(response.statusCode).toBeLessThan(500);
     }
-    for (const url of [`${BASE}/%00`, `${BASE}/%ED%A0%80`, `${BASE}/not-a-uuid/deliveries?cursor=%00`, `${BASE}?limit=-1`, `${BASE}?cursor=%FF`]) {
+    for (const url of [
+      `${BASE}/%00`,
+      `${BASE}/%ED%A0%80`,
+      `${BASE}/not-a-uuid/deliveries?cursor=%00`,
+      `${BASE}?limit=-1`,
+      `${BASE}?cursor=%FF`,
+    ]) {
       const response = await h.inject({ method: "GET", url, headers: bearer(acme.apiKey) });
       expect(response.statusCode, url).toBeGreaterThanOrEqual(400);
       expect(response.statusCode, url).toBeLessThan(500);
@@ -162,9 +183,15 @@ describe("webhook endpoints", () => {
     const bus = new EventBus(h.redis, h.config.REDIS_KEY_PREFIX, 1_000);
     const first = await bus.publish({ type: EVENT_TYPES.bulkCompleted, tenantId: acme.tenantId, userId: null, data: { n: 0 } });
     await bus.publish({ type: EVENT_TYPES.connectionStatus, tenantId: acme.tenantId, userId: null, data: { n: 1 } });
-    for (let n = 2; n < 5; n += 1) await bus.publish({ type: EVENT_TYPES.bulkCompleted, tenantId: acme.tenantId, userId: null, data: { n } });
+    for (let n = 2; n < 5; n += 1)
+      await bus.publish({ type: EVENT_TYPES.bulkCompleted, tenantId: acme.tenantId, userId: null, data: { n } });
 
-    const replay = await h.inject({ method: "POST", url: `${BASE}/${id}/replay`, headers: bearer(acme.apiKey), payload: { since: first.id } });
+    const replay = await h.inject({
+      method: "POST",
+      url: `${BASE}/${id}/replay`,
+      headers: bearer(acme.apiKey),
+      payload: { since: first.id },
+    });
     expect(replay.statusCode).toBe(202);
     expect(replay.json()).toEqual({ replayed: 3 });
     const all = await h.inject({ method: "POST", url: `${BASE}/${id}/replay`, headers: bearer(acme.apiKey), payload: { since: "0-0" } });

@@ -31,7 +31,10 @@ export function toWebhookDeliveryView(row: WebhookDelivery): WebhookDeliveryView
 }
 
 async function ownEndpointId(ctx: GatewayContext, principal: Principal, id: string) {
-  const row = await ctx.prisma.webhookEndpoint.findFirst({ where: { id, tenantId: principal.tenantId }, select: { id: true, events: true } });
+  const row = await ctx.prisma.webhookEndpoint.findFirst({
+    where: { id, tenantId: principal.tenantId },
+    select: { id: true, events: true },
+  });
   if (!row) throw notFound("Webhook endpoint");
   return row;
 }

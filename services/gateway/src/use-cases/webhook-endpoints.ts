@@ -30,7 +30,8 @@ export function toWebhookEndpointView(row: WebhookEndpoint): WebhookEndpointView
     disabled_reason: row.disabledReason,
     failing_since: iso(row.failingSince),
     last_success_at: iso(row.lastSuccessAt),
-    previous_secret_expires_at: row.previousSecretExpiresAt && row.previousSecretExpiresAt > new Date() ? iso(row.previousSecretExpiresAt) : null,
+    previous_secret_expires_at:
+      row.previousSecretExpiresAt && row.previousSecretExpiresAt > new Date() ? iso(row.previousSecretExpiresAt) : null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
@@ -87,7 +88,11 @@ export async function createWebhookEndpoint(ctx: GatewayContext, principal: Prin
   return { ...toWebhookEndpointView(row), secret };
 }
 
-export async function listWebhookEndpoints(ctx: GatewayContext, principal: Principal, query: { limit: number; cursor?: string | undefined }) {
+export async function listWebhookEndpoints(
+  ctx: GatewayContext,
+  principal: Principal,
+  query: { limit: number; cursor?: string | undefined },
+) {
   const after = query.cursor ? decodeCursor(query.cursor) : null;
   const rows = await ctx.prisma.webhookEndpoint.findMany({
     where: {

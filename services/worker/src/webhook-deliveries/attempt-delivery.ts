@@ -144,7 +144,8 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string, now
 }
 
 async function disableEndpoint(deps: AttemptDeps, row: DueDelivery, reason: EndpointDisabledEventData["reason"]): Promise<void> {
-  const why = reason === "gone" ? "The endpoint answered 410 Gone" : `No successful delivery for ${deps.config.WEBHOOK_DISABLE_AFTER_HOURS} h`;
+  const why =
+    reason === "gone" ? "The endpoint answered 410 Gone" : `No successful delivery for ${deps.config.WEBHOOK_DISABLE_AFTER_HOURS} h`;
   const [disabled] = await deps.sql.rows<{ id: string; tenant_id: string; url: string }>({
     text: DISABLE_ENDPOINT,
     values: [row.endpoint_id, why],

@@ -8,7 +8,7 @@ const receiver = new Receiver();
 
 beforeAll(async () => {
   await receiver.start();
-  await h.start({}, { workerOptions: { lockDuration: 1_000, stalledInterval: 300 } });
+  await h.start();
 });
 afterAll(async () => {
   await h.stop();
@@ -116,7 +116,9 @@ describe("outbound webhooks", () => {
     });
     expect(endpoint.disabledReason).toMatch(/No successful delivery/);
     const stream = await h.redis.xrange(eventKeys(h.config.REDIS_KEY_PREFIX).stream(h.tenantId), "-", "+");
-    const disabled = stream.map(([eventId, fields]) => decodeStreamEntry(eventId, fields[1]!)).filter((e) => e?.event.type === "endpoint.disabled");
+    const disabled = stream
+      .map(([eventId, fields]) => decodeStreamEntry(eventId, fields[1]!))
+      .filter((e) => e?.event.type === "endpoint.disabled");
     expect(disabled.map((e) => e?.event.data)).toContainEqual(expect.objectContaining({ endpoint_id: id, reason: "failing" }));
     // Its pending retry is not attempted against a disabled endpoint.
     await waitFor(async () => (await statusOf(id))[0] === "FAILED");
@@ -152,34 +154,33 @@ describe("outbound webhooks", () => {
   it("loses nothing when the worker dies mid-delivery: another takes the job over", async () => {
     const { id } = await h.endpoint(`${receiver.url}/takeover`, { events: [EVENT_TYPES.triggerMessage] });
     // This worker "dies" inside its attempt: its POST never ends, and it is closed without waiting.
-    await h.deliveries.close();
+    await h.worker.close();
     let started = 0;
-    const dying = h.startDeliveries({
+    const dying = h.startWorker({
       post: () => {
         started += 1;
         return new Promise(() => {});
       },
-      workerOptions: { lockDuration: 1_000, stalledInterval: 300 },
     });
     await h.publish(EVENT_TYPES.triggerMessage, { n: 1 });
     await waitFor(() => started > 0, { what: "the attempt to start" });
-    await dying.worker.close(true);
-    await dying.queue.close();
-    h.startDeliveries({ workerOptions: { lockDuration: 1_000, stalledInterval: 300 } });
+    // Closed without waiting for its job: it renews no lock, as if its process had been killed.
+    await dying.close(true);
+    h.startWorker();
     await waitFor(async () => (await statusOf(id))[0] === "SUCCEEDED", { what: "the takeover", timeoutMs: 20_000 });
     expect(receiver.at("/takeover")).toHaveLength(1);
   });
 
   it("loses nothing when Redis loses every job: the sweeper re-enqueues from the outbox rows", async () => {
     const { id } = await h.endpoint(`${receiver.url}/swept`, { events: [EVENT_TYPES.connectionStatus] });
-    await h.deliveries.close();
+    await h.worker.close();
     // Events accepted while no worker runs: their rows are written, their jobs wait in Redis...
     const events = [];
     for (let i = 0; i < 5; i += 1) events.push(await h.publish(EVENT_TYPES.connectionStatus, { i }));
     expect(await statusOf(id)).toEqual(Array(5).fill("PENDING"));
     // ...and are lost with everything under the prefix (a Redis restart without persistence).
     await deleteRedisPrefix(h.redis, h.config.REDIS_KEY_PREFIX);
-    h.startDeliveries({ workerOptions: { lockDuration: 1_000, stalledInterval: 300 } });
+    h.startWorker();
     await waitFor(async () => (await statusOf(id)).every((s) => s === "SUCCEEDED"), { what: "the sweeper", timeoutMs: 20_000 });
     expect(new Set(receiver.at("/swept").map((hit) => hit.headers["webhook-id"]))).toEqual(new Set(events.map((e) => e.id)));
   });

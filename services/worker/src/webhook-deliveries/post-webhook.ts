@@ -68,7 +68,12 @@ export async function postWebhook(
       (response) => {
         let read = 0;
         const done = () =>
-          finish({ kind: "response", status: response.statusCode ?? 0, retryAfter: header(response.headers["retry-after"]), latencyMs: latencyMs() });
+          finish({
+            kind: "response",
+            status: response.statusCode ?? 0,
+            retryAfter: header(response.headers["retry-after"]),
+            latencyMs: latencyMs(),
+          });
         response.on("data", (chunk: Buffer) => {
           read += chunk.length;
           if (read > MAX_RESPONSE_BYTES) {
@@ -82,10 +87,13 @@ export async function postWebhook(
         response.on("close", done);
       },
     );
-    const timer = setTimeout(() => {
-      request.destroy();
-      finish({ kind: "network", reason: `timed out after ${options.timeoutMs} ms`, latencyMs: latencyMs() });
-    }, options.timeoutMs - Math.min(options.timeoutMs - 1, latencyMs()));
+    const timer = setTimeout(
+      () => {
+        request.destroy();
+        finish({ kind: "network", reason: `timed out after ${options.timeoutMs} ms`, latencyMs: latencyMs() });
+      },
+      options.timeoutMs - Math.min(options.timeoutMs - 1, latencyMs()),
+    );
     request.on("error", (error: NodeJS.ErrnoException) => {
       finish({ kind: "network", reason: error.code ?? error.message, latencyMs: latencyMs() });
     });

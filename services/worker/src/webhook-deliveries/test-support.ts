@@ -1,22 +1,28 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createDatabase, type Database } from "@kronos/db";
+import { createDatabase, type Database, type WebhookDelivery } from "@kronos/db";
 import {
   type Config,
+  createQueue,
   EventBus,
   type EventType,
   generateEndpointSecret,
-  QUEUES,
+  type Logger,
   type Redis,
   SEAL_PURPOSES,
   sealJobSecret,
+  type TypedQueue,
   WebhookOutbox,
 } from "@kronos/shared";
 import { createTestTenant, deleteRedisPrefix, testConfig, testRedis } from "@kronos/testing";
-import { Queue } from "bullmq";
+import type { Worker } from "bullmq";
 import { Webhook } from "standardwebhooks";
-import { type RunningWebhookDeliveries, startWebhookDeliveries, type WebhookDeliveryDeps } from "./start.js";
+import type { JobContext } from "../jobs/context.js";
+import { startJobWorker } from "../jobs/run-job.js";
+import type { AttemptDeps } from "./attempt-delivery.js";
+import { webhookDeliveryHandler } from "./jobs.js";
+import { startWebhookSweeper } from "./sweeper.js";
 
 export interface ReceivedWebhook {
   path: string;
@@ -39,7 +45,12 @@ export class Receiver {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
-        const hit: ReceivedWebhook = { path: request.url ?? "/", headers: request.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() };
+        const hit: ReceivedWebhook = {
+          path: request.url ?? "/",
+          headers: request.headers,
+          body: Buffer.concat(chunks).toString("utf8"),
+          at: Date.now(),
+        };
         this.received.push(hit);
         const behave = this.behaviours.get(hit.path);
         if (behave) behave(hit, response);
@@ -75,17 +86,19 @@ export function verified(secret: string, hit: ReceivedWebhook): { type: string; 
   return new Webhook(secret).verify(hit.body, headers) as { type: string; id: string; ts: string; data: unknown };
 }
 
-/** The webhook-deliveries capability over the real Postgres and Redis, its bus wired to the outbox. */
+/** The webhook-deliveries capability over the real Postgres and Redis: its job worker, the sweeper, the bus wired to the outbox. */
 export class DeliveriesHarness {
   config!: Config;
   database!: Database;
   redis!: Redis;
   bus!: EventBus;
-  deliveries!: RunningWebhookDeliveries;
-  outboxQueue!: Queue;
+  queue!: TypedQueue<"webhookDelivery">;
+  worker!: Worker;
   tenantId!: string;
+  private sweeper!: { stop(): void };
+  private readonly connections: Redis[] = [];
 
-  async start(overrides: Record<string, string> = {}, options: Partial<WebhookDeliveryDeps> = {}): Promise<this> {
+  async start(overrides: Record<string, string> = {}): Promise<this> {
     this.config = testConfig({
       OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: "true",
       WEBHOOK_RETRY_SCHEDULE: "0,100,200,300",
@@ -99,27 +112,39 @@ export class DeliveriesHarness {
     this.redis = testRedis(this.config);
     this.bus = new EventBus(this.redis, this.config.REDIS_KEY_PREFIX, 1_000);
     this.tenantId = (await createTestTenant(this.database.prisma, "webhooks out")).tenantId;
-    // The publishers' side: its own queue, so that workers can come and go.
-    this.outboxQueue = new Queue(QUEUES.webhookDelivery, { connection: this.redis, prefix: this.config.REDIS_KEY_PREFIX });
-    const outbox = new WebhookOutbox(this.database.sql, this.outboxQueue);
+    // The publishers' side (as in the worker's and the webhooks service's main): the outbox on the bus.
+    this.queue = createQueue("webhookDelivery", { connection: this.redis, prefix: this.config.REDIS_KEY_PREFIX });
+    const outbox = new WebhookOutbox(this.database.sql, this.queue);
     this.bus.afterPublish((event, draft) => outbox.record(event, draft.tenantId));
-    this.startDeliveries(options);
+    this.sweeper = startWebhookSweeper({
+      sql: this.database.sql,
+      queue: this.queue,
+      intervalMs: this.config.WEBHOOK_SWEEP_INTERVAL_MS,
+      logger: silent,
+      tenantIds: [this.tenantId],
+    });
+    this.startWorker();
     return this;
   }
 
-  /** (Re)starts the worker and sweeper; the bus records outbox rows through its queue. */
-  startDeliveries(options: Partial<WebhookDeliveryDeps> = {}): RunningWebhookDeliveries {
-    const logger = { error() {}, warn() {}, info() {} } as unknown as WebhookDeliveryDeps["logger"];
-    const deliveries = startWebhookDeliveries({
+  /** (Re)starts the delivery worker, as the registry would, with a short lock (a dead worker's job is taken over soon). */
+  startWorker(options: { post?: AttemptDeps["post"] } = {}): Worker {
+    const connection = testRedis(this.config);
+    this.connections.push(connection);
+    const ctx = {
       config: this.config,
+      prisma: this.database.prisma,
       sql: this.database.sql,
       bus: this.bus,
-      logger,
-      connect: () => testRedis(this.config),
-      ...options,
+      logger: silent,
+      redis: this.redis,
+    } as unknown as JobContext;
+    this.worker = startJobWorker("webhookDelivery", webhookDeliveryHandler(options), ctx, {
+      connection,
+      metrics: null,
+      workerOptions: { lockDuration: 1_000, stalledInterval: 300 },
     });
-    this.deliveries = deliveries;
-    return deliveries;
+    return this.worker;
   }
 
   /** An endpoint row as the API writes it; answers its id and secret. */
@@ -149,16 +174,20 @@ export class DeliveriesHarness {
     return this.bus.publish({ type, tenantId: this.tenantId, userId: null, data });
   }
 
-  deliveriesOf(endpointId: string) {
+  deliveriesOf(endpointId: string): Promise<WebhookDelivery[]> {
     return this.database.prisma.webhookDelivery.findMany({ where: { endpointId }, orderBy: { createdAt: "asc" } });
   }
 
   async stop(): Promise<void> {
-    await this.deliveries?.close();
-    await this.outboxQueue?.close();
+    this.sweeper?.stop();
+    await this.worker?.close();
+    await this.queue?.close();
+    for (const connection of this.connections) await connection.quit().catch(() => connection.disconnect());
     await deleteRedisPrefix(this.redis, this.config.REDIS_KEY_PREFIX);
     await this.database.prisma.tenant.delete({ where: { id: this.tenantId } }).catch(() => undefined);
     await this.redis.quit();
     await this.database.close();
   }
 }
+
+const silent = { error() {}, warn() {}, info() {}, debug() {}, child: () => silent, isLevelEnabled: () => false } as unknown as Logger;
