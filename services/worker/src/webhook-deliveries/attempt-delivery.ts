@@ -93,7 +93,7 @@ function isRetryable(outcome: PostOutcome): boolean {
 export async function attemptDelivery(deps: AttemptDeps, deliveryId: string, now = Date.now()): Promise<AttemptResult> {
   const { config, sql } = deps;
   const [row] = await sql.rows<DueDelivery>({ name: "webhook-delivery-load", text: LOAD, values: [deliveryId] });
-  if (!row || row.status !== "PENDING") return { kind: "done" };
+  if (row?.status !== "PENDING") return { kind: "done" };
   if (!row.enabled) {
     await sql.count({ text: GIVE_UP, values: [row.id, "the endpoint is disabled"] });
     return { kind: "done" };
