@@ -102,11 +102,9 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string, now
   if (due !== null && due > now) return { kind: "later", at: due };
 
   const key = config.WEBHOOK_SECRETS_KEY ?? config.SESSION_SECRET;
-  const secrets = [openJobSecret<string>(row.sealed_secret, key, SEAL_PURPOSES.webhookEndpointSecrets)];
+  const secrets = [openSecret(row.sealed_secret, key)];
   const previousUntil = utcMs(row.previous_secret_expires_at);
-  if (row.previous_sealed_secret && previousUntil !== null && previousUntil > now) {
-    secrets.push(openJobSecret<string>(row.previous_sealed_secret, key, SEAL_PURPOSES.webhookEndpointSecrets));
-  }
+  if (row.previous_sealed_secret && previousUntil !== null && previousUntil > now) secrets.push(openSecret(row.previous_sealed_secret, key));
   const headers = signWebhook(secrets, row.event_id, Math.floor(now / 1000), row.body);
   const outcome = await (deps.post ?? postWebhook)(new URL(row.url), { ...headers }, row.body, {
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
@@ -153,6 +151,20 @@ async function disableEndpoint(deps: AttemptDeps, row: DueDelivery, reason: Endp
   if (!disabled) return; // Another attempt disabled it first: one event.
   const data: EndpointDisabledEventData = { endpoint_id: disabled.id, url: disabled.url, reason, disabled_at: new Date().toISOString() };
   await deps.bus.publish({ type: EVENT_TYPES.endpointDisabled, tenantId: disabled.tenant_id, userId: null, data });
+}
+
+/** Opened secrets by their sealed form (a key derivation and a decryption per attempt showed at hundreds a second). */
+const openedSecrets = new Map<string, string>();
+const MAX_OPENED_SECRETS = 1_000;
+
+function openSecret(sealed: string, key: string): string {
+  let secret = openedSecrets.get(sealed);
+  if (secret === undefined) {
+    if (openedSecrets.size >= MAX_OPENED_SECRETS) openedSecrets.clear();
+    secret = openJobSecret<string>(sealed, key, SEAL_PURPOSES.webhookEndpointSecrets);
+    openedSecrets.set(sealed, secret);
+  }
+  return secret;
 }
 
 /** pg reads a `timestamp without time zone` as local time: the column holds UTC (as Prisma writes it). */
