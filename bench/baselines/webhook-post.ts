@@ -1,7 +1,8 @@
 // P9 baseline: a bare webhook sender. Each message on the Redis channel is POSTed as it is to TARGET_URL, over
 // kept-alive connections: no storage, no queue, no signature, no retry.
-import { createRedis } from "@kronos/shared";
+
 import { createServer } from "node:http";
+import { createRedis } from "@kronos/shared";
 import { post } from "../lib/load.ts";
 
 const env = process.env;

@@ -9,8 +9,8 @@ import { poolSql } from "@kronos/db";
 import {
   createQueue,
   createRedis,
-  EventBus,
   EVENT_TYPES,
+  EventBus,
   generateEndpointSecret,
   SEAL_PURPOSES,
   sealJobSecret,
@@ -106,7 +106,12 @@ export async function runP9(ctx: BenchContext): Promise<ScenarioResult> {
     await ours(1);
     await baseline(1);
     ctx.log(`P9: ${rounds} rounds of ${seconds}s at ${RATE}/s each side`);
-    const result = await interleave(rounds, () => ours(seconds), () => baseline(seconds), ctx.log);
+    const result = await interleave(
+      rounds,
+      () => ours(seconds),
+      () => baseline(seconds),
+      ctx.log,
+    );
     publisher.disconnect();
     const lost = result.rounds.reduce((n, r) => n + (r.ours.sent - r.ours.received), 0);
     const sent = result.rounds.reduce((n, r) => n + r.ours.sent, 0);

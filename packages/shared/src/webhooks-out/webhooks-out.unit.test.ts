@@ -31,7 +31,18 @@ describe("address safety", () => {
   });
 
   it("tells private from public addresses", () => {
-    for (const address of ["127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.1.1", "0.0.0.0", "::1", "fe80::1", "fc00::1", "100.64.0.1"]) {
+    for (const address of [
+      "127.0.0.1",
+      "10.0.0.1",
+      "172.16.0.1",
+      "192.168.1.1",
+      "169.254.1.1",
+      "0.0.0.0",
+      "::1",
+      "fe80::1",
+      "fc00::1",
+      "100.64.0.1",
+    ]) {
       expect(classifyAddress(address), address).toBe("private");
       expect(refusalOf(address, { allowPrivate: false }), address).toMatch(/private/);
       expect(refusalOf(address, { allowPrivate: true }), address).toBeNull();
@@ -51,7 +62,9 @@ describe("address safety", () => {
 
 describe("retry schedule", () => {
   it("parses durations", () => {
-    expect(parseRetrySchedule("0,5s,5m,30m,2h,5h,10h,10h")).toEqual([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
+    expect(parseRetrySchedule("0,5s,5m,30m,2h,5h,10h,10h")).toEqual([
+      0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+    ]);
     expect(parseRetrySchedule("0, 100ms, 1.5s")).toEqual([0, 100, 1_500]);
     expect(parseRetrySchedule("5 minutes")).toBeNull();
   });

@@ -104,7 +104,8 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string, now
   const key = config.WEBHOOK_SECRETS_KEY ?? config.SESSION_SECRET;
   const secrets = [openSecret(row.sealed_secret, key)];
   const previousUntil = utcMs(row.previous_secret_expires_at);
-  if (row.previous_sealed_secret && previousUntil !== null && previousUntil > now) secrets.push(openSecret(row.previous_sealed_secret, key));
+  if (row.previous_sealed_secret && previousUntil !== null && previousUntil > now)
+    secrets.push(openSecret(row.previous_sealed_secret, key));
   const headers = signWebhook(secrets, row.event_id, Math.floor(now / 1000), row.body);
   const outcome = await (deps.post ?? postWebhook)(new URL(row.url), { ...headers }, row.body, {
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
