@@ -136,18 +136,27 @@ describe("outbound webhooks", () => {
 
   it("keeps delivering to other endpoints while one hangs", async () => {
     const held: Array<() => void> = [];
-    receiver.on("/slow", (_hit, response) => held.push(() => response.writeHead(200).end()));
+    let open = 0;
+    let mostOpen = 0;
+    receiver.on("/slow", (_hit, response) => {
+      open += 1;
+      mostOpen = Math.max(mostOpen, open);
+      response.on("close", () => {
+        open -= 1;
+      });
+      held.push(() => response.writeHead(200).end());
+    });
     const slow = await h.endpoint(`${receiver.url}/slow`, { events: [EVENT_TYPES.executionCompleted] });
     const fast = await h.endpoint(`${receiver.url}/fast`, { events: [EVENT_TYPES.executionCompleted] });
-    // More events than the worker has slots (20): the slow endpoint may hold 4 of them, never all.
+    // More events than the worker has slots (20): the slow endpoint holds at most 4 in flight (and 4 waiting).
     for (let i = 0; i < 40; i += 1) await h.publish(EVENT_TYPES.executionCompleted, { i });
     await waitFor(() => receiver.at("/fast").length >= 40, { what: "every event at the fast endpoint", timeoutMs: 20_000 });
     expect((await statusOf(slow.id)).filter((s) => s === "SUCCEEDED")).toHaveLength(0);
-    expect(receiver.at("/slow").length).toBeLessThanOrEqual(4);
+    expect(mostOpen).toBeLessThanOrEqual(4);
     expect(new Set(receiver.at("/fast").map((hit) => hit.headers["webhook-id"])).size).toBe(40);
-    for (const release of held) release();
     receiver.on("/slow", (_hit, response) => response.writeHead(200).end());
-    await waitFor(async () => (await statusOf(slow.id)).every((s) => s === "SUCCEEDED"), { timeoutMs: 20_000 });
+    for (const release of held) release();
+    await waitFor(async () => (await statusOf(slow.id)).every((s) => s === "SUCCEEDED"), { timeoutMs: 30_000 });
     expect(await statusOf(fast.id)).toEqual(Array(40).fill("SUCCEEDED"));
   });
 
@@ -168,7 +177,8 @@ describe("outbound webhooks", () => {
     await dying.close(true);
     h.startWorker();
     await waitFor(async () => (await statusOf(id))[0] === "SUCCEEDED", { what: "the takeover", timeoutMs: 20_000 });
-    expect(receiver.at("/takeover")).toHaveLength(1);
+    // At least once: a busy machine may let the new worker's own lock lapse too, and deliver twice (same webhook-id).
+    expect(new Set(receiver.at("/takeover").map((hit) => hit.headers["webhook-id"])).size).toBe(1);
   });
 
   it("loses nothing when Redis loses every job: the sweeper re-enqueues from the outbox rows", async () => {

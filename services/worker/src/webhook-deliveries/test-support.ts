@@ -102,7 +102,8 @@ export class DeliveriesHarness {
     this.config = testConfig({
       OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: "true",
       WEBHOOK_RETRY_SCHEDULE: "0,100,200,300",
-      WEBHOOK_TIMEOUT_MS: "2000",
+      // Long enough that a busy machine does not time out the hanging endpoint of the isolation test.
+      WEBHOOK_TIMEOUT_MS: "10000",
       WEBHOOK_SWEEP_INTERVAL_MS: "200",
       WEBHOOK_DELIVERY_CONCURRENCY: "20",
       WEBHOOK_ENDPOINT_CONCURRENCY: "4",
