@@ -39,7 +39,10 @@ export class EndpointGate {
     const queue = this.waiters.get(endpointId);
     const next = queue?.shift();
     if (queue && queue.length === 0) this.waiters.delete(endpointId);
-    if (next) return next();
+    if (next) {
+      next();
+      return;
+    }
     const left = (this.inFlight.get(endpointId) ?? 1) - 1;
     if (left > 0) this.inFlight.set(endpointId, left);
     else this.inFlight.delete(endpointId);
