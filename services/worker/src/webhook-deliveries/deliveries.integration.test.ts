@@ -194,4 +194,17 @@ describe("outbound webhooks", () => {
     await waitFor(async () => (await statusOf(id)).every((s) => s === "SUCCEEDED"), { what: "the sweeper", timeoutMs: 20_000 });
     expect(new Set(receiver.at("/swept").map((hit) => hit.headers["webhook-id"]))).toEqual(new Set(events.map((e) => e.id)));
   });
+
+  it("recovers a job half lost: its record kept, but in no list", async () => {
+    const { id } = await h.endpoint(`${receiver.url}/orphan`, { events: [EVENT_TYPES.bulkCompleted] });
+    await h.worker.close();
+    const event = await h.publish(EVENT_TYPES.bulkCompleted, { orphan: true });
+    const [delivery] = await h.deliveriesOf(id);
+    expect(await h.queue.getJobState(delivery!.id)).toBe("waiting");
+    await h.redis.del(`${h.config.REDIS_KEY_PREFIX}:webhook-delivery:wait`);
+    expect(await h.queue.getJobState(delivery!.id)).toBe("unknown");
+    h.startWorker();
+    await waitFor(async () => (await statusOf(id))[0] === "SUCCEEDED", { what: "the sweeper", timeoutMs: 20_000 });
+    expect(receiver.at("/orphan").map((hit) => hit.headers["webhook-id"])).toEqual([event.id]);
+  });
 });

@@ -3,8 +3,10 @@ import { type Logger, type TypedQueue, webhookDeliveryJob } from "@kronos/shared
 
 /**
  * Due deliveries (PENDING, their attempt time passed by more than the grace) are enqueued again. Their job id is
- * the delivery id, so a job that still exists (waiting, delayed, running) makes this a no-op; one that is gone (its
- * worker was killed, Redis restarted or was flushed) is recreated: the row in Postgres is what guarantees delivery.
+ * the delivery id: a job that is waiting, delayed or running is left alone (a running one whose worker died is
+ * handed back by BullMQ's stalled-job check); one that is gone (its worker was killed, Redis restarted or was
+ * flushed), or whose record is in no state list (half lost), is recreated. The row in Postgres is what guarantees
+ * delivery.
  */
 const DUE = `
 SELECT id, endpoint_id FROM webhook_deliveries
@@ -27,8 +29,17 @@ export async function sweepDueDeliveries(options: SweeperOptions, batch = 1_000)
     text: DUE,
     values: [options.intervalMs / 1000, batch, options.tenantIds ?? null],
   });
-  if (rows.length > 0) await options.queue.addBulk(rows.map((row) => webhookDeliveryJob({ id: row.id, endpointId: row.endpoint_id })));
-  return rows.length;
+  let enqueued = 0;
+  for (const row of rows) {
+    const state = await options.queue.getJobState(row.id);
+    if (state !== "unknown" && state !== "completed" && state !== "failed") continue;
+    // A record left in no list (or a finished one kept by mistake) would make the add a no-op: remove it first.
+    if (state !== "unknown" || (await options.queue.getJob(row.id))) await options.queue.remove(row.id).catch(() => 0);
+    const { name, data, opts } = webhookDeliveryJob({ id: row.id, endpointId: row.endpoint_id });
+    await options.queue.add(name, data, opts);
+    enqueued += 1;
+  }
+  return enqueued;
 }
 
 /** Sweeps every `intervalMs` (WEBHOOK_SWEEP_INTERVAL_MS), one sweep at a time, until stopped. */
