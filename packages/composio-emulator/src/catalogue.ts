@@ -29,7 +29,7 @@ export interface CatalogueTool {
 
 export interface JsonSchemaObject {
   type: "object";
-  properties: Record<string, { type: string; description: string; items?: { type: string } }>;
+  properties: Record<string, { type: string; description: string; items?: { type: string }; format?: string }>;
   required: string[];
   title?: string;
 }
@@ -228,7 +228,14 @@ export const TOOLS: CatalogueTool[] = [
     name: "Create page",
     description: "Creates a page under a parent page.",
     toolkitSlug: "notion",
-    inputParameters: schema({ parent_id: str("Parent page id"), title: str("Page title") }, ["parent_id", "title"]),
+    inputParameters: schema(
+      {
+        parent_id: str("Parent page id"),
+        title: str("Page title"),
+        integration_token: { type: "string", description: "A Notion integration token to use instead", format: "password" },
+      },
+      ["parent_id", "title"],
+    ),
     tags: ["important"],
     scopes: [],
     run: echo("page"),

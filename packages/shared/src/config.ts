@@ -89,6 +89,8 @@ export const configSchema = z.object({
   TOOLKIT_CACHE_STALE_SECONDS: positiveInt.default(86_400),
   /** Largest `?wait=` of POST tools/execute. */
   EXECUTE_MAX_WAIT_SECONDS: positiveInt.max(60).default(30),
+  /** How long an execution waits AWAITING_APPROVAL before it ends EXPIRED. */
+  APPROVAL_TTL_SECONDS: positiveInt.max(30 * 86_400).default(900),
   /** Results larger than this (bytes of JSON) are stored truncated. */
   EXECUTION_RESULT_MAX_BYTES: positiveInt.default(262_144),
   /** How long an Idempotency-Key is remembered. */

@@ -28,6 +28,7 @@ export * from "./metrics.js";
 export * from "./policy.js";
 export * from "./pretty-log.js";
 export * from "./queues.js";
+export * from "./redact-arguments.js";
 export * from "./redis.js";
 export * from "./webhooks/signature.js";
 export * from "./webhooks/trigger-message.js";
