@@ -118,6 +118,34 @@ export const configSchema = z.object({
 
   TRUST_PROXY: bool.default(false),
 
+  /** Seals the signing secrets of outbound webhook endpoints at rest; by default a key derived from SESSION_SECRET. */
+  WEBHOOK_SECRETS_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Lets outbound webhooks reach private, loopback and link-local addresses (development, tests). Metadata: never. */
+  OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: bool.default(false),
+  /**
+   * When each attempt of an outbound webhook is made, counted from the previous one: durations such as
+   * "0,5s,5m,30m,2h,5h,10h,10h" (Svix's schedule, the default): the first is the first attempt, each later one a retry.
+   */
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default("0,5s,5m,30m,2h,5h,10h,10h")
+    .transform((value, ctx) => {
+      const delays = parseRetrySchedule(value);
+      if (!delays) ctx.addIssue({ code: "custom", message: 'must be a comma-separated list of durations such as "0,5s,5m,2h"' });
+      return delays ?? [];
+    }),
+  /** An endpoint that has failed without a success for this long is disabled (fractions allowed). */
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().positive().default(120),
+  /** After a secret rotation, how long the previous secret still signs too (fractions allowed). */
+  WEBHOOK_SECRET_GRACE_HOURS: z.coerce.number().min(0).default(24),
+  /** One attempt's time limit (connecting, sending and reading the answer). */
+  WEBHOOK_TIMEOUT_MS: positiveInt.max(10_000).default(10_000),
+  /** Attempts in flight at once per worker process, all endpoints together, and per endpoint. */
+  WEBHOOK_DELIVERY_CONCURRENCY: positiveInt.max(1_000).default(100),
+  WEBHOOK_ENDPOINT_CONCURRENCY: positiveInt.max(100).default(10),
+  /** How often each worker looks for due deliveries whose job is missing (and re-enqueues them). */
+  WEBHOOK_SWEEP_INTERVAL_MS: positiveInt.default(30_000),
+
   /** Emulator only: where it delivers its signed webhooks (signed with COMPOSIO_WEBHOOK_SECRET). */
   EMULATOR_WEBHOOK_URL: z.url().optional(),
   /** Emulator only: answer 429 past this many requests per minute, as Composio's plans do. */
@@ -125,6 +153,19 @@ export const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** "0,5s,5m,2h" -> delays in milliseconds (a bare number is milliseconds); null when any part is not a duration. */
+export function parseRetrySchedule(value: string): number[] | null {
+  const delays: number[] = [];
+  for (const part of value.split(",")) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(part);
+    if (!match) return null;
+    delays.push(Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] ?? "ms"]!));
+  }
+  return delays.length > 0 ? delays : null;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

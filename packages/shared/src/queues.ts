@@ -18,6 +18,8 @@ export const QUEUES = {
   /** Parent jobs of bulk requests: they run when every item (a child job) has finished. */
   bulk: "bulk",
   webhookEvent: "webhook-event",
+  /** One job per (event, endpoint): an attempt to deliver an outbound webhook (see webhooks-out/outbox.ts). */
+  webhookDelivery: "webhook-delivery",
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -31,6 +33,7 @@ export const JOBS = {
   executeTool: "execute-tool",
   completeBulk: "complete-bulk",
   processWebhookEvent: "process-webhook-event",
+  deliverWebhook: "deliver-webhook",
 } as const;
 
 export const initiateConnectionJobSchema = z.object({
@@ -224,6 +227,15 @@ export const processWebhookEventResultSchema = z.object({
 });
 export type ProcessWebhookEventResult = z.infer<typeof processWebhookEventResultSchema>;
 
+export const deliverWebhookJobSchema = z.object({
+  deliveryId: z.uuid(),
+  /** Its endpoint, so a worker can bound the attempts in flight per endpoint before reading the row. */
+  endpointId: z.uuid(),
+});
+export type DeliverWebhookJob = z.infer<typeof deliverWebhookJobSchema>;
+/** Nothing: the delivery row records the outcome. */
+export const deliverWebhookResultSchema = z.undefined();
+
 /** BullMQ's options for a job, as far as the contracts set them. */
 export interface ContractJobOptions {
   attempts?: number;
@@ -320,6 +332,19 @@ export const QUEUE_CONTRACTS = {
     result: processWebhookEventResultSchema,
     options: withDefaults(),
   }),
+  /**
+   * Its job id is the delivery's, so adding it again while it exists (the sweeper, a retry) adds nothing; finished
+   * jobs are removed at once, so the row alone records the outcome and the id is free for a later retry. The HTTP
+   * attempts follow WEBHOOK_RETRY_SCHEDULE (the job moves itself to delayed); these attempts only cover the
+   * worker's own failures (Postgres unreachable...), after which the sweeper takes the row over.
+   */
+  webhookDelivery: contract({
+    name: QUEUES.webhookDelivery,
+    job: JOBS.deliverWebhook,
+    data: deliverWebhookJobSchema,
+    result: deliverWebhookResultSchema,
+    options: withDefaults({ removeOnComplete: true, removeOnFail: true }),
+  }),
 } as const satisfies { [K in keyof typeof QUEUES]: QueueContract<(typeof QUEUES)[K]> };
 
 export type QueueKey = keyof typeof QUEUE_CONTRACTS;
@@ -350,4 +375,13 @@ export function createQueue<K extends QueueKey>(key: K, options: { connection: R
 /** Opens every queue of the contracts, by key. */
 export function createQueues(options: { connection: Redis; prefix: string }): { [K in QueueKey]: TypedQueue<K> } {
   return Object.fromEntries(QUEUE_KEYS.map((key) => [key, createQueue(key, options)])) as { [K in QueueKey]: TypedQueue<K> };
+}
+
+/** The job of one outbound webhook delivery (see the webhookDelivery contract). */
+export function webhookDeliveryJob(delivery: { id: string; endpointId: string }) {
+  return {
+    name: JOBS.deliverWebhook,
+    data: { deliveryId: delivery.id, endpointId: delivery.endpointId } satisfies DeliverWebhookJob,
+    opts: { ...structuredClone(QUEUE_CONTRACTS.webhookDelivery.options), jobId: delivery.id } as DefaultJobOptions & { jobId: string },
+  };
 }

@@ -27,6 +27,8 @@ export interface GatewayQueues {
   authConfig: TypedQueue<"authConfig">;
   toolExecution: TypedQueue<"toolExecution">;
   bulk: TypedQueue<"bulk">;
+  /** Outbound webhook attempts (retries and replays asked through the API). */
+  webhookDelivery: TypedQueue<"webhookDelivery">;
   /** Every queue of QUEUES (the dashboard and the metrics show them all). */
   all: Queue[];
   /** Job events, read only while a request waits for a job of that queue. */

@@ -12,6 +12,7 @@ import {
   type Principal,
   type Redis,
   type TypedQueue,
+  WebhookOutbox,
 } from "@kronos/shared";
 import type { FastifyInstance } from "fastify";
 import { authenticateFeed } from "./auth.js";
@@ -115,6 +116,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   );
   // Shares the caller's Redis connection (BullMQ does not close a connection it was given).
   const webhookQueue = createQueue("webhookEvent", { connection: redis, prefix: config.REDIS_KEY_PREFIX });
+  const webhookDeliveryQueue = createQueue("webhookDelivery", { connection: redis, prefix: config.REDIS_KEY_PREFIX });
   app.decorate("feedHub", hub);
   app.decorate("webhookQueue", webhookQueue);
   app.decorate("metrics", metrics);
@@ -141,6 +143,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   app.addHook("onClose", async () => {
     await hub.stop();
     await webhookQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the webhook queue failed"));
+    await webhookDeliveryQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the delivery queue failed"));
     if (ownsSubscriber) await subscriber.quit().catch(() => subscriber.disconnect());
   });
 
@@ -152,8 +155,13 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
 
   await app.register(opsRoutes, { service: "webhooks", registry: metrics.registry, adminToken: config.ADMIN_TOKEN });
 
-  const bus = deps.bus ?? new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
   const sql = deps.sql ?? prismaSql(prisma);
+  const bus = deps.bus ?? new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
+  if (!deps.bus) {
+    // Trigger messages published here reach the tenant's webhook endpoints too: their outbox rows are written here.
+    const outbox = new WebhookOutbox(sql, webhookDeliveryQueue);
+    (bus as EventBus).afterPublish((event, draft) => outbox.record(event, draft.tenantId));
+  }
   await app.register(composioWebhookRoutes, { config, prisma, sql, queue: webhookQueue, bus, metrics });
 
   app.route<{ Querystring: FeedQuery }>({
