@@ -40,8 +40,10 @@ export function verifyUserToken(token: string, secret: string, nowSeconds = Math
   if (!token.startsWith(USER_TOKEN_PREFIX)) return { ok: false, reason: "malformed" };
   const [payload, signature, extra] = token.slice(USER_TOKEN_PREFIX.length).split(".");
   if (!payload || !signature || extra !== undefined) return { ok: false, reason: "malformed" };
-  const expected = createHmac("sha256", secret).update(payload).digest();
-  const given = Buffer.from(signature, "base64url");
+  // One spelling only: the signature is compared as the canonical base64url text, not decoded first (a decoder
+  // ignores an appended "=" or "!" and an inserted "*", which would let altered tokens through).
+  const expected = Buffer.from(createHmac("sha256", secret).update(payload).digest("base64url"));
+  const given = Buffer.from(signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: "bad_signature" };
   let parsed: { t?: unknown; u?: unknown; exp?: unknown };
   try {
