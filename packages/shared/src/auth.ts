@@ -15,6 +15,11 @@ export function hashApiKey(key: string): string {
   return hash("sha256", key, "hex");
 }
 
+/** Whether a stored key still works: not revoked, and not past the end of a rotation's overlap. */
+export function apiKeyUsable(key: { revokedAt: Date | null; expiresAt: Date | null }, now = Date.now()): boolean {
+  return key.revokedAt === null && (key.expiresAt === null || key.expiresAt.getTime() > now);
+}
+
 export function safeEqual(a: string, b: string): boolean {
   const left = createHash("sha256").update(a).digest();
   const right = createHash("sha256").update(b).digest();
@@ -59,7 +64,7 @@ export function verifyUserToken(token: string, secret: string, nowSeconds = Math
 
 /** Who is calling, once authenticated. A user principal acts for its own user only. */
 export type Principal =
-  | { kind: "api_key"; tenantId: string; apiKeyId: string }
+  | { kind: "api_key"; tenantId: string; apiKeyId: string; scopes: readonly string[] }
   | { kind: "user"; tenantId: string; userId: string; expiresAt: number };
 
 export function actorOf(principal: Principal): string {

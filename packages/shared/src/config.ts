@@ -77,6 +77,10 @@ export const configSchema = z.object({
   /** A socket whose unsent bytes exceed this is a slow consumer and is closed. */
   WS_MAX_BUFFERED_BYTES: positiveInt.default(1_048_576),
   WS_MAX_MESSAGE_BYTES: positiveInt.max(1_048_576).default(4_096),
+  /** Most feed sockets one user's tokens may hold open on one webhooks instance (more: 429). */
+  WS_MAX_SOCKETS_PER_USER: positiveInt.default(20),
+  /** Most feed sockets one API key may hold open on one webhooks instance (more: 429). */
+  WS_MAX_SOCKETS_PER_API_KEY: positiveInt.default(200),
   /** Most connections listed in the `snapshot` message a socket receives on connect. */
   WS_SNAPSHOT_LIMIT: positiveInt.max(10_000).default(1_000),
 

@@ -10,6 +10,7 @@ import {
   type Logger,
   lazyChildLogger,
   loggerOptions,
+  onApiKeyRevoked,
   RateBudget,
   type Redis,
   withRateBudget,
@@ -17,6 +18,7 @@ import {
 import Fastify, { type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { GatewayContext } from "./context.js";
+import { apiKeyUsageRecorder } from "./lib/api-key-usage.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
 import { errorsPlugin } from "./plugins/errors.js";
@@ -26,6 +28,7 @@ import { securityPlugin } from "./plugins/security.js";
 import { swaggerPlugin } from "./plugins/swagger.js";
 import { createGatewayQueues, queueEmitters } from "./queues.js";
 import { adminRoutes } from "./routes/admin.js";
+import { apiKeyRoutes } from "./routes/api-keys.js";
 import { authConfigRoutes } from "./routes/auth-configs.js";
 import { bulkRoutes } from "./routes/bulk.js";
 import { callbackRoutes } from "./routes/callback.js";
@@ -98,11 +101,21 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
 
   // First: it adds its check to each route declaring `config.auth` as the route is declared (`onRoute`), which
   // reaches only routes and plugin scopes that come after it.
+  const apiKeyCache = new ApiKeyCache({ ...API_KEY_CACHE_DEFAULTS, ...deps.apiKeyCache });
+  // Revocations published by any instance evict the key here at once (see api-key-revocations in packages/shared).
+  const subscriber = deps.redis.duplicate();
+  subscriber.on("error", (error) => app.log.warn({ err: error }, "revocation subscriber error"));
+  const unsubscribe = await onApiKeyRevoked(subscriber, config.REDIS_KEY_PREFIX, ({ keyHash }) => apiKeyCache.forget(keyHash));
+  app.addHook("onClose", async () => {
+    await unsubscribe();
+    await subscriber.quit().catch(() => subscriber.disconnect());
+  });
   await app.register(authPlugin, {
     prisma: deps.prisma,
     adminToken: config.ADMIN_TOKEN,
     sessionSecret: config.SESSION_SECRET,
-    apiKeyCache: new ApiKeyCache({ ...API_KEY_CACHE_DEFAULTS, ...deps.apiKeyCache }),
+    apiKeyCache,
+    touchApiKey: apiKeyUsageRecorder(deps.prisma, app.log),
   });
   await app.register(requestIdPlugin);
   await app.register(errorsPlugin);
@@ -111,6 +124,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
 
   await app.register(healthRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
+  await app.register(apiKeyRoutes, { ctx });
   await app.register(sessionRoutes, { ctx });
   await app.register(connectionRoutes, { ctx });
   await app.register(callbackRoutes, { ctx });

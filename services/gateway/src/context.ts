@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@kronos/db";
-import type { ComposioPort, Config, Principal, Redis } from "@kronos/shared";
+import type { ComposioPort, Config, Principal, Redis, Scope } from "@kronos/shared";
 import type { FlowProducer, Queue } from "bullmq";
 import type { CatalogueCache } from "./lib/catalogue-cache.js";
 import type { QueueEventsOnDemand } from "./lib/queue-events-on-demand.js";
@@ -54,5 +54,7 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** The principals a route accepts. Absent: the route is public. */
     auth?: readonly PrincipalKind[];
+    /** The scope an API key needs (required on every route that accepts API keys; user tokens are not scoped). */
+    scope?: Scope;
   }
 }

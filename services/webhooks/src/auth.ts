@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@kronos/db";
-import { AppError, bearerCredential, hashApiKey, type Principal, verifyUserToken } from "@kronos/shared";
+import { AppError, apiKeyUsable, bearerCredential, hasScope, hashApiKey, type Principal, verifyUserToken } from "@kronos/shared";
 
 /**
  * Who opens a feed socket: a user token in the `token` query parameter (browsers cannot set headers on a
@@ -18,8 +18,10 @@ export async function authenticateFeed(
   if (!key) throw new AppError("UNAUTHENTICATED", "Send a user token as ?token= or an API key as Authorization: Bearer <key>");
   const row = await deps.prisma.apiKey.findUnique({
     where: { keyHash: hashApiKey(key) },
-    select: { id: true, tenantId: true, revokedAt: true },
+    select: { id: true, tenantId: true, scopes: true, expiresAt: true, revokedAt: true },
   });
-  if (!row || row.revokedAt !== null) throw new AppError("UNAUTHENTICATED", "Invalid API key");
-  return { kind: "api_key", tenantId: row.tenantId, apiKeyId: row.id };
+  if (!row || !apiKeyUsable(row)) throw new AppError("UNAUTHENTICATED", "Invalid API key");
+  if (!hasScope(row.scopes, "webhooks"))
+    throw new AppError("FORBIDDEN", 'This API key lacks the "webhooks" scope the feed requires', { scope: "webhooks" });
+  return { kind: "api_key", tenantId: row.tenantId, apiKeyId: row.id, scopes: row.scopes };
 }

@@ -14,7 +14,7 @@ import { executeTool } from "../use-cases/execute-tool.js";
 import { getExecution } from "../use-cases/read-executions.js";
 import { errorResponses, TENANT_SECURITY } from "./responses.js";
 
-const TENANT = { auth: ["api_key", "user"] as const };
+const TENANT = { auth: ["api_key", "user"] as const, scope: "executions" as const };
 
 export const executionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx }) => {
   app.post(
