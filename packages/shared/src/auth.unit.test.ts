@@ -21,7 +21,9 @@ describe("user tokens have one spelling", () => {
     for (let exp = Math.floor(Date.now() / 1000) + 60; !/[-_]/.test(signed.slice(signed.lastIndexOf(".") + 1)); exp += 1)
       signed = signUserToken({ tenantId: "t1", userId: "alice", exp }, SECRET);
     const dot = signed.lastIndexOf(".");
-    const standard = Buffer.from(signed.slice(dot + 1), "base64url").toString("base64").replace(/=+$/, "");
+    const standard = Buffer.from(signed.slice(dot + 1), "base64url")
+      .toString("base64")
+      .replace(/=+$/, "");
     expect(verifyUserToken(signed.slice(0, dot + 1) + standard, SECRET)).toEqual({ ok: false, reason: "bad_signature" });
   });
 });

@@ -202,8 +202,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
         { token: request.query.token, authorization: request.headers.authorization },
         { prisma, sessionSecret: config.SESSION_SECRET },
       );
-      const [cap, whose] =
-        principal.kind === "user" ? [feed.maxSocketsPerUser, "user"] : [feed.maxSocketsPerApiKey, "API key"];
+      const [cap, whose] = principal.kind === "user" ? [feed.maxSocketsPerUser, "user"] : [feed.maxSocketsPerApiKey, "API key"];
       if (hub.openFor(principal) >= cap)
         throw new AppError("RATE_LIMITED", `This ${whose} already has ${cap} feed sockets open here: close one first`, { limit: cap });
       request.principal = principal;

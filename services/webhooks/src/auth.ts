@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@kronos/db";
-import { AppError, apiKeyUsable, bearerCredential, hasScope, hashApiKey, type Principal, verifyUserToken } from "@kronos/shared";
+import { AppError, apiKeyUsable, bearerCredential, hashApiKey, hasScope, type Principal, verifyUserToken } from "@kronos/shared";
 
 /**
  * Who opens a feed socket: a user token in the `token` query parameter (browsers cannot set headers on a

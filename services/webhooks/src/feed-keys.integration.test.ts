@@ -46,13 +46,19 @@ afterAll(async () => {
 
 describe("open sockets are capped per user and per API key", () => {
   it("refuses a user's third socket with 429 and accepts it once one closed", async () => {
-    const token = signUserToken({ tenantId: acme.tenantId, userId: "capped", exp: Math.floor(Date.now() / 1000) + 600 }, TEST_SESSION_SECRET);
+    const token = signUserToken(
+      { tenantId: acme.tenantId, userId: "capped", exp: Math.floor(Date.now() / 1000) + 600 },
+      TEST_SESSION_SECRET,
+    );
     const one = await feed(first.wsBase, { token });
     await feed(first.wsBase, { token });
     const refused = await refusedFeed(first.wsBase, { token });
     expect(refused).toMatchObject({ status: 429, upgraded: false, body: { error: { code: "RATE_LIMITED" } } });
     // Another user of the same tenant is not affected.
-    const other = signUserToken({ tenantId: acme.tenantId, userId: "other", exp: Math.floor(Date.now() / 1000) + 600 }, TEST_SESSION_SECRET);
+    const other = signUserToken(
+      { tenantId: acme.tenantId, userId: "other", exp: Math.floor(Date.now() / 1000) + 600 },
+      TEST_SESSION_SECRET,
+    );
     await feed(first.wsBase, { token: other });
     one.socket.close();
     await one.closed;

@@ -41,7 +41,11 @@ describe("API key lifecycle", () => {
     expect(list.statusCode).toBe(200);
     const items = list.json().items as Array<Record<string, unknown>>;
     expect(items).toHaveLength(2);
-    expect(items.find((key) => key.id === created.id)).toMatchObject({ name: "ci", scopes: ["connections", "executions"], revoked_at: null });
+    expect(items.find((key) => key.id === created.id)).toMatchObject({
+      name: "ci",
+      scopes: ["connections", "executions"],
+      revoked_at: null,
+    });
     // The tenant's first key, made as before scopes existed: every scope.
     expect(items.find((key) => key.id !== created.id)).toMatchObject({ scopes: ["*"] });
     expect(list.body).not.toContain(created.api_key);
@@ -53,7 +57,9 @@ describe("API key lifecycle", () => {
   it("records when a key was last used", async () => {
     const created = await createKey(acme.apiKey, { scopes: ["connections"] });
     expect((await listConnections(created.api_key)).statusCode).toBe(200);
-    await waitFor(async () => (await h.prisma.apiKey.findUnique({ where: { id: created.id } }))?.lastUsedAt != null, { what: "last_used_at" });
+    await waitFor(async () => (await h.prisma.apiKey.findUnique({ where: { id: created.id } }))?.lastUsedAt != null, {
+      what: "last_used_at",
+    });
   });
 
   it("answers 400 for a scope that does not exist, and for extra fields", async () => {
@@ -95,12 +101,22 @@ describe("API key lifecycle", () => {
     expect((await listConnections(old.api_key)).statusCode).toBe(200);
     expect((await listConnections(fresh.api_key)).statusCode).toBe(200);
     // Rotating with no overlap ends the old key at once.
-    const now = await h.inject({ method: "POST", url: `/api/v1/api-keys/${fresh.id}/rotate`, headers: bearer(acme.apiKey), payload: { overlap_seconds: 0 } });
+    const now = await h.inject({
+      method: "POST",
+      url: `/api/v1/api-keys/${fresh.id}/rotate`,
+      headers: bearer(acme.apiKey),
+      payload: { overlap_seconds: 0 },
+    });
     expect(now.statusCode).toBe(201);
     h.secrets.push(now.json().api_key);
     expect((await listConnections(fresh.api_key)).statusCode).toBe(401);
     expect((await listConnections(now.json().api_key)).statusCode).toBe(200);
-    const bad = await h.inject({ method: "POST", url: `/api/v1/api-keys/${old.id}/rotate`, headers: bearer(acme.apiKey), payload: { overlap_seconds: -1 } });
+    const bad = await h.inject({
+      method: "POST",
+      url: `/api/v1/api-keys/${old.id}/rotate`,
+      headers: bearer(acme.apiKey),
+      payload: { overlap_seconds: -1 },
+    });
     expect(bad.statusCode).toBe(400);
   });
 });

@@ -1,13 +1,13 @@
 import type { Prisma } from "@kronos/db";
 import {
   AppError,
+  actorOf,
   apiKeyUsable,
   generateApiKey,
   MAX_ACTIVE_API_KEYS,
   notFound,
   type Principal,
   publishApiKeyRevoked,
-  actorOf,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
 
@@ -69,7 +69,10 @@ async function insertKey(tx: Prisma.TransactionClient, tenantId: string, input: 
   if (active >= MAX_ACTIVE_API_KEYS)
     throw new AppError("CONFLICT", `A tenant may have at most ${MAX_ACTIVE_API_KEYS} working API keys: revoke one first`);
   const { key, hash, prefix } = generateApiKey();
-  const row = await tx.apiKey.create({ data: { tenantId, keyHash: hash, prefix, name: input.name, scopes: input.scopes }, select: KEY_COLUMNS });
+  const row = await tx.apiKey.create({
+    data: { tenantId, keyHash: hash, prefix, name: input.name, scopes: input.scopes },
+    select: KEY_COLUMNS,
+  });
   return { ...apiKeyView(row), api_key: key };
 }
 
@@ -144,6 +147,7 @@ export async function rotateApiKey(ctx: GatewayContext, principal: Principal, id
     });
     return { created, keyHash: old.keyHash };
   });
-  if (overlapSeconds === 0) await publishApiKeyRevoked(ctx.redis, ctx.config.REDIS_KEY_PREFIX, { tenantId: principal.tenantId, apiKeyId: id, keyHash });
+  if (overlapSeconds === 0)
+    await publishApiKeyRevoked(ctx.redis, ctx.config.REDIS_KEY_PREFIX, { tenantId: principal.tenantId, apiKeyId: id, keyHash });
   return created;
 }
