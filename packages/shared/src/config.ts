@@ -68,6 +68,8 @@ export const configSchema = z.object({
   TOOLKIT_CACHE_STALE_SECONDS: positiveInt.default(86_400),
   /** Largest `?wait=` of POST tools/execute. */
   EXECUTE_MAX_WAIT_SECONDS: positiveInt.max(60).default(30),
+  /** Largest `params` of a tool execution (bytes of JSON); larger is 413 before anything is queued. */
+  EXECUTION_PARAMS_MAX_BYTES: positiveInt.max(1_048_576).default(65_536),
   /** Results larger than this (bytes of JSON) are stored truncated. */
   EXECUTION_RESULT_MAX_BYTES: positiveInt.default(262_144),
   /** How long an Idempotency-Key is remembered. */
@@ -89,6 +91,15 @@ export const configSchema = z.object({
   COMPOSIO_WEBHOOK_SECRET_PREVIOUS: z.string().min(1).optional(),
 
   TRUST_PROXY: bool.default(false),
+
+  /** Requests per minute per API key (a tenant may have its own, set by the operator); counted in Redis. */
+  RATE_LIMIT_API_KEY_PER_MINUTE: positiveInt.default(1_200),
+  /** Requests per minute per user (all of the user's tokens together). */
+  RATE_LIMIT_USER_PER_MINUTE: positiveInt.default(300),
+  /** Requests per minute per client IP on unauthenticated routes (the Composio callback, the docs). */
+  RATE_LIMIT_IP_PER_MINUTE: positiveInt.default(300),
+  /** Lookups of unknown `kc_` keys per minute per client IP; past it, 429 without a Postgres query. */
+  RATE_LIMIT_UNKNOWN_KEYS_PER_MINUTE: positiveInt.default(30),
 
   /** Emulator only: where it delivers its signed webhooks (signed with COMPOSIO_WEBHOOK_SECRET). */
   EMULATOR_WEBHOOK_URL: z.url().optional(),

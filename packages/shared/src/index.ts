@@ -17,6 +17,7 @@ export * from "./http/connection-ops.js";
 export * from "./http/connections.js";
 export * from "./http/executions.js";
 export * from "./http/health.js";
+export * from "./http/rate-limits.js";
 export * from "./http/route-hooks.js";
 export * from "./http/sessions.js";
 export * from "./job-secrets.js";

@@ -20,9 +20,12 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fas
 import type { GatewayContext } from "./context.js";
 import { apiKeyUsageRecorder } from "./lib/api-key-usage.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
+import { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
+import { UnknownKeyGuard } from "./lib/unknown-keys.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { queueDashboardPlugin } from "./plugins/queue-dashboard.js";
+import { rateLimitPlugin } from "./plugins/rate-limits.js";
 import { genRequestId, requestIdPlugin } from "./plugins/request-id.js";
 import { securityPlugin } from "./plugins/security.js";
 import { swaggerPlugin } from "./plugins/swagger.js";
@@ -97,7 +100,15 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
     staleSeconds: config.TOOLKIT_CACHE_STALE_SECONDS,
     lockMs: config.COMPOSIO_TIMEOUT_MS + 1_000,
   });
-  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue };
+  const tenantLimits = new TenantRateLimitsCache(deps.prisma, config);
+  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue, tenantLimits };
+  // Counters of the rate limits: a connection that fails at once while Redis is away (no offline queue), so a limit
+  // is skipped then rather than waited on.
+  const limitsRedis = deps.redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  limitsRedis.on("error", (error) => app.log.warn({ err: error }, "rate-limit Redis connection error"));
+  app.addHook("onClose", async () => {
+    await limitsRedis.quit().catch(() => limitsRedis.disconnect());
+  });
 
   // First: it adds its check to each route declaring `config.auth` as the route is declared (`onRoute`), which
   // reaches only routes and plugin scopes that come after it.
@@ -115,7 +126,15 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
     adminToken: config.ADMIN_TOKEN,
     sessionSecret: config.SESSION_SECRET,
     apiKeyCache,
+    unknownKeys: new UnknownKeyGuard(limitsRedis, config.REDIS_KEY_PREFIX, config.RATE_LIMIT_UNKNOWN_KEYS_PER_MINUTE),
     touchApiKey: apiKeyUsageRecorder(deps.prisma, app.log),
+  });
+  // After the auth plugin: its limit hook then runs after each route's auth check, with the principal known.
+  await app.register(rateLimitPlugin, {
+    redis: limitsRedis,
+    prefix: config.REDIS_KEY_PREFIX,
+    ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+    tenantLimits,
   });
   await app.register(requestIdPlugin);
   await app.register(errorsPlugin);

@@ -2,6 +2,7 @@ import type { PrismaClient } from "@kronos/db";
 import type { ComposioPort, Config, Principal, Redis, Scope } from "@kronos/shared";
 import type { FlowProducer, Queue } from "bullmq";
 import type { CatalogueCache } from "./lib/catalogue-cache.js";
+import type { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
 import type { QueueEventsOnDemand } from "./lib/queue-events-on-demand.js";
 
 /** Everything a use case may need: built once per app, handed to route plugins as options. */
@@ -13,6 +14,8 @@ export interface GatewayContext {
   /** The catalogue (toolkits, actions) is the one thing the gateway reads from Composio itself. */
   composio: ComposioPort;
   catalogue: CatalogueCache;
+  /** Tenants' rate-limit overrides (the admin route updates this instance's copy at once). */
+  tenantLimits: TenantRateLimitsCache;
 }
 
 export interface GatewayQueues {

@@ -5,8 +5,9 @@ export class RetryLaterError extends AppError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
+    code: "UNAVAILABLE" | "RATE_LIMITED" = "UNAVAILABLE",
   ) {
-    super("UNAVAILABLE", message);
+    super(code, message);
   }
 }
 

@@ -15,6 +15,7 @@ import {
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AdminPrincipal, GatewayPrincipal, PrincipalKind } from "../context.js";
 import { globalPlugin } from "../lib/global-plugin.js";
+import type { UnknownKeyGuard } from "../lib/unknown-keys.js";
 
 export interface AuthOptions {
   prisma: PrismaClient;
@@ -22,6 +23,8 @@ export interface AuthOptions {
   sessionSecret: string;
   /** API keys already looked up (by hash); none: every API-key request reads Postgres. */
   apiKeyCache?: ApiKeyCache | undefined;
+  /** Bounds lookups of unknown keys (in-process memory, per-IP count); none: every unknown key reads Postgres. */
+  unknownKeys?: UnknownKeyGuard | undefined;
   /** Records that a key was used (throttled by the caller); errors are the caller's to log. */
   touchApiKey?: ((apiKeyId: string) => void) | undefined;
 }
@@ -182,7 +185,7 @@ function authenticateFor(accepted: readonly PrincipalKind[], scope: Scope | unde
     };
     const known = knownPrincipal(credential, options);
     if (known !== undefined) return admit(known);
-    lookUpApiKey(credential, options).then(admit, done);
+    lookUpApiKey(credential, options, request.ip).then(admit, done);
   };
 }
 
@@ -218,8 +221,11 @@ export async function authenticate(credential: string, options: AuthOptions): Pr
 }
 
 /** An API key not in the cache: read from Postgres (and cached when valid). */
-async function lookUpApiKey(credential: string, options: AuthOptions): Promise<GatewayPrincipal | null> {
+async function lookUpApiKey(credential: string, options: AuthOptions, ip?: string): Promise<GatewayPrincipal | null> {
   const keyHash = hashApiKey(credential);
+  const guard = ip === undefined ? undefined : options.unknownKeys;
+  if (guard?.knownUnknown(keyHash)) return null;
+  if (guard) await guard.admit(ip!);
   const load = async (): Promise<KeyOwner | null> => {
     const key = await options.prisma.apiKey.findUnique({
       where: { keyHash },
@@ -229,5 +235,9 @@ async function lookUpApiKey(credential: string, options: AuthOptions): Promise<G
     return { tenantId: key.tenantId, apiKeyId: key.id, scopes: key.scopes, expiresAt: key.expiresAt?.getTime() ?? null };
   };
   const owner = options.apiKeyCache ? await options.apiKeyCache.resolve(keyHash, load) : await load();
-  return owner ? apiKeyPrincipal(owner) : null;
+  if (!owner) {
+    await guard?.record(ip!, keyHash);
+    return null;
+  }
+  return apiKeyPrincipal(owner);
 }
