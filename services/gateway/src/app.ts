@@ -21,6 +21,7 @@ import type { GatewayContext } from "./context.js";
 import { apiKeyUsageRecorder } from "./lib/api-key-usage.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
+import { ToolPolicyCache } from "./lib/tool-policies.js";
 import { UnknownKeyGuard } from "./lib/unknown-keys.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
 import { errorsPlugin } from "./plugins/errors.js";
@@ -41,7 +42,9 @@ import { connectionRoutes } from "./routes/connections.js";
 import { executionRoutes } from "./routes/executions.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
+import { policyRoutes } from "./routes/policies.js";
 import { sessionRoutes } from "./routes/sessions.js";
+import { toolRoutes } from "./routes/tools.js";
 
 export interface GatewayDeps {
   config: Config;
@@ -100,8 +103,11 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
     staleSeconds: config.TOOLKIT_CACHE_STALE_SECONDS,
     lockMs: config.COMPOSIO_TIMEOUT_MS + 1_000,
   });
+  const policies = new ToolPolicyCache(deps.prisma, deps.redis, { prefix: config.REDIS_KEY_PREFIX });
+  await policies.start();
+  app.addHook("onClose", async () => policies.close());
   const tenantLimits = new TenantRateLimitsCache(deps.prisma, config);
-  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue, tenantLimits };
+  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue, policies, tenantLimits };
   // Counters of the rate limits: a connection that fails at once while Redis is away (no offline queue), so a limit
   // is skipped then rather than waited on.
   const limitsRedis = deps.redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
@@ -152,6 +158,8 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(authConfigRoutes, { ctx });
   await app.register(catalogueRoutes, { ctx });
   await app.register(executionRoutes, { ctx });
+  await app.register(policyRoutes, { ctx });
+  await app.register(toolRoutes, { ctx });
   await app.register(metricsRoutes, { registry });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });
 

@@ -1,9 +1,10 @@
 import type { PrismaClient } from "@kronos/db";
-import type { ComposioPort, Config, Principal, Redis, Scope } from "@kronos/shared";
+import type { ComposioPort, Config, Principal, Redis, Scope, TypedQueue } from "@kronos/shared";
 import type { FlowProducer, Queue } from "bullmq";
 import type { CatalogueCache } from "./lib/catalogue-cache.js";
-import type { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
 import type { QueueEventsOnDemand } from "./lib/queue-events-on-demand.js";
+import type { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
+import type { ToolPolicyCache } from "./lib/tool-policies.js";
 
 /** Everything a use case may need: built once per app, handed to route plugins as options. */
 export interface GatewayContext {
@@ -16,15 +17,17 @@ export interface GatewayContext {
   catalogue: CatalogueCache;
   /** Tenants' rate-limit overrides (the admin route updates this instance's copy at once). */
   tenantLimits: TenantRateLimitsCache;
+  /** Tool policies, cached in this process and invalidated across gateways by message. */
+  policies: ToolPolicyCache;
 }
 
 export interface GatewayQueues {
-  connection: Queue;
-  statusPoll: Queue;
-  connectionOps: Queue;
-  authConfig: Queue;
-  toolExecution: Queue;
-  bulk: Queue;
+  connection: TypedQueue<"connection">;
+  statusPoll: TypedQueue<"statusPoll">;
+  connectionOps: TypedQueue<"connectionOps">;
+  authConfig: TypedQueue<"authConfig">;
+  toolExecution: TypedQueue<"toolExecution">;
+  bulk: TypedQueue<"bulk">;
   /** Every queue of QUEUES (the dashboard and the metrics show them all). */
   all: Queue[];
   /** Job events, read only while a request waits for a job of that queue. */

@@ -4,6 +4,7 @@ import {
   AppError,
   bearerCredential,
   type Config,
+  createQueue,
   EventBus,
   instrumentHttp,
   type Logger,
@@ -11,12 +12,10 @@ import {
   loggerOptions,
   onApiKeyRevoked,
   type Principal,
-  type ProcessWebhookEventJob,
-  QUEUES,
   type Redis,
   safeEqual,
+  type TypedQueue,
 } from "@kronos/shared";
-import { Queue } from "bullmq";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { authenticateFeed } from "./auth.js";
 import { composioWebhookRoutes } from "./composio-webhook.js";
@@ -82,7 +81,7 @@ declare module "fastify" {
   interface FastifyInstance {
     feedHub: FeedHub;
     /** The queue of Composio webhook jobs (owned by the app: closed with it). */
-    webhookQueue: Queue<ProcessWebhookEventJob>;
+    webhookQueue: TypedQueue<"webhookEvent">;
     metrics: WebhooksMetrics;
   }
 }
@@ -117,7 +116,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     (delivered) => metrics.eventsDelivered.inc(delivered),
   );
   // Shares the caller's Redis connection (BullMQ does not close a connection it was given).
-  const webhookQueue = new Queue<ProcessWebhookEventJob>(QUEUES.webhookEvent, { connection: redis, prefix: config.REDIS_KEY_PREFIX });
+  const webhookQueue = createQueue("webhookEvent", { connection: redis, prefix: config.REDIS_KEY_PREFIX });
   app.decorate("feedHub", hub);
   app.decorate("webhookQueue", webhookQueue);
   app.decorate("metrics", metrics);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { userIdSchema } from "../domain.js";
+import { executionStatusSchema, userIdSchema } from "../domain.js";
 
 /** The seed's tool execution request. */
 export const executeToolBodySchema = z
@@ -28,15 +28,13 @@ export const idempotencyKeySchema = z
   .max(255)
   .regex(/^[\x21-\x7e]+$/, "must be 1 to 255 printable characters");
 
-export const EXECUTION_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"] as const;
-
 export const executionViewSchema = z
   .object({
     execution_id: z.uuid(),
     user_id: z.string(),
     action_name: z.string(),
     connected_account_id: z.string().nullable(),
-    status: z.enum(EXECUTION_STATUSES),
+    status: executionStatusSchema,
     successful: z.boolean().nullable(),
     data: z.unknown(),
     result_truncated: z.boolean(),

@@ -35,14 +35,21 @@ export class UnknownKeyGuard {
     let count: number;
     let ttlMs: number;
     try {
-      const [[, value], [, ttl]] = (await this.redis.multi().get(this.key(ip)).pttl(this.key(ip)).exec()) as [[null, string | null], [null, number]];
+      const [[, value], [, ttl]] = (await this.redis.multi().get(this.key(ip)).pttl(this.key(ip)).exec()) as [
+        [null, string | null],
+        [null, number],
+      ];
       count = Number(value ?? 0);
       ttlMs = ttl;
     } catch {
       return;
     }
     if (count >= this.perMinute)
-      throw new RetryLaterError("Too many unknown API keys from this address: retry later", Math.max(1, Math.ceil(ttlMs / 1000)), "RATE_LIMITED");
+      throw new RetryLaterError(
+        "Too many unknown API keys from this address: retry later",
+        Math.max(1, Math.ceil(ttlMs / 1000)),
+        "RATE_LIMITED",
+      );
   }
 
   /** Counts an unknown key against its IP and remembers it. */

@@ -37,7 +37,11 @@ describe("per-tenant limits (admin)", () => {
     });
     const cleared = await setLimits(other.tenantId, { api_key_per_minute: null });
     expect(cleared.json().api_key_per_minute).toBe(h.config.RATE_LIMIT_API_KEY_PER_MINUTE);
-    const read = await h.inject({ method: "GET", url: `/api/v1/admin/tenants/${other.tenantId}/rate-limits`, headers: bearer(TEST_ADMIN_TOKEN) });
+    const read = await h.inject({
+      method: "GET",
+      url: `/api/v1/admin/tenants/${other.tenantId}/rate-limits`,
+      headers: bearer(TEST_ADMIN_TOKEN),
+    });
     expect(read.json().overrides).toEqual({ api_key_per_minute: null, user_per_minute: null });
   });
 
@@ -76,14 +80,21 @@ describe("429 counted across instances", () => {
     expect(Number(last!.headers["ratelimit-reset"])).toBeGreaterThan(0);
     // Another key of the same tenant has a count of its own; another tenant is untouched.
     expect((await h.inject({ method: "GET", url: "/api/v1/composio/connections", headers: bearer(acme.apiKey) })).statusCode).toBe(200);
-    expect((await second.inject({ method: "GET", url: "/api/v1/composio/connections", headers: bearer(other.apiKey) })).statusCode).toBe(200);
+    expect((await second.inject({ method: "GET", url: "/api/v1/composio/connections", headers: bearer(other.apiKey) })).statusCode).toBe(
+      200,
+    );
   });
 
   it("limits a user over all its tokens", async () => {
     const first = await userToken(h, acme.apiKey, "limited-user");
     const again = await userToken(h, acme.apiKey, "limited-user");
     const statuses: number[] = [];
-    for (const [app, token] of [[h.app, first], [second, again], [h.app, again], [second, first]] as const) {
+    for (const [app, token] of [
+      [h.app, first],
+      [second, again],
+      [h.app, again],
+      [second, first],
+    ] as const) {
       statuses.push((await app.inject({ method: "GET", url: "/api/v1/composio/connections", headers: bearer(token) })).statusCode);
     }
     expect(statuses).toEqual([200, 200, 200, 429]);
@@ -100,11 +111,18 @@ describe("429 counted across instances", () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
       const { key } = generateApiKey();
-      statuses.push((await (i % 2 ? second : h.app).inject({ method: "GET", url: "/api/v1/composio/connections", headers: bearer(key) })).statusCode);
+      statuses.push(
+        (await (i % 2 ? second : h.app).inject({ method: "GET", url: "/api/v1/composio/connections", headers: bearer(key) })).statusCode,
+      );
     }
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
     // Another address is not affected (a key already cached by an instance is not looked up, so it works from any).
-    const elsewhere = await h.inject({ method: "GET", url: "/api/v1/composio/connections", headers: bearer(other.apiKey), remoteAddress: "10.0.0.2" });
+    const elsewhere = await h.inject({
+      method: "GET",
+      url: "/api/v1/composio/connections",
+      headers: bearer(other.apiKey),
+      remoteAddress: "10.0.0.2",
+    });
     expect(elsewhere.statusCode).toBe(200);
   });
 });

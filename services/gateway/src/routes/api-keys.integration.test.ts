@@ -140,7 +140,7 @@ describe("scopes on every route", () => {
   });
 
   it("a key without a route's scope gets 403 naming it, on every route", async () => {
-    const narrow = await createKey(acme.apiKey, { scopes: ["policies"] });
+    const narrow = await createKey(acme.apiKey, { scopes: ["triggers"] });
     const doc = (await h.inject({ method: "GET", url: "/docs/json" })).json() as {
       paths: Record<string, Record<string, { security?: Array<Record<string, string[]>> }>>;
     };
@@ -148,7 +148,7 @@ describe("scopes on every route", () => {
       const url = path.replace(/\{[^}]+\}/g, "00000000-0000-4000-8000-000000000000");
       for (const [method, operation] of Object.entries(operations)) {
         const scope = operation.security?.find((requirement) => "apiKey" in requirement)?.apiKey?.[0];
-        if (!scope || scope === "policies") continue;
+        if (!scope || scope === "triggers") continue;
         const response = await h.inject({ method: method.toUpperCase() as "GET", url, headers: bearer(narrow.api_key) });
         expect(response.statusCode, `${method} ${path}`).toBe(403);
         expect(response.json().error, `${method} ${path}`).toMatchObject({ code: "FORBIDDEN", details: { scope } });

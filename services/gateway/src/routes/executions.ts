@@ -32,7 +32,11 @@ export const executionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
         headers: z.looseObject({ "idempotency-key": idempotencyKeySchema.optional() }),
         querystring: executeToolQuerySchema,
         body: executeToolBodySchema,
-        response: { 200: executionViewSchema, 202: executionAcceptedSchema, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 502, 503) },
+        response: {
+          200: executionViewSchema,
+          202: executionAcceptedSchema,
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 502, 503),
+        },
       },
     },
     async (request, reply) => {

@@ -5,6 +5,7 @@ import {
   type ExecuteToolBody,
   type ExecuteToolJob,
   type ExecutionView,
+  isUuid,
   JOBS,
   notFound,
   type Principal,
@@ -13,14 +14,13 @@ import type { GatewayContext } from "../context.js";
 import { claimIdempotencyKey, idempotencyRedisKey, releaseIdempotencyKey, requestHash } from "../lib/idempotency.js";
 import { addAndWait, currentOutcome, type JobOutcome } from "../lib/job-wait.js";
 import { scopedUserId } from "../lib/principal.js";
+import { checkToolAccess } from "../lib/tool-access.js";
 import { executionPath, getExecution } from "./read-executions.js";
 
 export type ExecuteOutcome = { replay: boolean } & (
   | { kind: "done"; body: ExecutionView }
   | { kind: "accepted"; body: { execution_id: string; status: "QUEUED"; poll_url: string } }
 );
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Queues a tool execution (the job id is the execution id) and, with `wait`, waits that long for it. With an
@@ -51,6 +51,17 @@ export async function executeTool(
     const claim = await claimIdempotencyKey(ctx.redis, redisKey, executionId, hash, ctx.config.IDEMPOTENCY_TTL_SECONDS);
     if (claim.kind === "replay") return replay(ctx, principal, claim.id, waitMs);
     release = () => releaseIdempotencyKey(ctx.redis, redisKey, executionId, hash);
+  }
+
+  try {
+    const approval = await checkToolAccess(ctx, principal.tenantId, userId, body.action_name);
+    // Fail closed until approvals can be collected: a tool the policy wants approved never runs unapproved.
+    if (approval.length > 0) {
+      throw new AppError("CONFLICT", `Tool "${body.action_name}" needs an approval (${approval.join(", ")})`, { rules: approval });
+    }
+  } catch (error) {
+    await release();
+    throw error;
   }
 
   const data: ExecuteToolJob = {
@@ -112,13 +123,16 @@ async function settle(
 function assertParamsSize(params: Record<string, unknown>, maxBytes: number): void {
   const bytes = Buffer.byteLength(JSON.stringify(params));
   if (bytes > maxBytes)
-    throw new AppError("PAYLOAD_TOO_LARGE", `params is ${bytes} bytes of JSON; at most ${maxBytes} are accepted`, { limit: maxBytes, size: bytes });
+    throw new AppError("PAYLOAD_TOO_LARGE", `params is ${bytes} bytes of JSON; at most ${maxBytes} are accepted`, {
+      limit: maxBytes,
+      size: bytes,
+    });
 }
 
 /** A given connected account must be a connection of this tenant's user: ours by id, or Composio's ca_ id. */
 async function assertOwnConnection(ctx: GatewayContext, tenantId: string, userId: string, given: string): Promise<void> {
   const match = await ctx.prisma.connection.findFirst({
-    where: { tenantId, userId, OR: [{ composioAccountId: given }, ...(UUID.test(given) ? [{ id: given }] : [])] },
+    where: { tenantId, userId, OR: [{ composioAccountId: given }, ...(isUuid(given) ? [{ id: given }] : [])] },
     select: { id: true },
   });
   if (!match) throw notFound("Connected account");

@@ -34,7 +34,14 @@ export async function setTenantRateLimits(ctx: GatewayContext, tenantId: string,
       data: { rateLimits: Object.keys(kept).length ? kept : Prisma.DbNull },
     });
     await tx.auditLog.create({
-      data: { tenantId, actor, action: RATE_LIMITS_AUDIT_ACTION, targetType: "tenant", targetId: tenantId, data: { change, overrides: kept } },
+      data: {
+        tenantId,
+        actor,
+        action: RATE_LIMITS_AUDIT_ACTION,
+        targetType: "tenant",
+        targetId: tenantId,
+        data: { change, overrides: kept },
+      },
     });
     return kept;
   });
