@@ -99,6 +99,11 @@ export const configSchema = z.object({
 
   TRUST_PROXY: bool.default(false),
 
+  /** Audit records older than this many days are deleted by the gateway's retention sweep; 0 keeps them forever. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).default(365),
+  /** Widest time range of one audit-log export (wider: 400). */
+  AUDIT_EXPORT_MAX_DAYS: positiveInt.max(3_660).default(31),
+
   /** Requests per minute per API key (a tenant may have its own, set by the operator); counted in Redis. */
   RATE_LIMIT_API_KEY_PER_MINUTE: positiveInt.default(1_200),
   /** Requests per minute per user (all of the user's tokens together). */

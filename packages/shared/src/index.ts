@@ -10,6 +10,7 @@ export * from "./events/bus.js";
 export * from "./events/schemas.js";
 export * from "./http/admin.js";
 export * from "./http/api-keys.js";
+export * from "./http/audit-logs.js";
 export * from "./http/auth-configs.js";
 export * from "./http/catalogue.js";
 export * from "./http/common.js";

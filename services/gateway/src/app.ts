@@ -19,6 +19,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { GatewayContext } from "./context.js";
 import { apiKeyUsageRecorder } from "./lib/api-key-usage.js";
+import { startAuditRetention } from "./lib/audit-retention.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
 import { ToolPolicyCache } from "./lib/tool-policies.js";
@@ -33,6 +34,7 @@ import { swaggerPlugin } from "./plugins/swagger.js";
 import { createGatewayQueues, queueEmitters } from "./queues.js";
 import { adminRoutes } from "./routes/admin.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
+import { auditLogRoutes } from "./routes/audit-logs.js";
 import { authConfigRoutes } from "./routes/auth-configs.js";
 import { bulkRoutes } from "./routes/bulk.js";
 import { callbackRoutes } from "./routes/callback.js";
@@ -150,6 +152,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(healthRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
   await app.register(apiKeyRoutes, { ctx });
+  await app.register(auditLogRoutes, { ctx });
   await app.register(sessionRoutes, { ctx });
   await app.register(connectionRoutes, { ctx });
   await app.register(callbackRoutes, { ctx });
@@ -162,6 +165,15 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(toolRoutes, { ctx });
   await app.register(metricsRoutes, { registry });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });
+
+  const stopRetention = startAuditRetention({
+    prisma: deps.prisma,
+    redis: deps.redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    retentionDays: config.AUDIT_RETENTION_DAYS,
+    log: app.log,
+  });
+  app.addHook("onClose", async () => stopRetention());
 
   await app.ready();
   return app as unknown as FastifyInstance;
