@@ -8,6 +8,7 @@ export * from "./domain.js";
 export * from "./errors.js";
 export * from "./events/bus.js";
 export * from "./events/schemas.js";
+export * from "./fair-share.js";
 export * from "./http/admin.js";
 export * from "./http/api-keys.js";
 export * from "./http/audit-logs.js";

@@ -19,10 +19,42 @@ beforeAll(async () => {
   const now = Date.now();
   await h.prisma.auditLog.createMany({
     data: [
-      { tenantId: acme.tenantId, actor: "user:alice", action: "connection.created", targetType: "connection", targetId: "c1", data: { user_id: "alice" }, createdAt: new Date(now - 3 * DAY) },
-      { tenantId: acme.tenantId, actor: "worker", action: "connection.status_changed", targetType: "connection", targetId: "c1", data: { user_id: "alice", status: "ACTIVE" }, createdAt: new Date(now - 2 * DAY) },
-      { tenantId: acme.tenantId, actor: "api_key:k1", action: "auth_config.created", targetType: "auth_config", targetId: "ac_1", data: {}, createdAt: new Date(now - DAY) },
-      { tenantId: other.tenantId, actor: "user:alice", action: "connection.created", targetType: "connection", targetId: "c9", data: { user_id: "alice" }, createdAt: new Date(now - DAY) },
+      {
+        tenantId: acme.tenantId,
+        actor: "user:alice",
+        action: "connection.created",
+        targetType: "connection",
+        targetId: "c1",
+        data: { user_id: "alice" },
+        createdAt: new Date(now - 3 * DAY),
+      },
+      {
+        tenantId: acme.tenantId,
+        actor: "worker",
+        action: "connection.status_changed",
+        targetType: "connection",
+        targetId: "c1",
+        data: { user_id: "alice", status: "ACTIVE" },
+        createdAt: new Date(now - 2 * DAY),
+      },
+      {
+        tenantId: acme.tenantId,
+        actor: "api_key:k1",
+        action: "auth_config.created",
+        targetType: "auth_config",
+        targetId: "ac_1",
+        data: {},
+        createdAt: new Date(now - DAY),
+      },
+      {
+        tenantId: other.tenantId,
+        actor: "user:alice",
+        action: "connection.created",
+        targetType: "connection",
+        targetId: "c9",
+        data: { user_id: "alice" },
+        createdAt: new Date(now - DAY),
+      },
     ],
   });
 });
@@ -42,11 +74,17 @@ describe("GET /api/v1/audit-logs", () => {
     const byUser = (await list("?user_id=alice")).json().items;
     expect(byUser.map((item: { action: string }) => item.action)).toEqual(["connection.status_changed", "connection.created"]);
     expect((await list("?actor=worker")).json().items).toHaveLength(1);
-    expect((await list("?action=auth_config.created")).json().items[0]).toMatchObject({ actor: "api_key:k1", resource_type: "auth_config", resource_id: "ac_1" });
+    expect((await list("?action=auth_config.created")).json().items[0]).toMatchObject({
+      actor: "api_key:k1",
+      resource_type: "auth_config",
+      resource_id: "ac_1",
+    });
     expect((await list("?resource_type=connection&resource_id=c1")).json().items).toHaveLength(2);
     const from = new Date(Date.now() - 2.5 * DAY).toISOString();
     const to = new Date(Date.now() - 1.5 * DAY).toISOString();
-    expect((await list(`?from=${from}&to=${to}`)).json().items.map((item: { action: string }) => item.action)).toEqual(["connection.status_changed"]);
+    expect((await list(`?from=${from}&to=${to}`)).json().items.map((item: { action: string }) => item.action)).toEqual([
+      "connection.status_changed",
+    ]);
   });
 
   it("pages with a cursor", async () => {
@@ -58,7 +96,13 @@ describe("GET /api/v1/audit-logs", () => {
   });
 
   it("answers 400 for bad filters, and needs the audit_logs scope", async () => {
-    for (const query of ["?from=yesterday", "?cursor=nope", "?limit=0", "?colour=red", `?from=${new Date().toISOString()}&to=${new Date(Date.now() - DAY).toISOString()}`]) {
+    for (const query of [
+      "?from=yesterday",
+      "?cursor=nope",
+      "?limit=0",
+      "?colour=red",
+      `?from=${new Date().toISOString()}&to=${new Date(Date.now() - DAY).toISOString()}`,
+    ]) {
       expect((await list(query)).statusCode, query).toBe(400);
     }
     const user = await h.inject({ method: "GET", url: "/api/v1/audit-logs", headers: bearer(TEST_ADMIN_TOKEN) });
@@ -85,7 +129,10 @@ describe("GET /api/v1/audit-logs/export", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("application/x-ndjson");
     expect(response.headers.get("transfer-encoding")).toBe("chunked");
-    const lines = (await response.text()).trimEnd().split("\n").map((line) => JSON.parse(line));
+    const lines = (await response.text())
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(lines).toHaveLength(BULK);
     expect(lines[0].resource_id).toBe(`b${BULK - 1}`);
     expect(lines.at(-1).resource_id).toBe("b0");
@@ -101,14 +148,26 @@ describe("GET /api/v1/audit-logs/export", () => {
     expect(wide.statusCode).toBe(400);
     expect(wide.json().error.message).toContain("10 days");
     const theirs = await h.inject({ method: "GET", url: "/api/v1/audit-logs/export?user_id=alice", headers: bearer(other.apiKey) });
-    expect(theirs.body.trimEnd().split("\n").map((line) => JSON.parse(line).resource_id)).toEqual(["c9"]);
+    expect(
+      theirs.body
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line).resource_id),
+    ).toEqual(["c9"]);
   });
 });
 
 describe("retention", () => {
   it("the sweep deletes records older than AUDIT_RETENTION_DAYS and keeps the rest", async () => {
     const old = await h.prisma.auditLog.create({
-      data: { tenantId: acme.tenantId, actor: "worker", action: "ancient", targetType: "tenant", targetId: acme.tenantId, createdAt: new Date(Date.now() - 400 * DAY) },
+      data: {
+        tenantId: acme.tenantId,
+        actor: "worker",
+        action: "ancient",
+        targetType: "tenant",
+        targetId: acme.tenantId,
+        createdAt: new Date(Date.now() - 400 * DAY),
+      },
     });
     expect(await sweepAuditLogs(h.prisma, 365)).toBeGreaterThanOrEqual(1);
     expect(await h.prisma.auditLog.findUnique({ where: { id: old.id } })).toBeNull();

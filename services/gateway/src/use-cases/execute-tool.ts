@@ -5,6 +5,7 @@ import {
   type ExecuteToolBody,
   type ExecuteToolJob,
   type ExecutionView,
+  executionFairShare,
   isUuid,
   JOBS,
   notFound,
@@ -75,12 +76,19 @@ export async function executeTool(
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
   };
   const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
+  // Round robin between tenants (see FairShare): the worker releases the share when the job is finished for good.
+  const fairShare = executionFairShare(ctx.redis, ctx.config.REDIS_KEY_PREFIX);
   let outcome: JobOutcome;
+  let added = false;
   try {
-    outcome = await addAndWait({ queue, events, jobId: executionId }, waitMs, () =>
-      queue.add(JOBS.executeTool, data, { jobId: executionId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS }),
-    );
+    const priority = await fairShare.admit(principal.tenantId);
+    outcome = await addAndWait({ queue, events, jobId: executionId }, waitMs, async () => {
+      const job = await queue.add(JOBS.executeTool, data, { jobId: executionId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS, priority });
+      added = true;
+      return job;
+    });
   } catch (error) {
+    if (!added) await fairShare.release(principal.tenantId).catch(() => {});
     await release();
     throw error;
   }

@@ -19,7 +19,8 @@ export const auditLogView = (row: AuditRow) => ({
   created_at: row.createdAt.toISOString(),
 });
 
-const invalid = (field: string, message: string) => new AppError("VALIDATION_FAILED", "The request is invalid", [{ field: `querystring.${field}`, message }]);
+const invalid = (field: string, message: string) =>
+  new AppError("VALIDATION_FAILED", "The request is invalid", [{ field: `querystring.${field}`, message }]);
 
 /** The tenant's records matching the filters (the tenant is always the caller's). */
 function whereOf(tenantId: string, filters: AuditLogFilters, range: { from?: Date; to?: Date }): Prisma.AuditLogWhereInput[] {
@@ -29,7 +30,8 @@ function whereOf(tenantId: string, filters: AuditLogFilters, range: { from?: Dat
   if (filters.resource_type) where.push({ targetType: filters.resource_type });
   if (filters.resource_id) where.push({ targetId: filters.resource_id });
   if (filters.user_id) where.push({ OR: [{ data: { path: ["user_id"], equals: filters.user_id } }, { actor: `user:${filters.user_id}` }] });
-  if (range.from || range.to) where.push({ createdAt: { ...(range.from ? { gte: range.from } : {}), ...(range.to ? { lt: range.to } : {}) } });
+  if (range.from || range.to)
+    where.push({ createdAt: { ...(range.from ? { gte: range.from } : {}), ...(range.to ? { lt: range.to } : {}) } });
   return where;
 }
 
