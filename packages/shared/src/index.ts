@@ -24,6 +24,7 @@ export * from "./http/rate-limits.js";
 export * from "./http/route-hooks.js";
 export * from "./http/sessions.js";
 export * from "./http/tools.js";
+export * from "./infrastructure-errors.js";
 export * from "./job-secrets.js";
 export * from "./llm-tools.js";
 export * from "./logger.js";

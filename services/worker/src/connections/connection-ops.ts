@@ -7,14 +7,11 @@ import {
   type ConnectionOpResult,
   type ConnectionStatus,
   connectionCallbackUrl,
-  connectionOpJobSchema,
   type EventBus,
-  encodeJobFailure,
   isSettled,
   type Logger,
 } from "@kronos/shared";
-import { UnrecoverableError } from "bullmq";
-import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
+import { describeError, Refusal } from "../jobs/failure-policy.js";
 import { changeConnectionStatus } from "./connection-status.js";
 
 export const CONNECTION_REFRESHED_ACTION = "connection.refreshed";
@@ -43,35 +40,21 @@ const RACE_RETRIES = 3;
 /**
  * A change to an existing connection: enable, disable, refresh (a new hosted link), delete, update_labels. The
  * connection must belong to the job's tenant. Every status change goes through changeConnectionStatus (audit row and
- * one connection.status event). Safe to retry: each op checks where the connection is before acting.
+ * one connection.status event). Safe to retry: each op checks where the connection is before acting. Errors are
+ * thrown for the failure policy to decide.
  */
-export async function runConnectionOp(deps: ConnectionOpDeps, rawData: unknown, attempt: Attempt): Promise<ConnectionOpResult> {
-  const parsed = connectionOpJobSchema.safeParse(rawData);
-  if (!parsed.success) {
-    throw new UnrecoverableError(encodeJobFailure({ code: "VALIDATION_FAILED", message: "Invalid connection-op job" }));
-  }
-  const job = parsed.data;
-  try {
-    switch (job.op) {
-      case "enable":
-        return await setEnabled(deps, job, true);
-      case "disable":
-        return await setEnabled(deps, job, false);
-      case "refresh":
-        return await refresh(deps, job);
-      case "delete":
-        return await remove(deps, job);
-      case "update_labels":
-        return await updateLabels(deps, job);
-    }
-  } catch (error) {
-    const decision = decideOnError(error, attempt, (e) => describeComposioRefusal(e, "The connected account"));
-    if (decision.action === "rethrow") {
-      deps.logger.warn({ err: describeError(error), op: job.op, attemptsMade: attempt.attemptsMade }, "connection op failed; will retry");
-      throw error;
-    }
-    deps.logger.warn({ err: describeError(error), op: job.op, code: decision.failure.code }, "connection op failed");
-    throw new UnrecoverableError(encodeJobFailure(decision.failure));
+export async function runConnectionOp(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<ConnectionOpResult> {
+  switch (job.op) {
+    case "enable":
+      return setEnabled(deps, job, true);
+    case "disable":
+      return setEnabled(deps, job, false);
+    case "refresh":
+      return refresh(deps, job);
+    case "delete":
+      return remove(deps, job);
+    case "update_labels":
+      return updateLabels(deps, job);
   }
 }
 

@@ -1,20 +1,35 @@
 import { executionFairShare } from "@kronos/shared";
+import type { JobContext } from "../jobs/context.js";
 import type { JobHandler } from "../jobs/registry.js";
-import { executeTool, markExecutionFailed } from "./execute-tool.js";
+import { describeExecuteRefusal, executeTool, markExecutionFailed } from "./execute-tool.js";
 
 /**
  * Runs one tool at Composio; an execution that fails for good ends FAILED with the reason and one event. Either way
- * the tenant's fair share is released (the gateway admitted it when queueing, see FairShare).
+ * the tenant's fair share is given back (the gateway took it when queueing, see FairShare in packages/shared).
  */
 export const executeToolJob: JobHandler<"toolExecution"> = {
   callsComposio: true,
-  async run(data, { log, attempt }, ctx) {
-    const result = await executeTool({ ...ctx, logger: log }, data, attempt);
-    await executionFairShare(ctx.redis, ctx.config.REDIS_KEY_PREFIX).release(data.tenantId);
+  // A crashed worker's executions resume within seconds: a short lock, renewed while the Composio call runs.
+  workerOptions: (config) => ({
+    lockDuration: config.EXECUTION_LOCK_MS,
+    stalledInterval: config.EXECUTION_STALLED_CHECK_MS,
+    maxStalledCount: 1,
+  }),
+  async run(data, { log }, ctx) {
+    const result = await executeTool({ ...ctx, logger: log }, data);
+    await releaseShare(ctx, data.tenantId);
     return result;
   },
-  async endRecord(data, failure, ctx, log) {
-    await markExecutionFailed({ ...ctx, logger: log }, data, failure);
-    await executionFairShare(ctx.redis, ctx.config.REDIS_KEY_PREFIX).release(data.tenantId);
+  describe4xx: (error, data) => describeExecuteRefusal(error, data.toolSlug),
+  async endRecord(data, failure, ctx, log, recordCode) {
+    await markExecutionFailed({ ...ctx, logger: log }, data, { code: recordCode ?? failure.code, message: failure.message });
+    await releaseShare(ctx, data.tenantId);
   },
 };
+
+/** Best effort: the execution is done whatever happens here (a missed release is forgotten with the count's TTL). */
+async function releaseShare(ctx: JobContext, tenantId: string): Promise<void> {
+  await executionFairShare(ctx.redis, ctx.config.REDIS_KEY_PREFIX)
+    .release(tenantId)
+    .catch((error: unknown) => ctx.logger.warn({ err: error, tenantId }, "releasing the fair share failed"));
+}
