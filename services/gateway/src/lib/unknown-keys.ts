@@ -1,5 +1,4 @@
-import type { Redis } from "@kronos/shared";
-import { RetryLaterError } from "./composio-errors.js";
+import { AppError, type Redis } from "@kronos/shared";
 
 const WINDOW_MS = 60_000;
 const NEGATIVE_TTL_MS = 60_000;
@@ -45,11 +44,10 @@ export class UnknownKeyGuard {
       return;
     }
     if (count >= this.perMinute)
-      throw new RetryLaterError(
-        "Too many unknown API keys from this address: retry later",
-        Math.max(1, Math.ceil(ttlMs / 1000)),
-        "RATE_LIMITED",
-      );
+      // retryAfterSeconds: the errors plugin sends it as Retry-After.
+      throw Object.assign(new AppError("RATE_LIMITED", "Too many unknown API keys from this address: retry later"), {
+        retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)),
+      });
   }
 
   /** Counts an unknown key against its IP and remembers it. */

@@ -1,7 +1,7 @@
 import rateLimit from "@fastify/rate-limit";
+import { globalPlugin } from "@kronos/service-kit";
 import { AppError, type Redis } from "@kronos/shared";
 import type { FastifyRequest } from "fastify";
-import { globalPlugin } from "../lib/global-plugin.js";
 import type { TenantRateLimitsCache } from "../lib/tenant-rate-limits.js";
 
 export interface RateLimitOptions {
