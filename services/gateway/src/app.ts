@@ -6,10 +6,12 @@ import {
   composioBudgetKey,
   createComposioClient,
   createMetricsRegistry,
+  EventBus,
   instrumentHttp,
   instrumentQueues,
   type Logger,
   onApiKeyRevoked,
+  publicFeedUrl,
   RateBudget,
   type Redis,
   withRateBudget,
@@ -20,10 +22,12 @@ import type { GatewayContext } from "./context.js";
 import { apiKeyUsageRecorder } from "./lib/api-key-usage.js";
 import { startAuditRetention } from "./lib/audit-retention.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
+import { startParkedSweeper } from "./lib/parked-sweeper.js";
 import { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
 import { ToolPolicyCache } from "./lib/tool-policies.js";
 import { UnknownKeyGuard } from "./lib/unknown-keys.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
+import { consoleDistDir, consolePlugin } from "./plugins/console.js";
 import { queueDashboardPlugin } from "./plugins/queue-dashboard.js";
 import { rateLimitPlugin } from "./plugins/rate-limits.js";
 import { securityPlugin } from "./plugins/security.js";
@@ -57,6 +61,10 @@ export interface GatewayDeps {
    * working on this instance for at most `ttlMs` (see `ApiKeyCache`).
    */
   apiKeyCache?: Partial<ApiKeyCacheOptions>;
+  /** The built console's files (default: packages/console/dist). */
+  consoleDir?: string;
+  /** How often parked executions past their time are ended EXPIRED (10 s by default). */
+  parkedSweepMs?: number;
 }
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -98,8 +106,13 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   const policies = new ToolPolicyCache(deps.prisma, deps.redis, { prefix: config.REDIS_KEY_PREFIX });
   await policies.start();
   app.addHook("onClose", async () => policies.close());
+  const bus = new EventBus(deps.redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
   const tenantLimits = new TenantRateLimitsCache(deps.prisma, config);
-  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue, policies, tenantLimits };
+  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue, policies, bus, tenantLimits };
+  const stopSweeper = startParkedSweeper(ctx, deps.parkedSweepMs ?? 10_000, (error) =>
+    app.log.error({ err: error }, "parked sweep failed"),
+  );
+  app.addHook("onClose", async () => stopSweeper());
   // Counters of the rate limits: a connection that fails at once while Redis is away (no offline queue), so a limit
   // is skipped then rather than waited on.
   const limitsRedis = deps.redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
@@ -159,6 +172,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(policyRoutes, { ctx });
   await app.register(toolRoutes, { ctx });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });
+  await app.register(consolePlugin, { distDir: deps.consoleDir ?? consoleDistDir(), feedUrl: publicFeedUrl(config) });
 
   const stopRetention = startAuditRetention({
     prisma: deps.prisma,
