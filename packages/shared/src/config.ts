@@ -98,6 +98,8 @@ export const configSchema = z.object({
   TOOLKIT_CACHE_STALE_SECONDS: positiveInt.default(86_400),
   /** Largest `?wait=` of POST tools/execute. */
   EXECUTE_MAX_WAIT_SECONDS: positiveInt.max(60).default(30),
+  /** Largest `params` of a tool execution (bytes of JSON); larger is 413 before anything is queued. */
+  EXECUTION_PARAMS_MAX_BYTES: positiveInt.max(1_048_576).default(65_536),
   /** How long an execution waits AWAITING_APPROVAL before it ends EXPIRED. */
   APPROVAL_TTL_SECONDS: positiveInt.max(30 * 86_400).default(900),
   /** Results larger than this (bytes of JSON) are stored truncated. */
@@ -109,6 +111,10 @@ export const configSchema = z.object({
   /** A socket whose unsent bytes exceed this is a slow consumer and is closed. */
   WS_MAX_BUFFERED_BYTES: positiveInt.default(1_048_576),
   WS_MAX_MESSAGE_BYTES: positiveInt.max(1_048_576).default(4_096),
+  /** Most feed sockets one user's tokens may hold open on one webhooks instance (more: 429). */
+  WS_MAX_SOCKETS_PER_USER: positiveInt.default(20),
+  /** Most feed sockets one API key may hold open on one webhooks instance (more: 429). */
+  WS_MAX_SOCKETS_PER_API_KEY: positiveInt.default(200),
   /** Most connections listed in the `snapshot` message a socket receives on connect. */
   WS_SNAPSHOT_LIMIT: positiveInt.max(10_000).default(1_000),
 
@@ -145,6 +151,19 @@ export const configSchema = z.object({
   WEBHOOK_ENDPOINT_CONCURRENCY: positiveInt.max(100).default(10),
   /** How often each worker looks for due deliveries whose job is missing (and re-enqueues them). */
   WEBHOOK_SWEEP_INTERVAL_MS: positiveInt.default(30_000),
+  /** Audit records older than this many days are deleted by the gateway's retention sweep; 0 keeps them forever. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).default(365),
+  /** Widest time range of one audit-log export (wider: 400). */
+  AUDIT_EXPORT_MAX_DAYS: positiveInt.max(3_660).default(31),
+
+  /** Requests per minute per API key (a tenant may have its own, set by the operator); counted in Redis. */
+  RATE_LIMIT_API_KEY_PER_MINUTE: positiveInt.default(1_200),
+  /** Requests per minute per user (all of the user's tokens together). */
+  RATE_LIMIT_USER_PER_MINUTE: positiveInt.default(300),
+  /** Requests per minute per client IP on unauthenticated routes (the Composio callback, the docs). */
+  RATE_LIMIT_IP_PER_MINUTE: positiveInt.default(300),
+  /** Lookups of unknown `kc_` keys per minute per client IP; past it, 429 without a Postgres query. */
+  RATE_LIMIT_UNKNOWN_KEYS_PER_MINUTE: positiveInt.default(30),
 
   /** Emulator only: where it delivers its signed webhooks (signed with COMPOSIO_WEBHOOK_SECRET). */
   EMULATOR_WEBHOOK_URL: z.url().optional(),

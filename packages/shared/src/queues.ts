@@ -80,7 +80,9 @@ export const DEFAULT_JOB_OPTIONS = {
   attempts: 5,
   backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
+  // Failed jobs stay in Redis for inspection only (outcomes are in Postgres): three days, and at most 2,000 per queue,
+  // so that what a tenant's failures can keep in Redis is bounded (an execution's params: EXECUTION_PARAMS_MAX_BYTES).
+  removeOnFail: { age: 3 * 24 * 3600, count: 2_000 },
 } as const;
 
 /**

@@ -9,7 +9,7 @@ import { errorResponses, TENANT_SECURITY } from "./responses.js";
 
 const BASE = "/api/v1/composio/connections";
 const WAIT = "The worker does it; the answer is the connection read back, or 202 with a poll_url after CONNECT_WAIT_MS.";
-const TENANT = { auth: ["api_key", "user"] as const };
+const TENANT = { auth: ["api_key", "user"] as const, scope: "connections" as const };
 const changed = { 200: connectionViewSchema, 202: connectionOpAcceptedSchema, ...errorResponses(400, 401, 403, 404, 409, 502, 503) };
 
 /** Sends an outcome (the reply is typed loosely: each route declares its own answers). */

@@ -6,6 +6,7 @@ import {
   type ExecuteToolJob,
   type ExecutionAccepted,
   type ExecutionView,
+  executionFairShare,
   isFinalExecutionStatus,
   isParkedExecutionStatus,
   JOBS,
@@ -40,6 +41,7 @@ export async function executeTool(
       { field: "querystring.wait", message: `must be at most ${ctx.config.EXECUTE_MAX_WAIT_SECONDS} seconds` },
     ]);
   }
+  assertParamsSize(body.params, ctx.config.EXECUTION_PARAMS_MAX_BYTES);
   const userId = scopedUserId(principal, body.user_id) ?? body.user_id;
   if (body.connected_account_id !== undefined) await assertOwnConnection(ctx, principal.tenantId, userId, body.connected_account_id);
   const waitMs = Math.round((waitSeconds ?? 0) * 1000);
@@ -74,12 +76,19 @@ export async function executeTool(
   }
 
   const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
+  // Round robin between tenants (see FairShare): the worker releases the share when the job is finished for good.
+  const fairShare = executionFairShare(ctx.redis, ctx.config.REDIS_KEY_PREFIX);
   let outcome: JobOutcome;
+  let added = false;
   try {
-    outcome = await addAndWait({ queue, events, jobId: executionId }, waitMs, () =>
-      queue.add(JOBS.executeTool, data, { jobId: executionId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS }),
-    );
+    const priority = await fairShare.admit(principal.tenantId);
+    outcome = await addAndWait({ queue, events, jobId: executionId }, waitMs, async () => {
+      const job = await queue.add(JOBS.executeTool, data, { jobId: executionId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS, priority });
+      added = true;
+      return job;
+    });
   } catch (error) {
+    if (!added) await fairShare.release(principal.tenantId).catch(() => {});
     await release();
     throw error;
   }
@@ -117,6 +126,16 @@ async function settle(
   const row = await ctx.prisma.execution.findFirst({ where: { id: executionId, tenantId: principal.tenantId } });
   if (!row && outcome.state === "failed") throw new AppError(outcome.failure.code, outcome.failure.message);
   return { kind: "done", replay: replayed, body: await getExecution(ctx, principal, executionId) };
+}
+
+/** What a job keeps in Redis is bounded: params over the limit are refused before anything is queued. */
+function assertParamsSize(params: Record<string, unknown>, maxBytes: number): void {
+  const bytes = Buffer.byteLength(JSON.stringify(params));
+  if (bytes > maxBytes)
+    throw new AppError("PAYLOAD_TOO_LARGE", `params is ${bytes} bytes of JSON; at most ${maxBytes} are accepted`, {
+      limit: maxBytes,
+      size: bytes,
+    });
 }
 
 /** A given connected account must be a connection of this tenant's user: ours by id, or Composio's ca_ id. */
