@@ -10,7 +10,7 @@ export const executeToolJob: JobHandler<"toolExecution"> = {
     stalledInterval: config.EXECUTION_STALLED_CHECK_MS,
     maxStalledCount: 1,
   }),
-  run: (data, { log }, ctx) => executeTool({ ...ctx, logger: log }, data),
+  run: (data, { log }, ctx) => executeTool({ ...ctx, logger: log, signIn: ctx }, data),
   describe4xx: (error, data) => describeExecuteRefusal(error, data.toolSlug),
   async endRecord(data, failure, ctx, log, recordCode) {
     await markExecutionFailed({ ...ctx, logger: log }, data, { code: recordCode ?? failure.code, message: failure.message });
