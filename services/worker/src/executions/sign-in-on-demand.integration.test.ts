@@ -102,8 +102,10 @@ describe("sign-in on demand", () => {
         return current.status === expected ? current : undefined;
       });
       expect(ended.errorMessage).toContain(accountStatus);
-      const completed = h.eventsOf(EVENT_TYPES.executionCompleted, (d: { execution_id: string }) => d.execution_id === data.executionId);
-      expect(completed).toHaveLength(1);
+      await h.waitForEvent<{ execution_id: string; status: string }>(
+        EVENT_TYPES.executionCompleted,
+        (d) => d.execution_id === data.executionId && d.status === expected,
+      );
     }
   });
 
