@@ -25,6 +25,8 @@ export const configSchema = z.object({
   EMULATOR_PORT: port.default(8010),
   /** Base URL at which browsers reach the gateway; Composio's OAuth callback is built from it. */
   PUBLIC_GATEWAY_URL: z.url().default("http://localhost:8000"),
+  /** Where browsers open the WebSocket feed (the console); default: the webhooks port on PUBLIC_GATEWAY_URL's host. */
+  PUBLIC_FEED_URL: z.url({ protocol: /^wss?$/ }).optional(),
   CORS_ORIGINS: z.string().default(""),
 
   DATABASE_URL: z

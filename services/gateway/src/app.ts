@@ -10,6 +10,7 @@ import {
   instrumentHttp,
   instrumentQueues,
   type Logger,
+  publicFeedUrl,
   RateBudget,
   type Redis,
   withRateBudget,
@@ -21,6 +22,7 @@ import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { startParkedSweeper } from "./lib/parked-sweeper.js";
 import { ToolPolicyCache } from "./lib/tool-policies.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
+import { consoleDistDir, consolePlugin } from "./plugins/console.js";
 import { queueDashboardPlugin } from "./plugins/queue-dashboard.js";
 import { securityPlugin } from "./plugins/security.js";
 import { swaggerPlugin } from "./plugins/swagger.js";
@@ -51,6 +53,8 @@ export interface GatewayDeps {
    * working on this instance for at most `ttlMs` (see `ApiKeyCache`).
    */
   apiKeyCache?: Partial<ApiKeyCacheOptions>;
+  /** The built console's files (default: packages/console/dist). */
+  consoleDir?: string;
   /** How often parked executions past their time are ended EXPIRED (10 s by default). */
   parkedSweepMs?: number;
 }
@@ -132,6 +136,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(policyRoutes, { ctx });
   await app.register(toolRoutes, { ctx });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });
+  await app.register(consolePlugin, { distDir: deps.consoleDir ?? consoleDistDir(), feedUrl: publicFeedUrl(config) });
 
   await app.ready();
   return app as unknown as FastifyInstance;
