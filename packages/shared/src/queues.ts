@@ -204,7 +204,11 @@ export const authConfigOpResultSchema = z.object({ auth_config_id: z.string(), d
 export type AuthConfigOpResult = z.infer<typeof authConfigOpResultSchema>;
 
 /** What a tool-execution job returns; the gateway answers with the stored execution. */
-export const executeToolJobResultSchema = z.object({ execution_id: z.string(), status: finalExecutionStatusSchema });
+/** A final status, or AWAITING_AUTH: the user must sign in first (sign-in on demand parked it). */
+export const executeToolJobResultSchema = z.object({
+  execution_id: z.string(),
+  status: z.union([finalExecutionStatusSchema, z.literal("AWAITING_AUTH")]),
+});
 export type ExecuteToolJobResult = z.infer<typeof executeToolJobResultSchema>;
 
 /** What a status-poll job returns when it stops polling (null: no such connection); a pending one is delayed. */
@@ -386,4 +390,13 @@ export function webhookDeliveryJob(delivery: { id: string; endpointId: string })
     data: { deliveryId: delivery.id, endpointId: delivery.endpointId } satisfies DeliverWebhookJob,
     opts: { ...structuredClone(QUEUE_CONTRACTS.webhookDelivery.options), jobId: delivery.id } as DefaultJobOptions & { jobId: string },
   };
+}
+
+/**
+ * Queues a stored execution to run (again: approved, or woken after sign-in). An earlier job of the same id (the run
+ * that parked it) is removed first: BullMQ ignores an add whose job id exists.
+ */
+export async function queueExecution(queue: TypedQueue<"toolExecution">, job: ExecuteToolJob, attempts?: number): Promise<void> {
+  await queue.remove(job.executionId).catch(() => 0);
+  await queue.add(JOBS.executeTool, job, { jobId: job.executionId, ...(attempts === undefined ? {} : { attempts }) });
 }

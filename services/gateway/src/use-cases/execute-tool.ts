@@ -21,7 +21,7 @@ import { addAndWait, currentOutcome, type JobOutcome } from "../lib/job-wait.js"
 import { scopedUserId } from "../lib/principal.js";
 import { checkToolAccess } from "../lib/tool-access.js";
 import { parkedAnswer, parkForApproval } from "./execution-decisions.js";
-import { executionPath, getExecution } from "./read-executions.js";
+import { authorizationOf, executionPath, getExecution } from "./read-executions.js";
 
 export type ExecuteOutcome = { replay: boolean } & ({ kind: "done"; body: ExecutionView } | { kind: "accepted"; body: ExecutionAccepted });
 
@@ -100,7 +100,9 @@ async function replay(ctx: GatewayContext, principal: Principal, executionId: st
   const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
   const row = await ctx.prisma.execution.findFirst({ where: { id: executionId, tenantId: principal.tenantId } });
   // Parked: the same parked execution, never a second one.
-  if (row && isParkedExecutionStatus(row.status)) return { kind: "accepted", replay: true, body: parkedAnswer(toExecutionView(row)) };
+  if (row && isParkedExecutionStatus(row.status)) {
+    return { kind: "accepted", replay: true, body: parkedAnswer(toExecutionView(row, await authorizationOf(ctx, row))) };
+  }
   let outcome: JobOutcome = row && isFinalExecutionStatus(row.status) ? { state: "completed", value: null } : { state: "pending" };
   if (outcome.state === "pending" && waitMs > 0) {
     outcome = await currentOutcome(queue, executionId);
@@ -125,7 +127,9 @@ async function settle(
   }
   const row = await ctx.prisma.execution.findFirst({ where: { id: executionId, tenantId: principal.tenantId } });
   if (!row && outcome.state === "failed") throw new AppError(outcome.failure.code, outcome.failure.message);
-  return { kind: "done", replay: replayed, body: await getExecution(ctx, principal, executionId) };
+  const view = await getExecution(ctx, principal, executionId);
+  if (isParkedExecutionStatus(view.status)) return { kind: "accepted", replay: replayed, body: parkedAnswer(view) };
+  return { kind: "done", replay: replayed, body: view };
 }
 
 /** What a job keeps in Redis is bounded: params over the limit are refused before anything is queued. */

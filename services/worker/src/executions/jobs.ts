@@ -17,7 +17,7 @@ export const executeToolJob: JobHandler<"toolExecution"> = {
     maxStalledCount: 1,
   }),
   async run(data, { log }, ctx) {
-    const result = await executeTool({ ...ctx, logger: log }, data);
+    const result = await executeTool({ ...ctx, logger: log, signIn: ctx }, data);
     await releaseShare(ctx, data.tenantId);
     return result;
   },
