@@ -1,9 +1,6 @@
 import { createHash, createHmac, hash, randomBytes, timingSafeEqual } from "node:crypto";
 
-/** Tenant API keys: "kc_" + 32 random bytes. Only their SHA-256 is stored (they are random, so no KDF is needed). */
-export const API_KEY_PREFIX = "kc_";
-/** Signed user tokens for browsers: "kcu." + payload + "." + HMAC. */
-export const USER_TOKEN_PREFIX = "kcu.";
+import { API_KEY_PREFIX, USER_TOKEN_PREFIX } from "./credentials.js";
 
 export function generateApiKey(): { key: string; hash: string; prefix: string } {
   const key = API_KEY_PREFIX + randomBytes(32).toString("base64url");
@@ -13,6 +10,11 @@ export function generateApiKey(): { key: string; hash: string; prefix: string } 
 /** Runs on every API-key request: the one-shot `hash` costs a third of a Hash object's. */
 export function hashApiKey(key: string): string {
   return hash("sha256", key, "hex");
+}
+
+/** Whether a stored key still works: not revoked, and not past the end of a rotation's overlap. */
+export function apiKeyUsable(key: { revokedAt: Date | null; expiresAt: Date | null }, now = Date.now()): boolean {
+  return key.revokedAt === null && (key.expiresAt === null || key.expiresAt.getTime() > now);
 }
 
 export function safeEqual(a: string, b: string): boolean {
@@ -40,8 +42,10 @@ export function verifyUserToken(token: string, secret: string, nowSeconds = Math
   if (!token.startsWith(USER_TOKEN_PREFIX)) return { ok: false, reason: "malformed" };
   const [payload, signature, extra] = token.slice(USER_TOKEN_PREFIX.length).split(".");
   if (!payload || !signature || extra !== undefined) return { ok: false, reason: "malformed" };
-  const expected = createHmac("sha256", secret).update(payload).digest();
-  const given = Buffer.from(signature, "base64url");
+  // One spelling only: the signature is compared as the canonical base64url text, not decoded first (a decoder
+  // ignores an appended "=" or "!" and an inserted "*", which would let altered tokens through).
+  const expected = Buffer.from(createHmac("sha256", secret).update(payload).digest("base64url"));
+  const given = Buffer.from(signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: "bad_signature" };
   let parsed: { t?: unknown; u?: unknown; exp?: unknown };
   try {
@@ -57,7 +61,7 @@ export function verifyUserToken(token: string, secret: string, nowSeconds = Math
 
 /** Who is calling, once authenticated. A user principal acts for its own user only. */
 export type Principal =
-  | { kind: "api_key"; tenantId: string; apiKeyId: string }
+  | { kind: "api_key"; tenantId: string; apiKeyId: string; scopes: readonly string[] }
   | { kind: "user"; tenantId: string; userId: string; expiresAt: number };
 
 export function actorOf(principal: Principal): string {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiKeyCache } from "./auth.js";
 
-const owner = (n: number) => ({ tenantId: `t${n}`, apiKeyId: `k${n}` });
+const owner = (n: number) => ({ tenantId: `t${n}`, apiKeyId: `k${n}`, scopes: ["*"], expiresAt: null });
 
 describe("ApiKeyCache", () => {
   it("serves a found key from memory until the TTL ends, then looks it up again", async () => {
@@ -95,6 +95,18 @@ describe("ApiKeyCache", () => {
     // A lookup that answers "revoked" (null) drops the entry: it is not served stale afterwards.
     expect(await cache.resolve("k1", async () => null)).toBeNull();
     await expect(cache.resolve("k1", async () => Promise.reject(unreachable))).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("never serves stale a key the revocation broadcast evicted, nor a rotated key past its overlap", async () => {
+    let now = 1_000;
+    const cache = new ApiKeyCache({ ttlMs: 1_000, maxEntries: 10, now: () => now });
+    const unreachable = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+    await cache.resolve("revoked", async () => owner(1));
+    await cache.resolve("rotated", async () => ({ ...owner(2), expiresAt: 3_000 }));
+    cache.forget("revoked"); // what onApiKeyRevoked does on every instance
+    now += 5_000;
+    await expect(cache.resolve("revoked", async () => Promise.reject(unreachable))).rejects.toThrow(/ECONNREFUSED/);
+    await expect(cache.resolve("rotated", async () => Promise.reject(unreachable))).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it("forgets a key on demand", async () => {

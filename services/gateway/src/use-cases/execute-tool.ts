@@ -4,24 +4,30 @@ import {
   actorOf,
   type ExecuteToolBody,
   type ExecuteToolJob,
+  type ExecutionAccepted,
   type ExecutionView,
-  isUuid,
+  executionFairShare,
+  type FairShare,
+  isFinalExecutionStatus,
+  isInfrastructureError,
+  isParkedExecutionStatus,
   JOBS,
+  MAX_PRIORITY,
   notFound,
   type Principal,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
 import { acceptAndWait } from "../lib/accepted-jobs.js";
+import { connectionRefWhere } from "../lib/connection-ref.js";
+import { toExecutionView } from "../lib/execution-view.js";
 import { claimIdempotencyKey, idempotencyRedisKey, releaseIdempotencyKey, requestHash } from "../lib/idempotency.js";
 import { addAndWait, currentOutcome, type JobOutcome } from "../lib/job-wait.js";
 import { scopedUserId } from "../lib/principal.js";
 import { checkToolAccess } from "../lib/tool-access.js";
-import { executionPath, getExecution } from "./read-executions.js";
+import { parkedAnswer, parkForApproval } from "./execution-decisions.js";
+import { authorizationOf, executionPath, getExecution } from "./read-executions.js";
 
-export type ExecuteOutcome = { replay: boolean } & (
-  | { kind: "done"; body: ExecutionView }
-  | { kind: "accepted"; body: { execution_id: string; status: "QUEUED"; poll_url: string } }
-);
+export type ExecuteOutcome = { replay: boolean } & ({ kind: "done"; body: ExecutionView } | { kind: "accepted"; body: ExecutionAccepted });
 
 /**
  * Queues a tool execution (the job id is the execution id) and, with `wait`, waits that long for it. With an
@@ -39,6 +45,7 @@ export async function executeTool(
       { field: "querystring.wait", message: `must be at most ${ctx.config.EXECUTE_MAX_WAIT_SECONDS} seconds` },
     ]);
   }
+  assertParamsSize(body.params, ctx.config.EXECUTION_PARAMS_MAX_BYTES);
   const userId = scopedUserId(principal, body.user_id) ?? body.user_id;
   if (body.connected_account_id !== undefined) await assertOwnConnection(ctx, principal.tenantId, userId, body.connected_account_id);
   const waitMs = Math.round((waitSeconds ?? 0) * 1000);
@@ -53,17 +60,6 @@ export async function executeTool(
     release = () => releaseIdempotencyKey(ctx.redis, redisKey, executionId, hash);
   }
 
-  try {
-    const approval = await checkToolAccess(ctx, principal.tenantId, userId, body.action_name);
-    // Fail closed until approvals can be collected: a tool the policy wants approved never runs unapproved.
-    if (approval.length > 0) {
-      throw new AppError("CONFLICT", `Tool "${body.action_name}" needs an approval (${approval.join(", ")})`, { rules: approval });
-    }
-  } catch (error) {
-    await release();
-    throw error;
-  }
-
   const data: ExecuteToolJob = {
     executionId,
     tenantId: principal.tenantId,
@@ -74,13 +70,34 @@ export async function executeTool(
     ...(body.connected_account_id === undefined ? {} : { connectedAccountId: body.connected_account_id }),
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
   };
-  const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
-  const opts = { jobId: executionId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS };
-  const record = { queue: queue.name, name: JOBS.executeTool, jobId: executionId, tenantId: principal.tenantId, data, opts };
-  let outcome: JobOutcome;
   try {
-    outcome = await acceptAndWait(ctx, record, { queue, events }, waitMs, () => queue.add(JOBS.executeTool, data, opts));
+    // The policy as it is now: a change later never affects this execution once accepted.
+    const approvalRules = await checkToolAccess(ctx, principal.tenantId, userId, body.action_name);
+    if (approvalRules.length > 0) return { kind: "accepted", replay: false, body: await parkForApproval(ctx, data, approvalRules) };
   } catch (error) {
+    await release();
+    throw error;
+  }
+
+  const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
+  // Round robin between tenants (see FairShare): the worker releases the share when the job is finished for good.
+  const fairShare = executionFairShare(ctx.redis, ctx.config.REDIS_KEY_PREFIX);
+  let outcome: JobOutcome;
+  let admitted = false;
+  let added = false;
+  try {
+    const { priority, counted } = await admitFairly(fairShare, principal.tenantId);
+    admitted = counted;
+    const opts = { jobId: executionId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS, priority };
+    // Recorded in Postgres before the 2xx (with its priority): the worker's sweeper adds it again if Redis loses it.
+    const record = { queue: queue.name, name: JOBS.executeTool, jobId: executionId, tenantId: principal.tenantId, data, opts };
+    outcome = await acceptAndWait(ctx, record, { queue, events }, waitMs, async () => {
+      const job = await queue.add(JOBS.executeTool, data, opts);
+      added = true;
+      return job;
+    });
+  } catch (error) {
+    if (admitted && !added) await fairShare.release(principal.tenantId).catch(() => {});
     await release();
     throw error;
   }
@@ -91,8 +108,11 @@ export async function executeTool(
 async function replay(ctx: GatewayContext, principal: Principal, executionId: string, waitMs: number): Promise<ExecuteOutcome> {
   const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
   const row = await ctx.prisma.execution.findFirst({ where: { id: executionId, tenantId: principal.tenantId } });
-  let outcome: JobOutcome =
-    row && (row.status === "SUCCEEDED" || row.status === "FAILED") ? { state: "completed", value: null } : { state: "pending" };
+  // Parked: the same parked execution, never a second one.
+  if (row && isParkedExecutionStatus(row.status)) {
+    return { kind: "accepted", replay: true, body: parkedAnswer(toExecutionView(row, await authorizationOf(ctx, row))) };
+  }
+  let outcome: JobOutcome = row && isFinalExecutionStatus(row.status) ? { state: "completed", value: null } : { state: "pending" };
   if (outcome.state === "pending" && waitMs > 0) {
     outcome = await currentOutcome(queue, executionId);
     if (outcome.state === "pending") outcome = await addAndWait({ queue, events, jobId: executionId }, waitMs, async () => {});
@@ -116,13 +136,39 @@ async function settle(
   }
   const row = await ctx.prisma.execution.findFirst({ where: { id: executionId, tenantId: principal.tenantId } });
   if (!row && outcome.state === "failed") throw new AppError(outcome.failure.code, outcome.failure.message);
-  return { kind: "done", replay: replayed, body: await getExecution(ctx, principal, executionId) };
+  const view = await getExecution(ctx, principal, executionId);
+  if (isParkedExecutionStatus(view.status)) return { kind: "accepted", replay: replayed, body: parkedAnswer(view) };
+  return { kind: "done", replay: replayed, body: view };
+}
+
+/**
+ * The job's fair-share priority; with Redis unreachable the execution is still accepted (durably, from its record)
+ * and takes the last priority, uncounted: the worker's release at its end then gives back one share too many, which
+ * the count's floor (0) and its expiry bound.
+ */
+async function admitFairly(fairShare: FairShare, tenantId: string): Promise<{ priority: number; counted: boolean }> {
+  try {
+    return { priority: await fairShare.admit(tenantId), counted: true };
+  } catch (error) {
+    if (isInfrastructureError(error)) return { priority: MAX_PRIORITY, counted: false };
+    throw error;
+  }
+}
+
+/** What a job keeps in Redis is bounded: params over the limit are refused before anything is queued. */
+function assertParamsSize(params: Record<string, unknown>, maxBytes: number): void {
+  const bytes = Buffer.byteLength(JSON.stringify(params));
+  if (bytes > maxBytes)
+    throw new AppError("PAYLOAD_TOO_LARGE", `params is ${bytes} bytes of JSON; at most ${maxBytes} are accepted`, {
+      limit: maxBytes,
+      size: bytes,
+    });
 }
 
 /** A given connected account must be a connection of this tenant's user: ours by id, or Composio's ca_ id. */
 async function assertOwnConnection(ctx: GatewayContext, tenantId: string, userId: string, given: string): Promise<void> {
   const match = await ctx.prisma.connection.findFirst({
-    where: { tenantId, userId, OR: [{ composioAccountId: given }, ...(isUuid(given) ? [{ id: given }] : [])] },
+    where: { tenantId, userId, ...connectionRefWhere(given) },
     select: { id: true },
   });
   if (!match) throw notFound("Connected account");
