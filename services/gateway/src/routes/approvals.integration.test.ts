@@ -282,7 +282,8 @@ describe("cancel", () => {
 });
 
 describe("the list of executions (the approvals inbox)", () => {
-  const list = async (query: string, key = acme.apiKey) => h.inject({ method: "GET", url: `/api/v1/composio/executions${query}`, headers: bearer(key) });
+  const list = async (query: string, key = acme.apiKey) =>
+    h.inject({ method: "GET", url: `/api/v1/composio/executions${query}`, headers: bearer(key) });
 
   it("lists the parked ones by status, newest first, a page at a time; a user token sees its own only", async () => {
     const first = (await execute("GMAIL_SEND_EMAIL", { recipient_email: "l1@x.io", body: "hi" })).json().execution_id;
@@ -293,7 +294,8 @@ describe("the list of executions (the approvals inbox)", () => {
     const next = (await list(`?status=AWAITING_APPROVAL&limit=1&cursor=${onePage.next_cursor}`)).json();
     expect(next.items[0].execution_id).toBe(first);
 
-    const ids = (query: string, key?: string) => list(query, key).then((r) => r.json().items.map((e: { execution_id: string }) => e.execution_id));
+    const ids = (query: string, key?: string) =>
+      list(query, key).then((r) => r.json().items.map((e: { execution_id: string }) => e.execution_id));
     expect(await ids("?status=AWAITING_APPROVAL&limit=200", aliceToken)).toEqual(expect.arrayContaining([first, second]));
     expect(await ids("?status=AWAITING_APPROVAL", bobToken)).toEqual([]);
     expect((await list("?status=AWAITING_APPROVAL&user_id=alice", bobToken)).statusCode).toBe(403);
