@@ -4,7 +4,7 @@ import { useId, useState } from "react";
 import type { z } from "zod";
 import { query } from "../api/client";
 import { type Page, useDebounced } from "../api/hooks";
-import { Empty, ErrorNotice, JsonView, Loading } from "../components/common";
+import { Empty, ErrorNotice, JsonView, Loading, RecordTable } from "../components/common";
 import { TextField } from "../components/fields";
 import { OperatorOnly, useCursorPages } from "../components/operator";
 import { useSignedIn } from "../session";
@@ -94,33 +94,21 @@ function Activity() {
         {logs.isError && <ErrorNotice error={logs.error} title="The audit log could not be read" />}
         {logs.data && logs.data.items.length === 0 && <Empty>No record matches.</Empty>}
         {logs.data && logs.data.items.length > 0 && (
-          <table className="table">
-            <caption className="sr-only">Audit log</caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Resource</th>
-                <th scope="col">Details</th>
+          <RecordTable caption="Audit log" columns={["When", "Actor", "Action", "Resource", "Details"]}>
+            {logs.data.items.map((log) => (
+              <tr key={log.id}>
+                <td data-label="When">{new Date(log.created_at).toLocaleString()}</td>
+                <td data-label="Actor">{log.actor}</td>
+                <td data-label="Action">{log.action}</td>
+                <td data-label="Resource">
+                  {log.resource_type} <code>{log.resource_id}</code>
+                </td>
+                <td data-label="Details">
+                  <JsonView value={log.data} label={`Details of ${log.action}`} />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {logs.data.items.map((log) => (
-                <tr key={log.id}>
-                  <td data-label="When">{new Date(log.created_at).toLocaleString()}</td>
-                  <td data-label="Actor">{log.actor}</td>
-                  <td data-label="Action">{log.action}</td>
-                  <td data-label="Resource">
-                    {log.resource_type} <code>{log.resource_id}</code>
-                  </td>
-                  <td data-label="Details">
-                    <JsonView value={log.data} label={`Details of ${log.action}`} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </RecordTable>
         )}
         {pager(logs.data?.next_cursor)}
       </section>

@@ -2,7 +2,7 @@ import { type apiKeyViewSchema, createApiKeyBodySchema, type createdApiKeySchema
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import type { z } from "zod";
-import { ConfirmDialog, Empty, ErrorNotice, Loading, StatusBadge } from "../components/common";
+import { ConfirmDialog, Empty, ErrorNotice, InvalidNotice, Loading, RecordTable, StatusBadge } from "../components/common";
 import { TextField } from "../components/fields";
 import { OperatorOnly, SecretOnce } from "../components/operator";
 import { useSignedIn } from "../session";
@@ -56,47 +56,34 @@ function ApiKeys() {
         {keys.isError && <ErrorNotice error={keys.error} title="The API keys could not be read" />}
         {keys.data && keys.data.items.length === 0 && <Empty>No API key.</Empty>}
         {keys.data && keys.data.items.length > 0 && (
-          <table className="table">
-            <caption className="sr-only">API keys</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Last used</th>
-                <th scope="col">State</th>
-                <th scope="col">Actions</th>
+          <RecordTable caption="API keys" columns={["Name", "Prefix", "Scopes", "Last used", "State", "Actions"]}>
+            {keys.data.items.map((key) => (
+              <tr key={key.id}>
+                <td data-label="Name">{key.name || "(unnamed)"}</td>
+                <td data-label="Prefix">
+                  <code>{key.prefix}…</code>
+                </td>
+                <td data-label="Scopes">{key.scopes.join(", ")}</td>
+                <td data-label="Last used">{key.last_used_at ? new Date(key.last_used_at).toLocaleString() : "Never"}</td>
+                <td data-label="State">
+                  <StatusBadge status={stateOf(key)} />
+                  {key.expires_at && !key.revoked_at && <div className="muted">until {new Date(key.expires_at).toLocaleString()}</div>}
+                </td>
+                <td data-label="Actions">
+                  {!key.revoked_at && (
+                    <>
+                      <button type="button" disabled={change.isPending} onClick={() => change.mutate({ key, op: "rotate" })}>
+                        Rotate
+                      </button>{" "}
+                      <button type="button" className="danger" onClick={() => setRevoking(key)}>
+                        Revoke
+                      </button>
+                    </>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {keys.data.items.map((key) => (
-                <tr key={key.id}>
-                  <td data-label="Name">{key.name || "(unnamed)"}</td>
-                  <td data-label="Prefix">
-                    <code>{key.prefix}…</code>
-                  </td>
-                  <td data-label="Scopes">{key.scopes.join(", ")}</td>
-                  <td data-label="Last used">{key.last_used_at ? new Date(key.last_used_at).toLocaleString() : "Never"}</td>
-                  <td data-label="State">
-                    <StatusBadge status={stateOf(key)} />
-                    {key.expires_at && !key.revoked_at && <div className="muted">until {new Date(key.expires_at).toLocaleString()}</div>}
-                  </td>
-                  <td data-label="Actions">
-                    {!key.revoked_at && (
-                      <>
-                        <button type="button" disabled={change.isPending} onClick={() => change.mutate({ key, op: "rotate" })}>
-                          Rotate
-                        </button>{" "}
-                        <button type="button" className="danger" onClick={() => setRevoking(key)}>
-                          Revoke
-                        </button>
-                      </>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </RecordTable>
         )}
       </section>
       <ConfirmDialog
@@ -157,11 +144,7 @@ function CreateApiKey({ onCreated }: { onCreated: (key: CreatedApiKey) => void }
           ))}
         </fieldset>
         <div className="span">
-          {invalid && (
-            <p className="notice notice-error" role="alert">
-              {invalid}
-            </p>
-          )}
+          <InvalidNotice message={invalid} />
           {create.isError && <ErrorNotice error={create.error} title="The key was not created" />}
           <button type="submit" className="primary" disabled={create.isPending}>
             Create API key

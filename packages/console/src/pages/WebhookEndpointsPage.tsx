@@ -13,7 +13,7 @@ import { useId, useState } from "react";
 import type { z } from "zod";
 import { query } from "../api/client";
 import type { Page } from "../api/hooks";
-import { ConfirmDialog, Empty, ErrorNotice, Loading, StatusBadge } from "../components/common";
+import { ConfirmDialog, Empty, ErrorNotice, InvalidNotice, Loading, RecordTable, StatusBadge } from "../components/common";
 import { SelectField, TextField } from "../components/fields";
 import { OperatorOnly, SecretOnce, useCursorPages } from "../components/operator";
 import { useSignedIn } from "../session";
@@ -111,11 +111,7 @@ function EndpointForm({ editing, onSaved }: { editing?: WebhookEndpointView; onS
         />
         <TextField label="Description" value={form.description} onChange={(description) => setForm({ ...form, description })} />
         <div className="span">
-          {invalid && (
-            <p className="notice notice-error" role="alert">
-              {invalid}
-            </p>
-          )}
+          <InvalidNotice message={invalid} />
           {save.isError && <ErrorNotice error={save.error} title="Not saved" />}
           <button type="submit" className="primary" disabled={save.isPending}>
             {editing ? "Save endpoint" : "Add endpoint"}
@@ -159,51 +155,39 @@ function EndpointTable({
   return (
     <>
       {change.isError && <ErrorNotice error={change.error} />}
-      <table className="table">
-        <caption className="sr-only">Webhook endpoints</caption>
-        <thead>
-          <tr>
-            <th scope="col">URL</th>
-            <th scope="col">Events</th>
-            <th scope="col">State</th>
-            <th scope="col">Last success</th>
-            <th scope="col">Actions</th>
+      <RecordTable caption="Webhook endpoints" columns={["URL", "Events", "State", "Last success", "Actions"]}>
+        {items.map((endpoint) => (
+          <tr key={endpoint.id}>
+            <td data-label="URL">
+              <code>{endpoint.url}</code>
+              {endpoint.description && <div className="muted">{endpoint.description}</div>}
+            </td>
+            <td data-label="Events">{endpoint.events.length === 0 ? "All" : endpoint.events.join(", ")}</td>
+            <td data-label="State">
+              <StatusBadge status={endpoint.enabled ? "ACTIVE" : "INACTIVE"} />
+              {endpoint.disabled_reason && <div className="muted">{endpoint.disabled_reason}</div>}
+            </td>
+            <td data-label="Last success">{endpoint.last_success_at ? new Date(endpoint.last_success_at).toLocaleString() : "Never"}</td>
+            <td data-label="Actions" className="actions-cell">
+              <button type="button" onClick={() => onOpen(endpoint)}>
+                Deliveries
+              </button>{" "}
+              <button type="button" onClick={() => setEditing(endpoint)}>
+                Edit
+              </button>{" "}
+              <button type="button" onClick={() => change.mutate({ endpoint, op: endpoint.enabled ? "disable" : "enable" })}>
+                {endpoint.enabled ? "Disable" : "Enable"}
+              </button>{" "}
+              <button type="button" onClick={() => change.mutate({ endpoint, op: "rotate-secret" })}>
+                Rotate secret
+              </button>{" "}
+              <button type="button" className="danger" onClick={() => setDeleting(endpoint)}>
+                Delete
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {items.map((endpoint) => (
-            <tr key={endpoint.id}>
-              <td data-label="URL">
-                <code>{endpoint.url}</code>
-                {endpoint.description && <div className="muted">{endpoint.description}</div>}
-              </td>
-              <td data-label="Events">{endpoint.events.length === 0 ? "All" : endpoint.events.join(", ")}</td>
-              <td data-label="State">
-                <StatusBadge status={endpoint.enabled ? "ACTIVE" : "INACTIVE"} />
-                {endpoint.disabled_reason && <div className="muted">{endpoint.disabled_reason}</div>}
-              </td>
-              <td data-label="Last success">{endpoint.last_success_at ? new Date(endpoint.last_success_at).toLocaleString() : "Never"}</td>
-              <td data-label="Actions" className="actions-cell">
-                <button type="button" onClick={() => onOpen(endpoint)}>
-                  Deliveries
-                </button>{" "}
-                <button type="button" onClick={() => setEditing(endpoint)}>
-                  Edit
-                </button>{" "}
-                <button type="button" onClick={() => change.mutate({ endpoint, op: endpoint.enabled ? "disable" : "enable" })}>
-                  {endpoint.enabled ? "Disable" : "Enable"}
-                </button>{" "}
-                <button type="button" onClick={() => change.mutate({ endpoint, op: "rotate-secret" })}>
-                  Rotate secret
-                </button>{" "}
-                <button type="button" className="danger" onClick={() => setDeleting(endpoint)}>
-                  Delete
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </RecordTable>
       {editing && <EndpointForm key={editing.id} editing={editing} onSaved={() => setEditing(null)} />}
       <ConfirmDialog
         open={deleting !== null}
@@ -288,38 +272,26 @@ function Deliveries({ endpoint, onClose }: { endpoint: WebhookEndpointView; onCl
       {deliveries.isError && <ErrorNotice error={deliveries.error} title="The deliveries could not be read" />}
       {deliveries.data && deliveries.data.items.length === 0 && <Empty>No delivery yet.</Empty>}
       {deliveries.data && deliveries.data.items.length > 0 && (
-        <table className="table">
-          <caption className="sr-only">Deliveries</caption>
-          <thead>
-            <tr>
-              <th scope="col">Event</th>
-              <th scope="col">Status</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Last answer</th>
-              <th scope="col">Actions</th>
+        <RecordTable caption="Deliveries" columns={["Event", "Status", "Attempts", "Last answer", "Actions"]}>
+          {deliveries.data.items.map((delivery) => (
+            <tr key={delivery.id}>
+              <td data-label="Event">
+                {delivery.event_type}
+                <div className="muted">{new Date(delivery.created_at).toLocaleString()}</div>
+              </td>
+              <td data-label="Status">
+                <StatusBadge status={delivery.status} />
+              </td>
+              <td data-label="Attempts">{delivery.attempts}</td>
+              <td data-label="Last answer">{delivery.last_error ?? delivery.last_status_code ?? "None yet"}</td>
+              <td data-label="Actions">
+                <button type="button" disabled={retry.isPending} onClick={() => retry.mutate(delivery)}>
+                  Retry
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {deliveries.data.items.map((delivery) => (
-              <tr key={delivery.id}>
-                <td data-label="Event">
-                  {delivery.event_type}
-                  <div className="muted">{new Date(delivery.created_at).toLocaleString()}</div>
-                </td>
-                <td data-label="Status">
-                  <StatusBadge status={delivery.status} />
-                </td>
-                <td data-label="Attempts">{delivery.attempts}</td>
-                <td data-label="Last answer">{delivery.last_error ?? delivery.last_status_code ?? "None yet"}</td>
-                <td data-label="Actions">
-                  <button type="button" disabled={retry.isPending} onClick={() => retry.mutate(delivery)}>
-                    Retry
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </RecordTable>
       )}
       {pager(deliveries.data?.next_cursor)}
     </section>
