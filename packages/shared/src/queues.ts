@@ -15,6 +15,8 @@ export const QUEUES = {
   /** Parent jobs of bulk requests: they run when every item (a child job) has finished. */
   bulk: "bulk",
   webhookEvent: "webhook-event",
+  /** create, enable, disable, update, delete: a trigger at Composio and its row. */
+  triggerOps: "trigger-ops",
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -28,6 +30,7 @@ export const JOBS = {
   executeTool: "execute-tool",
   completeBulk: "complete-bulk",
   processWebhookEvent: "process-webhook-event",
+  triggerOp: "trigger-op",
 } as const;
 
 export const initiateConnectionJobSchema = z.object({
@@ -183,3 +186,20 @@ export type AuthConfigOpResult = z.infer<typeof authConfigOpResultSchema>;
 /** What a tool-execution job returns; the gateway answers with the stored execution. */
 export const executeToolJobResultSchema = z.object({ execution_id: z.string(), status: z.enum(["SUCCEEDED", "FAILED"]) });
 export type ExecuteToolJobResult = z.infer<typeof executeToolJobResultSchema>;
+
+export const TRIGGER_OPS = ["create", "enable", "disable", "update", "delete"] as const;
+export type TriggerOp = (typeof TRIGGER_OPS)[number];
+export const triggerOpJobSchema = z.object({
+  tenantId: z.uuid(),
+  triggerId: z.uuid(),
+  op: z.enum(TRIGGER_OPS),
+  /** For update: the new config (already checked against the trigger type's schema) and/or labels. */
+  config: z.record(z.string(), z.unknown()).optional(),
+  labels: labelsSchema.optional(),
+  actor: z.string(),
+});
+export type TriggerOpJob = z.infer<typeof triggerOpJobSchema>;
+
+/** What a trigger-ops job returns; the gateway answers with the row read back. `status` is null once deleted. */
+export const triggerOpResultSchema = z.object({ trigger_id: z.string(), status: z.string().nullable() });
+export type TriggerOpResult = z.infer<typeof triggerOpResultSchema>;
