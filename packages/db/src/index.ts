@@ -4,6 +4,7 @@ import { PrismaClient } from "./generated/prisma/client.js";
 import { poolSql, type Sql } from "./sql.js";
 
 export * from "./generated/prisma/client.js";
+export * from "./known-trigger.js";
 export * from "./sql.js";
 
 /**

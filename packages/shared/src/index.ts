@@ -17,6 +17,7 @@ export * from "./http/executions.js";
 export * from "./http/health.js";
 export * from "./http/route-hooks.js";
 export * from "./http/sessions.js";
+export * from "./http/triggers.js";
 export * from "./job-secrets.js";
 export * from "./logger.js";
 export * from "./metrics.js";

@@ -36,6 +36,7 @@ import { executionRoutes } from "./routes/executions.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { sessionRoutes } from "./routes/sessions.js";
+import { triggerRoutes } from "./routes/triggers.js";
 
 export interface GatewayDeps {
   config: Config;
@@ -119,6 +120,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(authConfigRoutes, { ctx });
   await app.register(catalogueRoutes, { ctx });
   await app.register(executionRoutes, { ctx });
+  await app.register(triggerRoutes, { ctx });
   await app.register(metricsRoutes, { registry });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });
 

@@ -22,6 +22,7 @@ export interface GatewayQueues {
   authConfig: Queue;
   toolExecution: Queue;
   bulk: Queue;
+  triggerOps: Queue;
   /** Every queue of QUEUES (the dashboard and the metrics show them all). */
   all: Queue[];
   /** Job events, read only while a request waits for a job of that queue. */
@@ -30,6 +31,7 @@ export interface GatewayQueues {
   authConfigEvents: QueueEventsOnDemand;
   toolExecutionEvents: QueueEventsOnDemand;
   bulkEvents: QueueEventsOnDemand;
+  triggerOpsEvents: QueueEventsOnDemand;
   /** Adds bulk requests: a parent job whose children are the items. */
   flows: FlowProducer;
 }

@@ -24,12 +24,14 @@ export function createGatewayQueues(
     authConfig: byName(QUEUES.authConfig),
     toolExecution: byName(QUEUES.toolExecution),
     bulk: byName(QUEUES.bulk),
+    triggerOps: byName(QUEUES.triggerOps),
     all,
     connectionEvents: events(QUEUES.connection),
     connectionOpsEvents: events(QUEUES.connectionOps),
     authConfigEvents: events(QUEUES.authConfig),
     toolExecutionEvents: events(QUEUES.toolExecution),
     bulkEvents: events(QUEUES.bulk),
+    triggerOpsEvents: events(QUEUES.triggerOps),
     flows: new FlowProducer({ connection: redis, prefix }),
   };
   const allEvents = [
@@ -38,6 +40,7 @@ export function createGatewayQueues(
     queues.authConfigEvents,
     queues.toolExecutionEvents,
     queues.bulkEvents,
+    queues.triggerOpsEvents,
   ];
   return {
     ...queues,

@@ -153,7 +153,9 @@ describe("POST /webhooks/composio: accepted deliveries", () => {
       const event = alice.events().find((e) => e.type === "trigger.message");
       expect(event?.data).toEqual({
         trigger_slug: "GITHUB_COMMIT_EVENT",
-        trigger_id: "ti_1",
+        trigger_id: null,
+        composio_trigger_id: "ti_1",
+        labels: [],
         connection_id: null,
         connected_account_id: "ca_1",
         user_id: "alice",

@@ -35,6 +35,7 @@ import { pollConnectionStatus } from "./poll-connection-status.js";
 import { processWebhookEvent } from "./process-webhook-event.js";
 import { type ReconcileCursor, reconcileConnections } from "./reconcile-connections.js";
 import { attemptOf } from "./retries.js";
+import { runTriggerOp } from "./triggers/trigger-ops.js";
 
 export interface WorkerDeps {
   config: Config;
@@ -275,6 +276,21 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     },
     // One run at a time per process; runs in several processes are safe (conditional status changes).
     { callsComposio: true, concurrency: 1 },
+  );
+
+  startWorker(
+    QUEUES.triggerOps,
+    JOBS.triggerOp,
+    async (job, _token, log) => {
+      const result = await runTriggerOp(
+        { prisma: deps.prisma, composio: deps.composio, bus: deps.bus, logger: log },
+        job.data,
+        attemptOf(job, config),
+      );
+      log.info({ status: result.status }, "trigger op done");
+      return result;
+    },
+    { callsComposio: true },
   );
 
   startWorker(
