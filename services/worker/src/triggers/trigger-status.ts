@@ -16,6 +16,8 @@ export interface TriggerStatusChange {
   to: TriggerStatus;
   reason?: string | null;
   actor: string;
+  /** When set, the row must also belong to this tenant (a job acts for its tenant only). */
+  tenantId?: string;
   /** Written in the same conditional update. */
   fields?: { composioTriggerId?: string };
 }
@@ -55,7 +57,7 @@ export async function changeTriggerStatus(
   const reason = change.reason ?? null;
   const updated = await deps.prisma.$transaction(async (tx) => {
     const { count } = await tx.trigger.updateMany({
-      where: { id: triggerId, status: change.from },
+      where: { id: triggerId, status: change.from, ...(change.tenantId ? { tenantId: change.tenantId } : {}) },
       data: { ...change.fields, status: change.to, statusReason: reason },
     });
     if (count === 0) return null;
