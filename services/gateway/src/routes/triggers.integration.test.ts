@@ -43,7 +43,8 @@ async function connection(tenantId: string, userId: string, toolkit = "github", 
   return id;
 }
 
-const post = (payload: unknown, key = acme.apiKey) => h.inject({ method: "POST", url: BASE, headers: bearer(key), payload: payload as object });
+const post = (payload: unknown, key = acme.apiKey) =>
+  h.inject({ method: "POST", url: BASE, headers: bearer(key), payload: payload as object });
 const GOOD = { trigger_slug: "GITHUB_COMMIT_EVENT", config: { owner: "kronos", repo: "connect" } };
 const jobs = () => countJobs(h.config, h.redis, QUEUES.triggerOps);
 
@@ -66,8 +67,15 @@ describe("trigger types", () => {
     const list = await h.inject({ method: "GET", url: `${BASE}/types?toolkit=GitHub`, headers: bearer(acme.apiKey) });
     expect(list.statusCode).toBe(200);
     expect(list.headers["x-cache"]).toBe("miss");
-    expect(list.json().items.map((t: { slug: string }) => t.slug).sort()).toEqual(["GITHUB_COMMIT_EVENT", "GITHUB_STAR_ADDED_EVENT"]);
-    expect((await h.inject({ method: "GET", url: `${BASE}/types?toolkit=github`, headers: bearer(acme.apiKey) })).headers["x-cache"]).toBe("hit");
+    expect(
+      list
+        .json()
+        .items.map((t: { slug: string }) => t.slug)
+        .sort(),
+    ).toEqual(["GITHUB_COMMIT_EVENT", "GITHUB_STAR_ADDED_EVENT"]);
+    expect((await h.inject({ method: "GET", url: `${BASE}/types?toolkit=github`, headers: bearer(acme.apiKey) })).headers["x-cache"]).toBe(
+      "hit",
+    );
     const all = await h.inject({ method: "GET", url: `${BASE}/types?limit=2`, headers: bearer(acme.apiKey) });
     expect(all.json()).toMatchObject({ items: [{}, {}], next_cursor: expect.any(String) });
 
@@ -146,7 +154,11 @@ describe("POST /triggers", () => {
       expect(response.json().error.message).toContain(field);
     }
     await connection(acme.tenantId, "erin", "linear");
-    const priority = await post({ user_id: "erin", trigger_slug: "LINEAR_ISSUE_CREATED_TRIGGER", config: { team_id: "t", priority: "whenever" } });
+    const priority = await post({
+      user_id: "erin",
+      trigger_slug: "LINEAR_ISSUE_CREATED_TRIGGER",
+      config: { team_id: "t", priority: "whenever" },
+    });
     expect(priority.json().error.details).toContainEqual({ field: "body.config.priority", message: expect.any(String) });
     expect(await jobs()).toBe(before);
     expect(await h.prisma.trigger.count({ where: { userId: "erin" } })).toBe(0);
@@ -248,7 +260,12 @@ describe("POST /triggers", () => {
 });
 
 describe("reading and changing triggers", () => {
-  async function trigger(tenant: { apiKey: string; tenantId: string }, userId: string, labels: string[] = [], slug = "GITHUB_COMMIT_EVENT") {
+  async function trigger(
+    tenant: { apiKey: string; tenantId: string },
+    userId: string,
+    labels: string[] = [],
+    slug = "GITHUB_COMMIT_EVENT",
+  ) {
     const toolkit = slug.startsWith("SLACK") ? "slack" : "github";
     const connectionId = await connection(tenant.tenantId, userId, toolkit);
     const config = toolkit === "github" ? GOOD.config : {};
@@ -263,7 +280,8 @@ describe("reading and changing triggers", () => {
     const m1 = await trigger(acme, "mo", ["prod"]);
     await trigger(globex, "lena", ["prod"]);
     const list = (query: string, key = acme.apiKey) => h.inject({ method: "GET", url: `${BASE}?${query}`, headers: bearer(key) });
-    const ids = async (query: string, key?: string) => (await list(query, key)).json().items.map((t: { trigger_id: string }) => t.trigger_id);
+    const ids = async (query: string, key?: string) =>
+      (await list(query, key)).json().items.map((t: { trigger_id: string }) => t.trigger_id);
     expect(await ids("user_id=lena")).toEqual([a2, a1]);
     expect(await ids("user_id=lena&toolkit=slack")).toEqual([a2]);
     expect(await ids("label=prod&limit=200")).toEqual(expect.arrayContaining([a1, m1]));
@@ -299,7 +317,13 @@ describe("reading and changing triggers", () => {
     expect(updated.statusCode).toBe(200);
     expect(updated.json()).toMatchObject({ config: { owner: "kronos", repo: "chat" }, labels: ["b"] });
     const before = await jobs();
-    for (const payload of [{}, { config: { owner: "kronos" } }, { labels: "b" }, { config: { owner: "o", repo: "\u0000" } }, { other: 1 }]) {
+    for (const payload of [
+      {},
+      { config: { owner: "kronos" } },
+      { labels: "b" },
+      { config: { owner: "o", repo: "\u0000" } },
+      { other: 1 },
+    ]) {
       const bad = await h.inject({ method: "PUT", url, headers: bearer(acme.apiKey), payload });
       expect(bad.statusCode, JSON.stringify(payload)).toBe(400);
     }

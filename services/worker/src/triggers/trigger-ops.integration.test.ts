@@ -94,13 +94,23 @@ describe("trigger jobs against the emulator", () => {
     const stored = (await row(trigger.id)) as Trigger;
     expect(stored).toMatchObject({ status: "ACTIVE", composioTriggerId: expect.stringMatching(/^ti_/) });
     expect(await instances()).toContainEqual(
-      expect.objectContaining({ id: stored.composioTriggerId, connectedAccountId: c.accountId, config: { owner: "kronos", repo: "connect" } }),
+      expect.objectContaining({
+        id: stored.composioTriggerId,
+        connectedAccountId: c.accountId,
+        config: { owner: "kronos", repo: "connect" },
+      }),
     );
     const event = await h.waitForEvent<TriggerStatusEventData>(EVENT_TYPES.triggerStatus, (d) => d.trigger_id === trigger.id);
     expect(event).toMatchObject({
       tenantId: c.tenantId,
       userId: "alice",
-      data: { status: "ACTIVE", previous_status: "PENDING", connection_id: c.row.id, labels: ["team:a"], trigger_slug: "GITHUB_COMMIT_EVENT" },
+      data: {
+        status: "ACTIVE",
+        previous_status: "PENDING",
+        connection_id: c.row.id,
+        labels: ["team:a"],
+        trigger_slug: "GITHUB_COMMIT_EVENT",
+      },
     });
     await op({ tenantId: c.tenantId, triggerId: trigger.id, op: "create" });
     expect(statusEvents(trigger.id)).toHaveLength(1);
@@ -112,7 +122,11 @@ describe("trigger jobs against the emulator", () => {
     const trigger = await pendingTrigger(c, { owner: "kronos" });
     const job = await op({ tenantId: c.tenantId, triggerId: trigger.id, op: "create" });
     expect(decodeJobFailure(job.failedReason)).toMatchObject({ code: "BAD_REQUEST", message: expect.stringContaining("repo") });
-    expect(await row(trigger.id)).toMatchObject({ status: "FAILED", statusReason: expect.stringContaining("repo"), composioTriggerId: null });
+    expect(await row(trigger.id)).toMatchObject({
+      status: "FAILED",
+      statusReason: expect.stringContaining("repo"),
+      composioTriggerId: null,
+    });
     expect(statusEvents(trigger.id)).toMatchObject([{ status: "FAILED", previous_status: "PENDING" }]);
   });
 
@@ -189,7 +203,11 @@ describe("trigger jobs against the emulator", () => {
     const deliver = async (type: string, body: { metadata?: unknown; data?: unknown }) => {
       const id = `msg_${crypto.randomUUID()}`;
       await h.prisma.webhookEvent.create({
-        data: { id, type, payload: { id, timestamp: new Date().toISOString(), type, metadata: body.metadata ?? {}, data: body.data ?? {} } },
+        data: {
+          id,
+          type,
+          payload: { id, timestamp: new Date().toISOString(), type, metadata: body.metadata ?? {}, data: body.data ?? {} },
+        },
       });
       return h.run(h.workers.queues.webhookEvent, JOBS.processWebhookEvent, { webhookId: id }, { jobId: id });
     };

@@ -105,8 +105,8 @@ async function create(deps: TriggerOpDeps, job: TriggerOpJob): Promise<TriggerOp
 }
 
 async function markCreateFailed(deps: TriggerOpDeps, job: TriggerOpJob, reason: string): Promise<void> {
-  await changeTriggerStatus(deps, job.triggerId, { from: "PENDING", to: "FAILED", reason, actor: job.actor, tenantId: job.tenantId }).catch((error: unknown) =>
-    deps.logger.error({ err: describeError(error) }, "could not mark the trigger FAILED"),
+  await changeTriggerStatus(deps, job.triggerId, { from: "PENDING", to: "FAILED", reason, actor: job.actor, tenantId: job.tenantId }).catch(
+    (error: unknown) => deps.logger.error({ err: describeError(error) }, "could not mark the trigger FAILED"),
   );
 }
 
