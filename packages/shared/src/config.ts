@@ -60,6 +60,13 @@ export const configSchema = z.object({
   COMPOSIO_REQUESTS_PER_MINUTE: positiveInt.default(1_800),
   /** Attempts of a job that talks to Composio (5xx and timeouts are retried with exponential backoff and jitter). */
   COMPOSIO_MAX_ATTEMPTS: positiveInt.max(20).default(5),
+  /**
+   * Infrastructure errors (Postgres, Redis) inside a job are not Composio's attempts: the job waits with its own
+   * exponential backoff, capped at INFRA_RETRY_MAX_DELAY_MS, for up to INFRA_RETRY_MAX_MS in all, before giving up.
+   * A failed job's final state (execution FAILED, connection FAILED) is written with the same patience.
+   */
+  INFRA_RETRY_MAX_DELAY_MS: positiveInt.default(30_000),
+  INFRA_RETRY_MAX_MS: positiveInt.default(600_000),
   /** Repeatable reconciliation of local connections with Composio; 0 turns it off. */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
 

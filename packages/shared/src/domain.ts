@@ -8,6 +8,21 @@ export type ConnectionStatus = z.infer<typeof connectionStatusSchema>;
 /** Statuses after which polling stops: nothing will change without a new action by the user or by us. */
 export const SETTLED_CONNECTION_STATUSES: readonly ConnectionStatus[] = ["ACTIVE", "FAILED", "EXPIRED", "INACTIVE", "REVOKED"];
 
+/** An execution's statuses; the final ones end it (one execution.completed event). */
+export const EXECUTION_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"] as const;
+export const FINAL_EXECUTION_STATUSES = ["SUCCEEDED", "FAILED"] as const;
+export const finalExecutionStatusSchema = z.enum(FINAL_EXECUTION_STATUSES);
+export type FinalExecutionStatus = z.infer<typeof finalExecutionStatusSchema>;
+export const isFinalExecutionStatus = (status: string): status is FinalExecutionStatus =>
+  (FINAL_EXECUTION_STATUSES as readonly string[]).includes(status);
+
+/** Whether a connection's status is settled (see SETTLED_CONNECTION_STATUSES). */
+export const isSettled = (status: ConnectionStatus) => SETTLED_CONNECTION_STATUSES.includes(status);
+
+/** A UUID (any version), as our ids are: the one pattern used to tell our ids from Composio's. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string) => UUID_PATTERN.test(value);
+
 export const userIdSchema = z
   .string()
   .min(1)
@@ -37,11 +52,9 @@ export function composioUserId(tenantId: string, userId: string): string {
   return `${tenantId}:${userId}`;
 }
 
-const TENANT_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The inverse of composioUserId; null for a user id that is not one of ours (a tenant UUID, ":", the user). */
 export function parseComposioUserId(value: string): { tenantId: string; userId: string } | null {
   const at = value.indexOf(":");
-  if (at !== 36 || !TENANT_ID_PATTERN.test(value.slice(0, at))) return null;
+  if (at !== 36 || !isUuid(value.slice(0, at))) return null;
   return { tenantId: value.slice(0, at).toLowerCase(), userId: value.slice(at + 1) };
 }

@@ -1,6 +1,9 @@
+import { type DefaultJobOptions, Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import { z } from "zod";
-import { labelsSchema } from "./domain.js";
+import { connectionStatusSchema, finalExecutionStatusSchema, labelsSchema, toolkitSlugSchema } from "./domain.js";
 import { ERROR_STATUS, type ErrorCode } from "./errors.js";
+import { bulkCompletedEventDataSchema, triggerStatusSchema } from "./events/schemas.js";
 
 /** Every BullMQ queue, by its one name. */
 export const QUEUES = {
@@ -52,7 +55,7 @@ export type InitiateConnectionJob = z.infer<typeof initiateConnectionJobSchema>;
 export const initiateConnectionResultSchema = z.object({
   connection_id: z.string(),
   redirect_url: z.string().nullable(),
-  status: z.string(),
+  status: connectionStatusSchema,
   expires_at: z.string().nullable(),
 });
 export type InitiateConnectionResult = z.infer<typeof initiateConnectionResultSchema>;
@@ -108,30 +111,45 @@ export function decodeJobFailure(failedReason: string | undefined): JobFailure {
 }
 
 export const CONNECTION_OPS = ["enable", "disable", "refresh", "delete", "update_labels"] as const;
-export const connectionOpJobSchema = z.object({
+export type ConnectionOp = (typeof CONNECTION_OPS)[number];
+const connectionOpBase = z.object({
   tenantId: z.uuid(),
   connectionId: z.uuid(),
-  op: z.enum(CONNECTION_OPS),
-  /** For update_labels: the new full set. */
-  labels: labelsSchema.optional(),
   actor: z.string(),
   bulkId: z.uuid().optional(),
 });
+/** A change to an existing connection, tagged by `op`: update_labels carries the new full set of labels. */
+export const connectionOpJobSchema = z.discriminatedUnion("op", [
+  connectionOpBase.extend({ op: z.literal("enable") }),
+  connectionOpBase.extend({ op: z.literal("disable") }),
+  connectionOpBase.extend({ op: z.literal("refresh") }),
+  connectionOpBase.extend({ op: z.literal("delete") }),
+  connectionOpBase.extend({ op: z.literal("update_labels"), labels: labelsSchema }),
+]);
 export type ConnectionOpJob = z.infer<typeof connectionOpJobSchema>;
 
 export const AUTH_CONFIG_OPS = ["create", "update", "delete", "set_enabled"] as const;
-export const authConfigJobSchema = z.object({
-  tenantId: z.uuid(),
-  op: z.enum(AUTH_CONFIG_OPS),
-  authConfigId: z.string().optional(),
-  toolkit: z.string().optional(),
-  name: z.string().optional(),
-  authScheme: z.string().optional(),
-  /** Client id/secret and scopes, sealed with `sealJobSecret`: a secret never sits in Redis in clear text. */
-  sealedCredentials: z.string().optional(),
-  enabled: z.boolean().optional(),
-  actor: z.string(),
-});
+const authConfigOpBase = z.object({ tenantId: z.uuid(), actor: z.string() });
+/** Client id/secret and scopes, sealed with `sealJobSecret`: a secret never sits in Redis in clear text. */
+const sealedCredentialsSchema = z.string().min(1);
+/** A change to a custom auth config, tagged by `op`: each op carries exactly what it needs. */
+export const authConfigJobSchema = z.discriminatedUnion("op", [
+  authConfigOpBase.extend({
+    op: z.literal("create"),
+    toolkit: toolkitSlugSchema,
+    name: z.string().min(1),
+    authScheme: z.string().min(1),
+    sealedCredentials: sealedCredentialsSchema,
+  }),
+  authConfigOpBase.extend({
+    op: z.literal("update"),
+    authConfigId: z.string().min(1),
+    name: z.string().optional(),
+    sealedCredentials: sealedCredentialsSchema.optional(),
+  }),
+  authConfigOpBase.extend({ op: z.literal("delete"), authConfigId: z.string().min(1) }),
+  authConfigOpBase.extend({ op: z.literal("set_enabled"), authConfigId: z.string().min(1), enabled: z.boolean() }),
+]);
 export type AuthConfigJob = z.infer<typeof authConfigJobSchema>;
 
 export const executeToolJobSchema = z.object({
@@ -173,7 +191,7 @@ export const RECONCILE_SCHEDULER_ID = "reconcile-connections";
 /** What a connection-ops job returns. `status` is null once the connection is deleted. */
 export const connectionOpResultSchema = z.object({
   connection_id: z.string(),
-  status: z.string().nullable(),
+  status: connectionStatusSchema.nullable(),
   /** Set by refresh: the new hosted link the user must open. */
   redirect_url: z.string().nullable(),
 });
@@ -184,22 +202,183 @@ export const authConfigOpResultSchema = z.object({ auth_config_id: z.string(), d
 export type AuthConfigOpResult = z.infer<typeof authConfigOpResultSchema>;
 
 /** What a tool-execution job returns; the gateway answers with the stored execution. */
-export const executeToolJobResultSchema = z.object({ execution_id: z.string(), status: z.enum(["SUCCEEDED", "FAILED"]) });
+export const executeToolJobResultSchema = z.object({ execution_id: z.string(), status: finalExecutionStatusSchema });
 export type ExecuteToolJobResult = z.infer<typeof executeToolJobResultSchema>;
+
+/** What a status-poll job returns when it stops polling (null: no such connection); a pending one is delayed. */
+export const pollConnectionStatusResultSchema = z.object({ status: connectionStatusSchema.nullable() });
+export type PollConnectionStatusResult = z.infer<typeof pollConnectionStatusResultSchema>;
+
+/** What one reconciliation run did. */
+export const reconcileConnectionsResultSchema = z.object({
+  checked: z.number().int(),
+  corrected: z.number().int(),
+  errors: z.number().int(),
+  /** True when this run reached the end of the table (the next one starts again from the beginning). */
+  wrapped: z.boolean(),
+});
+export type ReconcileConnectionsResult = z.infer<typeof reconcileConnectionsResultSchema>;
+
+export const processWebhookEventResultSchema = z.object({
+  webhook_id: z.string(),
+  outcome: z.string(),
+  /** True when the event had been processed before: nothing was done again. */
+  duplicate: z.boolean(),
+});
+export type ProcessWebhookEventResult = z.infer<typeof processWebhookEventResultSchema>;
 
 export const TRIGGER_OPS = ["create", "enable", "disable", "update", "delete"] as const;
 export type TriggerOp = (typeof TRIGGER_OPS)[number];
-export const triggerOpJobSchema = z.object({
-  tenantId: z.uuid(),
-  triggerId: z.uuid(),
-  op: z.enum(TRIGGER_OPS),
-  /** For update: the new config (already checked against the trigger type's schema) and/or labels. */
-  config: z.record(z.string(), z.unknown()).optional(),
-  labels: labelsSchema.optional(),
-  actor: z.string(),
-});
+const triggerOpBase = z.object({ tenantId: z.uuid(), triggerId: z.uuid(), actor: z.string() });
+/** A trigger operation, tagged by `op`: update carries the new config (already checked by the gateway) and/or labels. */
+export const triggerOpJobSchema = z.discriminatedUnion("op", [
+  triggerOpBase.extend({ op: z.literal("create") }),
+  triggerOpBase.extend({ op: z.literal("enable") }),
+  triggerOpBase.extend({ op: z.literal("disable") }),
+  triggerOpBase.extend({
+    op: z.literal("update"),
+    config: z.record(z.string(), z.unknown()).optional(),
+    labels: labelsSchema.optional(),
+  }),
+  triggerOpBase.extend({ op: z.literal("delete") }),
+]);
 export type TriggerOpJob = z.infer<typeof triggerOpJobSchema>;
 
 /** What a trigger-ops job returns; the gateway answers with the row read back. `status` is null once deleted. */
-export const triggerOpResultSchema = z.object({ trigger_id: z.string(), status: z.string().nullable() });
+export const triggerOpResultSchema = z.object({ trigger_id: z.string(), status: triggerStatusSchema.nullable() });
 export type TriggerOpResult = z.infer<typeof triggerOpResultSchema>;
+
+/** BullMQ's options for a job, as far as the contracts set them. */
+export interface ContractJobOptions {
+  attempts?: number;
+  backoff?: { type: "exponential" | "fixed"; delay: number; jitter?: number };
+  removeOnComplete?: boolean | number | { age?: number; count?: number };
+  removeOnFail?: boolean | number | { age?: number; count?: number };
+}
+
+/** One queue's contract: its name, the one job name it carries, its data and result schemas and default options. */
+export interface QueueContract<
+  Name extends QueueName = QueueName,
+  JobName extends string = string,
+  Data extends z.ZodType = z.ZodType,
+  Result extends z.ZodType = z.ZodType,
+> {
+  name: Name;
+  job: JobName;
+  data: Data;
+  result: Result;
+  /** Applied by createQueue() to every job added to the queue, unless the job says otherwise. */
+  options: ContractJobOptions;
+}
+
+const contract = <Name extends QueueName, JobName extends string, Data extends z.ZodType, Result extends z.ZodType>(
+  c: QueueContract<Name, JobName, Data, Result>,
+) => c;
+
+const withDefaults = (overrides: ContractJobOptions = {}): ContractJobOptions => ({
+  ...DEFAULT_JOB_OPTIONS,
+  backoff: { ...DEFAULT_JOB_OPTIONS.backoff },
+  ...overrides,
+});
+
+/**
+ * Every queue, tied to its job: the gateway and the webhooks service add jobs typed from this table, the worker's
+ * job registry must have exactly one handler per entry (checked at start-up). A new job kind starts here.
+ */
+export const QUEUE_CONTRACTS = {
+  connection: contract({
+    name: QUEUES.connection,
+    job: JOBS.initiateConnection,
+    data: initiateConnectionJobSchema,
+    result: initiateConnectionResultSchema,
+    options: withDefaults(),
+  }),
+  statusPoll: contract({
+    name: QUEUES.statusPoll,
+    job: JOBS.pollConnectionStatus,
+    data: pollConnectionStatusJobSchema,
+    result: pollConnectionStatusResultSchema,
+    options: withDefaults({ removeOnComplete: true }),
+  }),
+  connectionOps: contract({
+    name: QUEUES.connectionOps,
+    job: JOBS.connectionOp,
+    data: connectionOpJobSchema,
+    result: connectionOpResultSchema,
+    options: withDefaults(),
+  }),
+  reconcile: contract({
+    name: QUEUES.reconcile,
+    job: JOBS.reconcileConnections,
+    data: reconcileConnectionsJobSchema,
+    result: reconcileConnectionsResultSchema,
+    // One try: the next scheduled run is the retry.
+    options: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+  }),
+  authConfig: contract({
+    name: QUEUES.authConfig,
+    job: JOBS.authConfigOp,
+    data: authConfigJobSchema,
+    result: authConfigOpResultSchema,
+    // The sealed credentials do not stay in Redis once the job has ended.
+    options: withDefaults({ removeOnComplete: true, removeOnFail: true }),
+  }),
+  toolExecution: contract({
+    name: QUEUES.toolExecution,
+    job: JOBS.executeTool,
+    data: executeToolJobSchema,
+    result: executeToolJobResultSchema,
+    options: withDefaults(),
+  }),
+  bulk: contract({
+    name: QUEUES.bulk,
+    job: JOBS.completeBulk,
+    data: completeBulkJobSchema,
+    result: bulkCompletedEventDataSchema,
+    options: withDefaults(),
+  }),
+  webhookEvent: contract({
+    name: QUEUES.webhookEvent,
+    job: JOBS.processWebhookEvent,
+    data: processWebhookEventJobSchema,
+    result: processWebhookEventResultSchema,
+    options: withDefaults(),
+  }),
+  triggerOps: contract({
+    name: QUEUES.triggerOps,
+    job: JOBS.triggerOp,
+    data: triggerOpJobSchema,
+    result: triggerOpResultSchema,
+    options: withDefaults(),
+  }),
+} as const satisfies { [K in keyof typeof QUEUES]: QueueContract<(typeof QUEUES)[K]> };
+
+export type QueueKey = keyof typeof QUEUE_CONTRACTS;
+/** The data a job of queue K is added with (before the schema's defaults apply). */
+export type JobDataOf<K extends QueueKey> = z.input<(typeof QUEUE_CONTRACTS)[K]["data"]>;
+/** The data a handler of queue K receives (parsed by the schema). */
+export type ParsedJobDataOf<K extends QueueKey> = z.output<(typeof QUEUE_CONTRACTS)[K]["data"]>;
+export type JobResultOf<K extends QueueKey> = z.output<(typeof QUEUE_CONTRACTS)[K]["result"]>;
+export type JobNameOf<K extends QueueKey> = (typeof QUEUE_CONTRACTS)[K]["job"];
+/** A BullMQ queue typed from its contract: `add` takes the queue's one job name and its data. */
+export type TypedQueue<K extends QueueKey> = Queue<JobDataOf<K>, JobResultOf<K>, JobNameOf<K>>;
+
+export const QUEUE_KEYS = Object.keys(QUEUE_CONTRACTS) as QueueKey[];
+
+/**
+ * The one way to open a queue (gateway, webhooks, worker): its contract's name and default options, on the given
+ * connection and key prefix. BullMQ does not close a connection it was given.
+ */
+export function createQueue<K extends QueueKey>(key: K, options: { connection: Redis; prefix: string }): TypedQueue<K> {
+  const c = QUEUE_CONTRACTS[key];
+  return new Queue(c.name, {
+    connection: options.connection,
+    prefix: options.prefix,
+    defaultJobOptions: structuredClone(c.options) as DefaultJobOptions,
+  }) as TypedQueue<K>;
+}
+
+/** Opens every queue of the contracts, by key. */
+export function createQueues(options: { connection: Redis; prefix: string }): { [K in QueueKey]: TypedQueue<K> } {
+  return Object.fromEntries(QUEUE_KEYS.map((key) => [key, createQueue(key, options)])) as { [K in QueueKey]: TypedQueue<K> };
+}

@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@kronos/db";
-import type { ComposioPort, Config, Principal, Redis } from "@kronos/shared";
+import type { ComposioPort, Config, Principal, Redis, TypedQueue } from "@kronos/shared";
 import type { FlowProducer, Queue } from "bullmq";
 import type { CatalogueCache } from "./lib/catalogue-cache.js";
 import type { QueueEventsOnDemand } from "./lib/queue-events-on-demand.js";
@@ -16,13 +16,13 @@ export interface GatewayContext {
 }
 
 export interface GatewayQueues {
-  connection: Queue;
-  statusPoll: Queue;
-  connectionOps: Queue;
-  authConfig: Queue;
-  toolExecution: Queue;
-  bulk: Queue;
-  triggerOps: Queue;
+  connection: TypedQueue<"connection">;
+  statusPoll: TypedQueue<"statusPoll">;
+  connectionOps: TypedQueue<"connectionOps">;
+  authConfig: TypedQueue<"authConfig">;
+  toolExecution: TypedQueue<"toolExecution">;
+  bulk: TypedQueue<"bulk">;
+  triggerOps: TypedQueue<"triggerOps">;
   /** Every queue of QUEUES (the dashboard and the metrics show them all). */
   all: Queue[];
   /** Job events, read only while a request waits for a job of that queue. */

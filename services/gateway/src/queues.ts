@@ -1,5 +1,5 @@
-import { DEFAULT_JOB_OPTIONS, QUEUES, type QueueName, type Redis } from "@kronos/shared";
-import { FlowProducer, Queue } from "bullmq";
+import { createQueues, type Redis } from "@kronos/shared";
+import { FlowProducer, type Queue } from "bullmq";
 import type { GatewayQueues } from "./context.js";
 import { QueueEventsOnDemand } from "./lib/queue-events-on-demand.js";
 
@@ -12,26 +12,24 @@ export function createGatewayQueues(
   prefix: string,
   onError: (error: Error) => void,
 ): GatewayQueues & { close(): Promise<void> } {
-  const defaultJobOptions = { ...DEFAULT_JOB_OPTIONS, backoff: { ...DEFAULT_JOB_OPTIONS.backoff } };
-  const queue = (name: QueueName) => new Queue(name, { connection: redis, prefix, defaultJobOptions });
-  const all = Object.values(QUEUES).map(queue);
-  const byName = (name: QueueName) => all.find((q) => q.name === name) as Queue;
-  const events = (name: QueueName) => new QueueEventsOnDemand(byName(name), redis, onError);
+  const opened = createQueues({ connection: redis, prefix });
+  const all = Object.values(opened) as Queue[];
+  const events = (queue: Queue) => new QueueEventsOnDemand(queue, redis, onError);
   const queues: GatewayQueues = {
-    connection: byName(QUEUES.connection),
-    statusPoll: byName(QUEUES.statusPoll),
-    connectionOps: byName(QUEUES.connectionOps),
-    authConfig: byName(QUEUES.authConfig),
-    toolExecution: byName(QUEUES.toolExecution),
-    bulk: byName(QUEUES.bulk),
-    triggerOps: byName(QUEUES.triggerOps),
+    connection: opened.connection,
+    statusPoll: opened.statusPoll,
+    connectionOps: opened.connectionOps,
+    authConfig: opened.authConfig,
+    toolExecution: opened.toolExecution,
+    bulk: opened.bulk,
+    triggerOps: opened.triggerOps,
     all,
-    connectionEvents: events(QUEUES.connection),
-    connectionOpsEvents: events(QUEUES.connectionOps),
-    authConfigEvents: events(QUEUES.authConfig),
-    toolExecutionEvents: events(QUEUES.toolExecution),
-    bulkEvents: events(QUEUES.bulk),
-    triggerOpsEvents: events(QUEUES.triggerOps),
+    connectionEvents: events(opened.connection as Queue),
+    connectionOpsEvents: events(opened.connectionOps as Queue),
+    authConfigEvents: events(opened.authConfig as Queue),
+    toolExecutionEvents: events(opened.toolExecution as Queue),
+    bulkEvents: events(opened.bulk as Queue),
+    triggerOpsEvents: events(opened.triggerOps as Queue),
     flows: new FlowProducer({ connection: redis, prefix }),
   };
   const allEvents = [

@@ -4,18 +4,17 @@ import {
   AppError,
   bearerCredential,
   type Config,
+  createQueue,
   EventBus,
   instrumentHttp,
   type Logger,
   lazyChildLogger,
   loggerOptions,
   type Principal,
-  type ProcessWebhookEventJob,
-  QUEUES,
   type Redis,
   safeEqual,
+  type TypedQueue,
 } from "@kronos/shared";
-import { Queue } from "bullmq";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { authenticateFeed } from "./auth.js";
 import { composioWebhookRoutes } from "./composio-webhook.js";
@@ -76,7 +75,7 @@ declare module "fastify" {
   interface FastifyInstance {
     feedHub: FeedHub;
     /** The queue of Composio webhook jobs (owned by the app: closed with it). */
-    webhookQueue: Queue<ProcessWebhookEventJob>;
+    webhookQueue: TypedQueue<"webhookEvent">;
     metrics: WebhooksMetrics;
   }
 }
@@ -111,7 +110,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     (delivered) => metrics.eventsDelivered.inc(delivered),
   );
   // Shares the caller's Redis connection (BullMQ does not close a connection it was given).
-  const webhookQueue = new Queue<ProcessWebhookEventJob>(QUEUES.webhookEvent, { connection: redis, prefix: config.REDIS_KEY_PREFIX });
+  const webhookQueue = createQueue("webhookEvent", { connection: redis, prefix: config.REDIS_KEY_PREFIX });
   app.decorate("feedHub", hub);
   app.decorate("webhookQueue", webhookQueue);
   app.decorate("metrics", metrics);

@@ -3,17 +3,16 @@ import {
   AppError,
   COMPOSIO_WEBHOOK_TYPES,
   type Config,
-  DEFAULT_JOB_OPTIONS,
   EVENT_TYPES,
   type EventBus,
+  isUuid,
   JOBS,
-  type ProcessWebhookEventJob,
   parseComposioUserId,
+  type TypedQueue,
   triggerMessageEventData,
   triggerMessageRefs,
   verifyComposioWebhook,
 } from "@kronos/shared";
-import type { Queue } from "bullmq";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { typeLabel, type WebhookOutcome, type WebhooksMetrics } from "./metrics.js";
 import { WebhookOwners } from "./webhook-owners.js";
@@ -36,7 +35,7 @@ export const WEBHOOK_RETRY_AFTER_SECONDS = 1;
 export const COMPOSIO_WEBHOOK_PATH = "/webhooks/composio";
 
 /** What the route needs of the BullMQ queue (tests wrap it). */
-export type WebhookQueue = Pick<Queue<ProcessWebhookEventJob>, "add" | "getJob">;
+export type WebhookQueue = Pick<TypedQueue<"webhookEvent">, "add" | "getJob">;
 
 export interface ComposioWebhookOptions {
   config: Config;
@@ -89,8 +88,6 @@ export function parseEnvelope(raw: Buffer, webhookId: string): Envelope {
   return envelope as Envelope;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The tenant a delivery is about, when it says: our Composio user ids are `<tenant uuid>:<user id>`, found in
  * `metadata.user_id` (trigger messages) or `data.user_id` (connected accounts, disabled triggers). Only a well-formed
@@ -102,7 +99,7 @@ export function tenantIdOf(envelope: Envelope): string | null {
     const userId = (holder as { user_id?: unknown }).user_id;
     if (typeof userId !== "string") continue;
     const parsed = parseComposioUserId(userId);
-    if (parsed && UUID.test(parsed.tenantId)) return parsed.tenantId.toLowerCase();
+    if (parsed && isUuid(parsed.tenantId)) return parsed.tenantId.toLowerCase();
   }
   return null;
 }
@@ -139,12 +136,7 @@ export async function composioWebhookRoutes(app: FastifyInstance, options: Compo
     done(null, body);
   });
 
-  const enqueue = (webhookId: string) =>
-    queue.add(
-      JOBS.processWebhookEvent,
-      { webhookId },
-      { ...DEFAULT_JOB_OPTIONS, backoff: { ...DEFAULT_JOB_OPTIONS.backoff }, jobId: webhookId },
-    );
+  const enqueue = (webhookId: string) => queue.add(JOBS.processWebhookEvent, { webhookId }, { jobId: webhookId });
 
   /**
    * Publishes a stored trigger message to its owner and marks the row applied. False (nothing published) when the

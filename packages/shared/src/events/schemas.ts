@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { connectionStatusSchema } from "../domain.js";
+import { connectionStatusSchema, finalExecutionStatusSchema } from "../domain.js";
 
 /** Every event type clients can receive on the WebSocket feed. */
 export const EVENT_TYPES = {
@@ -44,7 +44,7 @@ export const executionCompletedEventDataSchema = z.object({
   execution_id: z.string(),
   user_id: z.string(),
   tool: z.string(),
-  status: z.enum(["SUCCEEDED", "FAILED"]),
+  status: finalExecutionStatusSchema,
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   duration_ms: z.number().nullable(),
   log_id: z.string().nullable(),
@@ -55,7 +55,7 @@ export const bulkItemResultSchema = z.object({
   index: z.number().int(),
   ok: z.boolean(),
   connection_id: z.string().nullable(),
-  status: z.string().nullable(),
+  status: connectionStatusSchema.nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
 export const bulkCompletedEventDataSchema = z.object({

@@ -58,3 +58,12 @@ export const listConnectionsQuerySchema = paginationQuerySchema.extend({
 });
 
 export const connectionIdParamsSchema = z.object({ id: z.uuid() });
+
+/**
+ * Where Composio sends the user's browser back after sign-in: built by the worker into the connect request, routed by
+ * the gateway. The one definition of that path.
+ */
+export const CONNECTION_CALLBACK_ROUTE = "/api/v1/composio/connections/:id/callback";
+export const connectionCallbackPath = (connectionId: string) => CONNECTION_CALLBACK_ROUTE.replace(":id", encodeURIComponent(connectionId));
+export const connectionCallbackUrl = (publicGatewayUrl: string, connectionId: string) =>
+  `${publicGatewayUrl.replace(/\/+$/, "")}${connectionCallbackPath(connectionId)}`;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { userIdSchema } from "../domain.js";
+import { EXECUTION_STATUSES, userIdSchema } from "../domain.js";
 
 /** The seed's tool execution request. */
 export const executeToolBodySchema = z
@@ -27,8 +27,6 @@ export const idempotencyKeySchema = z
   .min(1)
   .max(255)
   .regex(/^[\x21-\x7e]+$/, "must be 1 to 255 printable characters");
-
-export const EXECUTION_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"] as const;
 
 export const executionViewSchema = z
   .object({

@@ -15,18 +15,18 @@ export const triggerSlugSchema = z
 export const TRIGGER_CONFIG_MAX_BYTES = 16 * 1024;
 export const TRIGGER_CONFIG_MAX_DEPTH = 8;
 
-// A NUL character (Postgres' jsonb refuses it) or a UTF-16 surrogate without its pair (not valid Unicode).
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** A NUL character (Postgres' jsonb refuses it) or a UTF-16 surrogate without its pair (not valid Unicode). */
+const unstorable = (text: string) => text.includes("\0") || /\p{Cs}/u.test(text);
 
 /** The first problem of a JSON value that we would refuse to store or send on, with where it is; null if none. */
 function jsonProblem(value: unknown, path: string[], depth: number): { path: string[]; message: string } | null {
   if (typeof value === "string")
-    return UNSTORABLE.test(value) ? { path, message: "contains a NUL character or an unpaired surrogate" } : null;
+    return unstorable(value) ? { path, message: "contains a NUL character or an unpaired surrogate" } : null;
   if (value === null || typeof value !== "object") return null;
   if (depth >= TRIGGER_CONFIG_MAX_DEPTH) return { path, message: `is nested deeper than ${TRIGGER_CONFIG_MAX_DEPTH} levels` };
   const entries: Array<[string, unknown]> = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
   for (const [key, child] of entries) {
-    if (UNSTORABLE.test(key)) return { path, message: "has a key with a NUL character or an unpaired surrogate" };
+    if (unstorable(key)) return { path, message: "has a key with a NUL character or an unpaired surrogate" };
     const problem = jsonProblem(child, [...path, key], depth + 1);
     if (problem) return problem;
   }

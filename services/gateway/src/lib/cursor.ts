@@ -1,4 +1,4 @@
-import { AppError } from "@kronos/shared";
+import { AppError, UUID_PATTERN } from "@kronos/shared";
 
 /** A position in a list ordered by created_at desc, id desc. */
 export interface CursorPosition {
@@ -11,10 +11,8 @@ export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(`${position.createdAt.toISOString()}|${position.id}`, "utf8").toString("base64url");
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** `idPattern`: what a row id looks like (UUIDs by default; auth configs use Composio's "ac_..." ids). */
-export function decodeCursor(cursor: string, idPattern: RegExp = UUID): CursorPosition {
+export function decodeCursor(cursor: string, idPattern: RegExp = UUID_PATTERN): CursorPosition {
   const invalid = () =>
     new AppError("VALIDATION_FAILED", "The request is invalid", [{ field: "querystring.cursor", message: "Invalid cursor" }]);
   const text = Buffer.from(cursor, "base64url").toString("utf8");

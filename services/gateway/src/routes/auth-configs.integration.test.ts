@@ -20,9 +20,9 @@ async function behave(job: Job<AuthConfigJob>) {
   const data = job.data;
   seen.push({
     raw: JSON.stringify(data),
-    opened: data.sealedCredentials ? openJobSecret(data.sealedCredentials, TEST_SESSION_SECRET) : null,
+    opened: "sealedCredentials" in data && data.sealedCredentials ? openJobSecret(data.sealedCredentials, TEST_SESSION_SECRET) : null,
   });
-  if (data.name === "explode")
+  if ("name" in data && data.name === "explode")
     throw new UnrecoverableError(encodeJobFailure({ code: "UPSTREAM_ERROR", message: "Composio refused the config" }));
   if (data.op === "create") {
     const id = `ac_${randomUUID().slice(0, 12)}`;

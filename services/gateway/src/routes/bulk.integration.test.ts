@@ -4,6 +4,7 @@ import {
   type BulkResult,
   type CompleteBulkJob,
   type ConnectionOpJob,
+  type ConnectionStatus,
   decodeJobFailure,
   encodeJobFailure,
   type InitiateConnectionJob,
@@ -49,7 +50,7 @@ async function completeBulk(job: Job<CompleteBulkJob>) {
     if (refused)
       return { index, ok: false, connection_id: item.connectionId, status: null, error: { code: refused.code, message: refused.message } };
     const key = `${prefix}:${item.queue}:${item.jobId}`;
-    const value = values[key] as { status?: string | null } | undefined;
+    const value = values[key] as { status?: ConnectionStatus | null } | undefined;
     if (value) return { index, ok: true, connection_id: item.connectionId, status: value.status ?? null, error: null };
     const failure = failures[key] ? decodeJobFailure(failures[key]) : { code: "INTERNAL", message: "The item's outcome is unknown" };
     return { index, ok: false, connection_id: item.connectionId, status: null, error: failure };

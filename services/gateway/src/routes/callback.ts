@@ -1,4 +1,4 @@
-import { connectionIdParamsSchema } from "@kronos/shared";
+import { CONNECTION_CALLBACK_ROUTE, connectionIdParamsSchema } from "@kronos/shared";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteOptions } from "../context.js";
@@ -10,7 +10,7 @@ const callbackQuerySchema = z.looseObject({ status: z.unknown().optional() });
 
 export const callbackRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx }) => {
   app.get(
-    "/api/v1/composio/connections/:id/callback",
+    CONNECTION_CALLBACK_ROUTE,
     {
       schema: {
         tags: ["connections"],

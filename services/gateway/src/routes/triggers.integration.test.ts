@@ -31,8 +31,10 @@ async function behave(job: Job<TriggerOpJob>) {
   if (op === "create") Object.assign(data, { status: "ACTIVE", composioTriggerId: `ti_${triggerId.slice(0, 8)}` });
   if (op === "enable") data.status = "ACTIVE";
   if (op === "disable") data.status = "DISABLED";
-  if (job.data.config) data.config = job.data.config;
-  if (job.data.labels) data.labels = job.data.labels;
+  if (job.data.op === "update") {
+    if (job.data.config) data.config = job.data.config;
+    if (job.data.labels) data.labels = job.data.labels;
+  }
   const updated = await h.prisma.trigger.update({ where: { id: triggerId }, data });
   return { trigger_id: triggerId, status: updated.status };
 }

@@ -41,18 +41,7 @@ export async function changeAuthConfig(
   change: Op,
 ): Promise<AuthConfigOutcome> {
   if (authConfigId !== null) await assertChangeable(ctx, principal.tenantId, authConfigId, change);
-  const data: AuthConfigJob = { tenantId: principal.tenantId, op: change.op, actor: actorOf(principal) };
-  if (authConfigId !== null) data.authConfigId = authConfigId;
-  if (change.op === "create") {
-    Object.assign(data, { toolkit: change.body.toolkit_slug, name: change.body.name, authScheme: change.body.auth_scheme });
-    data.sealedCredentials = sealJobSecret(change.body.credentials, ctx.config.SESSION_SECRET);
-  } else if (change.op === "update") {
-    if (change.body.name !== undefined) data.name = change.body.name;
-    if (change.body.credentials !== undefined) data.sealedCredentials = sealJobSecret(change.body.credentials, ctx.config.SESSION_SECRET);
-  } else if (change.op === "set_enabled") {
-    data.enabled = change.enabled;
-  }
-
+  const data = authConfigJob(ctx, principal, authConfigId, change);
   const jobId = randomUUID();
   const { authConfig: queue, authConfigEvents: events } = ctx.queues;
   const outcome = await addAndWait({ queue, events, jobId }, ctx.config.CONNECT_WAIT_MS, () =>
@@ -70,7 +59,9 @@ export async function changeAuthConfig(
       body: {
         auth_config_id: authConfigId,
         status: "PENDING",
-        poll_url: authConfigId ? authConfigPath(authConfigId) : `${AUTH_CONFIGS_PATH}?toolkit_slug=${data.toolkit ?? ""}`,
+        poll_url: authConfigId
+          ? authConfigPath(authConfigId)
+          : `${AUTH_CONFIGS_PATH}?toolkit_slug=${data.op === "create" ? data.toolkit : ""}`,
       },
     };
   }
@@ -87,4 +78,26 @@ async function assertChangeable(ctx: GatewayContext, tenantId: string, id: strin
   if (!row) throw notFound("Auth config");
   if (change.op === "update" && change.body.credentials !== undefined && row.isComposioManaged)
     throw new AppError("CONFLICT", "A Composio-managed auth config has no credentials of ours to change");
+}
+
+/** The job for one change: each op carries exactly what it needs (credentials sealed). */
+function authConfigJob(ctx: GatewayContext, principal: Principal, authConfigId: string | null, change: Op): AuthConfigJob {
+  const base = { tenantId: principal.tenantId, actor: actorOf(principal) };
+  const seal = (credentials: unknown) => sealJobSecret(credentials, ctx.config.SESSION_SECRET);
+  if (change.op === "create") {
+    const { toolkit_slug, name, auth_scheme, credentials } = change.body;
+    return { ...base, op: "create", toolkit: toolkit_slug, name, authScheme: auth_scheme, sealedCredentials: seal(credentials) };
+  }
+  if (authConfigId === null) throw new AppError("BAD_REQUEST", `${change.op} needs an auth config id`);
+  if (change.op === "update") {
+    return {
+      ...base,
+      op: "update",
+      authConfigId,
+      ...(change.body.name !== undefined ? { name: change.body.name } : {}),
+      ...(change.body.credentials !== undefined ? { sealedCredentials: seal(change.body.credentials) } : {}),
+    };
+  }
+  if (change.op === "delete") return { ...base, op: "delete", authConfigId };
+  return { ...base, op: "set_enabled", authConfigId, enabled: change.enabled };
 }

@@ -42,8 +42,8 @@ export async function changeConnection(
   });
   if (!own) throw notFound("Connection");
 
-  const data: ConnectionOpJob = { tenantId: principal.tenantId, connectionId, op, actor: actorOf(principal) };
-  if (labels !== undefined) data.labels = labels;
+  const base = { tenantId: principal.tenantId, connectionId, actor: actorOf(principal) };
+  const data: ConnectionOpJob = op === "update_labels" ? { ...base, op, labels: labels ?? [] } : { ...base, op };
   const jobId = randomUUID();
   const { connectionOps: queue, connectionOpsEvents: events } = ctx.queues;
   const outcome = await addAndWait({ queue, events, jobId }, ctx.config.CONNECT_WAIT_MS, () =>

@@ -5,6 +5,7 @@ import {
   type ExecuteToolBody,
   type ExecuteToolJob,
   type ExecutionView,
+  isUuid,
   JOBS,
   notFound,
   type Principal,
@@ -19,8 +20,6 @@ export type ExecuteOutcome = { replay: boolean } & (
   | { kind: "done"; body: ExecutionView }
   | { kind: "accepted"; body: { execution_id: string; status: "QUEUED"; poll_url: string } }
 );
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Queues a tool execution (the job id is the execution id) and, with `wait`, waits that long for it. With an
@@ -110,7 +109,7 @@ async function settle(
 /** A given connected account must be a connection of this tenant's user: ours by id, or Composio's ca_ id. */
 async function assertOwnConnection(ctx: GatewayContext, tenantId: string, userId: string, given: string): Promise<void> {
   const match = await ctx.prisma.connection.findFirst({
-    where: { tenantId, userId, OR: [{ composioAccountId: given }, ...(UUID.test(given) ? [{ id: given }] : [])] },
+    where: { tenantId, userId, OR: [{ composioAccountId: given }, ...(isUuid(given) ? [{ id: given }] : [])] },
     select: { id: true },
   });
   if (!match) throw notFound("Connected account");

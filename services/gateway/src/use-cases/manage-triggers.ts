@@ -132,12 +132,17 @@ export async function changeTrigger(
   update?: UpdateTriggerBody,
 ): Promise<TriggerOutcome> {
   const row = await ownTrigger(ctx, principal, triggerId);
-  const data: TriggerOpJob = { tenantId: principal.tenantId, triggerId, op, actor: actorOf(principal) };
-  if (update?.config !== undefined) {
-    checkTriggerConfig((await configSchemaOf(ctx, row.triggerSlug)).config, update.config);
-    data.config = update.config;
+  const base = { tenantId: principal.tenantId, triggerId, actor: actorOf(principal) };
+  let data: TriggerOpJob = { ...base, op };
+  if (op === "update") {
+    if (update?.config !== undefined) checkTriggerConfig((await configSchemaOf(ctx, row.triggerSlug)).config, update.config);
+    data = {
+      ...base,
+      op,
+      ...(update?.config !== undefined ? { config: update.config } : {}),
+      ...(update?.labels !== undefined ? { labels: update.labels } : {}),
+    };
   }
-  if (update?.labels !== undefined) data.labels = update.labels;
   return runOp(ctx, data, randomUUID());
 }
 

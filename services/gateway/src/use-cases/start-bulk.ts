@@ -11,6 +11,7 @@ import {
   DEFAULT_JOB_OPTIONS,
   type ErrorCode,
   type InitiateConnectionJob,
+  isUuid,
   JOBS,
   type Principal,
   QUEUES,
@@ -37,8 +38,6 @@ export interface RejectedItem {
 
 /** The jobId of an item that has no job because the gateway refused it (see the parent's `rejected`). */
 export const rejectedItemJobId = (bulkId: string, index: number) => `rejected-${bulkId}-${index}`;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A bulk request as one BullMQ flow: a parent job (its id is the bulk id) whose children are the items. A child's
@@ -142,7 +141,7 @@ async function opItems(
   opts: JobsOptions,
 ) {
   const userId = scopedUserId(principal, undefined);
-  const candidates = [...new Set(body.connection_ids.filter((id) => UUID.test(id)))];
+  const candidates = [...new Set(body.connection_ids.filter((id) => isUuid(id)))];
   const own = new Set(
     (
       await ctx.prisma.connection.findMany({

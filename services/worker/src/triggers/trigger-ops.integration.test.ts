@@ -1,6 +1,6 @@
 // The emulator is not a dependency of the worker: its build is used directly, as in emulator.integration.test.ts.
 import { CONTROL_PREFIX, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
-import type { Trigger } from "@kronos/db";
+import type { Prisma, Trigger } from "@kronos/db";
 import {
   COMPOSIO_WEBHOOK_TYPES,
   type ComposioPort,
@@ -67,13 +67,14 @@ async function pendingTrigger(
       connectionId: c.row.id,
       toolkitSlug: "github",
       triggerSlug: "GITHUB_COMMIT_EVENT",
-      config,
+      config: config as Prisma.InputJsonObject,
       labels: ["team:a"],
     },
   });
 }
 
-const op = (data: Omit<TriggerOpJob, "actor">) => h.run(h.workers.queues.triggerOps, JOBS.triggerOp, { actor: "api_key:test", ...data });
+type OpInput = TriggerOpJob extends infer J ? (J extends TriggerOpJob ? Omit<J, "actor"> : never) : never;
+const op = (data: OpInput) => h.run(h.workers.queues.triggerOps, JOBS.triggerOp, { actor: "api_key:test", ...data });
 const row = (id: string) => h.prisma.trigger.findUnique({ where: { id } });
 const statusEvents = (triggerId: string) =>
   h.eventsOf<TriggerStatusEventData>(EVENT_TYPES.triggerStatus, (d) => d.trigger_id === triggerId).map((e) => e.data);

@@ -9,7 +9,7 @@ import {
   triggerOpJobSchema,
 } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
-import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "../failures.js";
+import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
 import { changeTriggerStatus, deleteTriggerRow, type TriggerStatusDeps } from "./trigger-status.js";
 
 export const TRIGGER_UPDATED_ACTION = "trigger.updated";
@@ -54,7 +54,7 @@ export async function runTriggerOp(deps: TriggerOpDeps, rawData: unknown, attemp
       throw error;
     }
     deps.logger.warn({ err: describeError(error), op: job.op, code: decision.failure.code }, "trigger op failed");
-    if (job.op === "create") await markCreateFailed(deps, job, decision.failure.message);
+    if (job.op === "create") await markTriggerCreateFailed(deps, job, decision.failure.message);
     throw new UnrecoverableError(encodeJobFailure(decision.failure));
   }
 }
@@ -104,7 +104,12 @@ async function create(deps: TriggerOpDeps, job: TriggerOpJob): Promise<TriggerOp
   return result(current);
 }
 
-async function markCreateFailed(deps: TriggerOpDeps, job: TriggerOpJob, reason: string): Promise<void> {
+/** A create that failed for good: PENDING -> FAILED with why (nothing to do to a trigger past PENDING). */
+export async function markTriggerCreateFailed(
+  deps: TriggerStatusDeps,
+  job: Pick<TriggerOpJob, "tenantId" | "triggerId" | "actor">,
+  reason: string,
+): Promise<void> {
   await changeTriggerStatus(deps, job.triggerId, { from: "PENDING", to: "FAILED", reason, actor: job.actor, tenantId: job.tenantId }).catch(
     (error: unknown) => deps.logger.error({ err: describeError(error) }, "could not mark the trigger FAILED"),
   );
@@ -136,7 +141,7 @@ async function setEnabled(deps: TriggerOpDeps, job: TriggerOpJob, enabled: boole
 }
 
 /** update: a new config goes to Composio first (the upsert of the same account and slug), then both are stored. */
-async function update(deps: TriggerOpDeps, job: TriggerOpJob): Promise<TriggerOpResult> {
+async function update(deps: TriggerOpDeps, job: Extract<TriggerOpJob, { op: "update" }>): Promise<TriggerOpResult> {
   const row = await load(deps, job);
   const data: Prisma.TriggerUpdateInput = {};
   if (job.config !== undefined) {

@@ -13,8 +13,8 @@ import {
   WEBHOOK_OUTCOME_APPLIED,
 } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
-import { changeConnectionStatus } from "./connection-status.js";
-import { applyTriggerDisabledAtComposio } from "./triggers/trigger-ops.js";
+import { changeConnectionStatus } from "../connections/connection-status.js";
+import { applyTriggerDisabledAtComposio } from "../triggers/trigger-ops.js";
 
 export const TRIGGER_DISABLED_ACTION = "trigger.disabled";
 export const APPLIED_OUTCOME = WEBHOOK_OUTCOME_APPLIED;

@@ -19,7 +19,7 @@ import {
 import { createTestTenant, deleteRedisPrefix, testConfig, testPrisma, testRedis, waitFor } from "@kronos/testing";
 import { Job, type JobsOptions, Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningWorkers, startWorkers } from "./workers.js";
+import { type RunningWorkers, startWorkers } from "../workers.js";
 
 /** The worker with the real Composio adapter, against the Composio emulator. */
 let emulator: RunningEmulator;

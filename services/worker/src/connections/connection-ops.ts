@@ -6,16 +6,17 @@ import {
   type ConnectionOpJob,
   type ConnectionOpResult,
   type ConnectionStatus,
+  connectionCallbackUrl,
   connectionOpJobSchema,
   type EventBus,
   encodeJobFailure,
+  isSettled,
   type Logger,
 } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
+import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
+import { removeConnectionTriggers } from "../triggers/trigger-ops.js";
 import { changeConnectionStatus } from "./connection-status.js";
-import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "./failures.js";
-import { connectionCallbackUrl, isSettled } from "./initiate-connection.js";
-import { removeConnectionTriggers } from "./triggers/trigger-ops.js";
 
 export const CONNECTION_REFRESHED_ACTION = "connection.refreshed";
 export const CONNECTION_DELETED_ACTION = "connection.deleted";
@@ -245,8 +246,7 @@ async function remove(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<Con
 }
 
 /** update_labels: replaces the labels (ours only; Composio never sees them). */
-async function updateLabels(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<ConnectionOpResult> {
-  if (!job.labels) throw new Refusal({ code: "VALIDATION_FAILED", message: "update_labels needs labels" });
+async function updateLabels(deps: ConnectionOpDeps, job: Extract<ConnectionOpJob, { op: "update_labels" }>): Promise<ConnectionOpResult> {
   const labels = job.labels;
   const updated = await deps.prisma.$transaction(async (tx) => {
     const row = await tx.connection.findUnique({ where: { id: job.connectionId } });

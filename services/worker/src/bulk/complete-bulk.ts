@@ -3,6 +3,7 @@ import {
   type BulkCompletedEventData,
   type CompleteBulkJob,
   completeBulkJobSchema,
+  connectionStatusSchema,
   decodeJobFailure,
   EVENT_TYPES,
   type EventBus,
@@ -10,7 +11,7 @@ import {
   type Logger,
 } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
-import { describeError } from "./failures.js";
+import { describeError } from "../jobs/failure-policy.js";
 
 export interface CompleteBulkDeps {
   prisma: PrismaClient;
@@ -52,7 +53,10 @@ export function bulkResults(
         index,
         ok: true,
         connection_id: typeof returned.connection_id === "string" ? returned.connection_id : item.connectionId,
-        status: typeof returned.status === "string" ? returned.status : null,
+        status: connectionStatusSchema
+          .nullable()
+          .catch(null)
+          .parse(returned.status ?? null),
         error: null,
       };
     }

@@ -2,9 +2,9 @@ import { type BulkCompletedEventData, type CompleteBulkJob, type ConnectionOpJob
 import { createTestTenant, testRedis } from "@kronos/testing";
 import { FlowProducer } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeComposio } from "../test-support/fake-composio.js";
+import { WorkerHarness } from "../test-support/harness.js";
 import { bulkResults } from "./complete-bulk.js";
-import { FakeComposio } from "./test-support/fake-composio.js";
-import { WorkerHarness } from "./test-support/harness.js";
 
 const fake = new FakeComposio();
 const h = new WorkerHarness();

@@ -2,14 +2,17 @@ import { type AuthConfigJob, authConfigOpResultSchema, ComposioError, decodeJobF
 import { createTestTenant } from "@kronos/testing";
 import { Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeComposio } from "../test-support/fake-composio.js";
+import { capturingLogger, WorkerHarness } from "../test-support/harness.js";
 import {
   AUTH_CONFIG_CREATED_ACTION,
   AUTH_CONFIG_DELETED_ACTION,
   AUTH_CONFIG_DISABLED_ACTION,
   AUTH_CONFIG_UPDATED_ACTION,
 } from "./auth-config-ops.js";
-import { FakeComposio } from "./test-support/fake-composio.js";
-import { capturingLogger, WorkerHarness } from "./test-support/harness.js";
+
+/** A job as the test writes it: any op, the actor optional. */
+type Draft<T> = T extends unknown ? Omit<T, "actor"> & { actor?: string } : never;
 
 const fake = new FakeComposio();
 const h = new WorkerHarness();
@@ -22,8 +25,7 @@ const CLIENT_SECRET = "cs-0123456789-very-secret-value";
 const NEW_SECRET = "cs-rotated-9876543210-secret";
 
 const seal = (value: unknown) => sealJobSecret(value, h.config.SESSION_SECRET);
-const run = (data: Omit<AuthConfigJob, "actor"> & { actor?: string }) =>
-  h.run(h.workers.queues.authConfig, JOBS.authConfigOp, { actor: "api_key:test", ...data });
+const run = (data: Draft<AuthConfigJob>) => h.run(h.workers.queues.authConfig, JOBS.authConfigOp, { actor: "api_key:test", ...data });
 
 /** Everything we stored or logged about a tenant, as text, to look for secrets in. */
 async function everythingStored(tenantId: string): Promise<string> {

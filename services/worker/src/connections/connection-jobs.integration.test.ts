@@ -21,11 +21,11 @@ import {
 import { createTestTenant, deleteRedisPrefix, testConfig, testPrisma, testRedis, waitFor } from "@kronos/testing";
 import { Job, type JobsOptions, Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeComposio } from "../test-support/fake-composio.js";
+import { type RunningWorkers, startWorkers } from "../workers.js";
 import { STATUS_CHANGED_ACTION } from "./connection-status.js";
 import { CONNECTION_INITIATED_ACTION } from "./initiate-connection.js";
 import { ACCOUNT_GONE_REASON, LINK_EXPIRED_REASON, pollConnectionStatus } from "./poll-connection-status.js";
-import { FakeComposio } from "./test-support/fake-composio.js";
-import { type RunningWorkers, startWorkers } from "./workers.js";
 
 interface StatusEvent {
   tenantId: string;

@@ -1,7 +1,7 @@
 import type { Connection, PrismaClient } from "@kronos/db";
 import { ComposioError, type ComposioPort, type ConnectionStatus, type EventBus, type Logger } from "@kronos/shared";
+import { describeError, isRateLimited } from "../jobs/failure-policy.js";
 import { changeConnectionStatus } from "./connection-status.js";
-import { describeError, isRateLimited } from "./failures.js";
 import { LINK_EXPIRED_REASON } from "./poll-connection-status.js";
 
 /** The status_reason of a connection whose account Composio no longer knows. */

@@ -1,4 +1,4 @@
-import { ComposioError, type JobFailure } from "@kronos/shared";
+import { ComposioError, type Config, type JobFailure } from "@kronos/shared";
 
 /** What we were doing when Composio answered with an error: it decides which "not found" the client gets. */
 export type ComposioStage = "create_auth_config" | "start_connection" | "read_account";
@@ -119,4 +119,15 @@ export function describeComposioRefusal(error: ComposioError, what: string): Job
     return { code: "BAD_REQUEST", message: `Composio rejected the request: ${error.message}` };
   }
   return { code: "UPSTREAM_ERROR", message: `Composio answered with an error: ${error.message}` };
+}
+
+/**
+ * Which attempt this is. The last one is the earlier of the job's own `attempts` and COMPOSIO_MAX_ATTEMPTS, so a job
+ * added with more attempts than Composio may take still gives up in time, with its reason.
+ */
+export function attemptOf(
+  job: { attemptsMade: number; opts: { attempts?: number } },
+  config: Pick<Config, "COMPOSIO_MAX_ATTEMPTS">,
+): Attempt {
+  return { attemptsMade: job.attemptsMade, maxAttempts: Math.max(1, Math.min(job.opts.attempts ?? 1, config.COMPOSIO_MAX_ATTEMPTS)) };
 }

@@ -15,8 +15,8 @@ import {
   type Logger,
 } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
+import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
 import { type FinalOutcome, type FoundConnection, recordOutcome, startAttempt, toolkitOfTool } from "./execution-store.js";
-import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "./failures.js";
 
 export { toolkitOfTool };
 

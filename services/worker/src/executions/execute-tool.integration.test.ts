@@ -13,8 +13,8 @@ import {
 } from "@kronos/shared";
 import { createTestTenant, waitFor } from "@kronos/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { WorkerHarness } from "../test-support/harness.js";
 import { CONNECTION_NOT_ACTIVE_CODE, storedResult, TOOL_FAILED_CODE, toolkitOfTool } from "./execute-tool.js";
-import { WorkerHarness } from "./test-support/harness.js";
 
 /** Results past this many bytes of JSON are stored truncated (small here, to test it). */
 const MAX_RESULT_BYTES = 400;

@@ -10,10 +10,9 @@ import {
   type JobFailure,
   type Logger,
   openJobSecret,
-  toolkitSlugSchema,
 } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
-import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "./failures.js";
+import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
 
 export const AUTH_CONFIG_CREATED_ACTION = "auth_config.created";
 export const AUTH_CONFIG_UPDATED_ACTION = "auth_config.updated";
@@ -29,6 +28,7 @@ export interface AuthConfigOpDeps {
 }
 
 type Credentials = Record<string, unknown>;
+type OpJob<Op extends AuthConfigJob["op"]> = Extract<AuthConfigJob, { op: Op }>;
 
 /**
  * The tenant's custom auth configs: create, update, delete, set_enabled, each at Composio first and then in our row,
@@ -41,11 +41,12 @@ export async function runAuthConfigOp(deps: AuthConfigOpDeps, rawData: unknown, 
   const job = parsed.data;
   let secrets: string[] = [];
   try {
-    const credentials = job.sealedCredentials ? openCredentials(job.sealedCredentials, deps.config.SESSION_SECRET) : undefined;
+    const sealed = "sealedCredentials" in job ? job.sealedCredentials : undefined;
+    const credentials = sealed ? openCredentials(sealed, deps.config.SESSION_SECRET) : undefined;
     secrets = credentials ? secretValues(credentials) : [];
     switch (job.op) {
       case "create":
-        return await create(deps, job, credentials);
+        return await create(deps, job, credentials as Credentials);
       case "update":
         return await update(deps, job, credentials);
       case "delete":
@@ -54,7 +55,8 @@ export async function runAuthConfigOp(deps: AuthConfigOpDeps, rawData: unknown, 
         return await setEnabled(deps, job);
     }
   } catch (error) {
-    const decision = decideOnError(error, attempt, (e) => describeComposioRefusal(e, `Auth config "${job.authConfigId ?? job.toolkit}"`));
+    const what = job.op === "create" ? job.toolkit : job.authConfigId;
+    const decision = decideOnError(error, attempt, (e) => describeComposioRefusal(e, `Auth config "${what}"`));
     const err = scrubbed(describeError(error), secrets);
     if (decision.action === "rethrow") {
       deps.logger.warn({ err, op: job.op, attemptsMade: attempt.attemptsMade }, "auth-config op failed; will retry");
@@ -111,36 +113,31 @@ function scrubError(error: unknown, secrets: readonly string[]): unknown {
   return new Error(message);
 }
 
-async function ownRow(deps: AuthConfigOpDeps, job: AuthConfigJob): Promise<AuthConfig> {
-  if (!job.authConfigId) throw new Refusal({ code: "VALIDATION_FAILED", message: `${job.op} needs authConfigId` });
+async function ownRow(deps: AuthConfigOpDeps, job: OpJob<"update" | "delete" | "set_enabled">): Promise<AuthConfig> {
   const row = await deps.prisma.authConfig.findUnique({ where: { id: job.authConfigId } });
   if (!row || row.tenantId !== job.tenantId)
     throw new Refusal({ code: "NOT_FOUND", message: `Auth config "${job.authConfigId}" not found` });
   return row;
 }
 
-async function create(deps: AuthConfigOpDeps, job: AuthConfigJob, credentials: Credentials | undefined): Promise<AuthConfigOpResult> {
-  const toolkit = toolkitSlugSchema.safeParse(job.toolkit ?? "");
-  if (!toolkit.success || !job.name || !job.authScheme || !credentials) {
-    throw new Refusal({ code: "VALIDATION_FAILED", message: "create needs toolkit, name, authScheme and sealedCredentials" });
-  }
+async function create(deps: AuthConfigOpDeps, job: OpJob<"create">, credentials: Credentials): Promise<AuthConfigOpResult> {
   const created = await deps.composio.createAuthConfig({
-    toolkitSlug: toolkit.data,
+    toolkitSlug: job.toolkit,
     managed: false,
     name: job.name,
     authScheme: job.authScheme,
     credentials,
   });
-  deps.logger.info({ authConfigId: created.id, toolkit: toolkit.data }, "auth config created at Composio");
+  deps.logger.info({ authConfigId: created.id, toolkit: job.toolkit }, "auth config created at Composio");
   try {
     await deps.prisma.$transaction(async (tx) => {
       const row = await tx.authConfig.create({
         data: {
           id: created.id,
           tenantId: job.tenantId,
-          toolkitSlug: toolkit.data,
-          name: job.name ?? created.name,
-          authScheme: created.authScheme ?? job.authScheme ?? "",
+          toolkitSlug: job.toolkit,
+          name: job.name,
+          authScheme: created.authScheme ?? job.authScheme,
           isComposioManaged: false,
           enabled: created.status !== "DISABLED",
         },
@@ -176,7 +173,7 @@ async function create(deps: AuthConfigOpDeps, job: AuthConfigJob, credentials: C
   return { auth_config_id: created.id, deleted: false };
 }
 
-async function update(deps: AuthConfigOpDeps, job: AuthConfigJob, credentials: Credentials | undefined): Promise<AuthConfigOpResult> {
+async function update(deps: AuthConfigOpDeps, job: OpJob<"update">, credentials: Credentials | undefined): Promise<AuthConfigOpResult> {
   const row = await ownRow(deps, job);
   if (!job.name && !credentials) throw new Refusal({ code: "VALIDATION_FAILED", message: "update needs a name or sealedCredentials" });
   await deps.composio.updateAuthConfig(row.id, { ...(job.name ? { name: job.name } : {}), ...(credentials ? { credentials } : {}) });
@@ -200,7 +197,7 @@ async function update(deps: AuthConfigOpDeps, job: AuthConfigJob, credentials: C
 }
 
 /** Deletes at Composio (already gone counts as deleted), then the row: its connections keep authConfigId null. */
-async function remove(deps: AuthConfigOpDeps, job: AuthConfigJob): Promise<AuthConfigOpResult> {
+async function remove(deps: AuthConfigOpDeps, job: OpJob<"delete">): Promise<AuthConfigOpResult> {
   const row = await ownRow(deps, job);
   try {
     await deps.composio.deleteAuthConfig(row.id);
@@ -225,8 +222,7 @@ async function remove(deps: AuthConfigOpDeps, job: AuthConfigJob): Promise<AuthC
   return { auth_config_id: row.id, deleted: true };
 }
 
-async function setEnabled(deps: AuthConfigOpDeps, job: AuthConfigJob): Promise<AuthConfigOpResult> {
-  if (job.enabled === undefined) throw new Refusal({ code: "VALIDATION_FAILED", message: "set_enabled needs enabled" });
+async function setEnabled(deps: AuthConfigOpDeps, job: OpJob<"set_enabled">): Promise<AuthConfigOpResult> {
   const enabled = job.enabled;
   const row = await ownRow(deps, job);
   await deps.composio.setAuthConfigEnabled(row.id, enabled);

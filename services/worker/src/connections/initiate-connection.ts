@@ -5,18 +5,19 @@ import {
   type Config,
   type ConnectionStatus,
   composioUserId,
+  connectionCallbackUrl,
   type EventBus,
   encodeJobFailure,
   type InitiateConnectionJob,
   type InitiateConnectionResult,
   initiateConnectionJobSchema,
+  isSettled,
   type JobFailure,
   type Logger,
-  SETTLED_CONNECTION_STATUSES,
 } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
+import { describeError, isRateLimited, jobFailureFromComposioError, jobFailureFromExhaustedError } from "../jobs/failure-policy.js";
 import { changeConnectionStatus, markConnectionFailed } from "./connection-status.js";
-import { describeError, isRateLimited, jobFailureFromComposioError, jobFailureFromExhaustedError } from "./failures.js";
 
 export interface InitiateConnectionDeps {
   config: Pick<Config, "PUBLIC_GATEWAY_URL" | "CONNECT_LINK_TTL_SECONDS">;
@@ -40,12 +41,7 @@ export const CONNECTION_INITIATED_ACTION = "connection.initiated";
 export const MANAGED_AUTH_CONFIG_CREATED_ACTION = "auth_config.managed_created";
 const WORKER_ACTOR = "worker";
 
-export const isSettled = (status: ConnectionStatus) => SETTLED_CONNECTION_STATUSES.includes(status);
-
 export const managedAuthConfigKey = (tenantId: string, toolkit: string) => `${tenantId}:${toolkit}`;
-
-export const connectionCallbackUrl = (publicGatewayUrl: string, connectionId: string) =>
-  `${publicGatewayUrl.replace(/\/+$/, "")}/api/v1/composio/connections/${connectionId}/callback`;
 
 /** Composio-managed OAuth configs must use the hosted link; custom apps and non-OAuth schemes the legacy create. */
 export function usesConnectLink(authConfig: Pick<AuthConfig, "isComposioManaged" | "authScheme">): boolean {

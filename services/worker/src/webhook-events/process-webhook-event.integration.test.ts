@@ -8,9 +8,9 @@ import {
 } from "@kronos/shared";
 import { createTestTenant } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeComposio } from "../test-support/fake-composio.js";
+import { WorkerHarness } from "../test-support/harness.js";
 import { TRIGGER_DISABLED_ACTION } from "./process-webhook-event.js";
-import { FakeComposio } from "./test-support/fake-composio.js";
-import { WorkerHarness } from "./test-support/harness.js";
 
 const h = new WorkerHarness();
 

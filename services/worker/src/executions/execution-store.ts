@@ -1,5 +1,5 @@
 import { isDuplicateKeyError, type PrismaClient, type Sql } from "@kronos/db";
-import { type ExecuteToolJob, encodeJobFailure } from "@kronos/shared";
+import { type ExecuteToolJob, encodeJobFailure, isUuid } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
 
 // The two statements of a tool execution's hot path, in SQL on the pg pool: one round trip each, prepared once per
@@ -19,8 +19,6 @@ export interface FoundConnection {
   composioAccountId: string | null;
   status: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The toolkit of a tool: the slug's prefix before the first "_", lower-cased (GITHUB_CREATE_ISSUE -> github). */
 export function toolkitOfTool(toolSlug: string): string {
@@ -90,7 +88,7 @@ export async function startAttempt(
   now: Date,
 ): Promise<{ attempt: StartedAttempt; connection: FoundConnection | null }> {
   const given = job.connectedAccountId;
-  const lookup: Lookup = given ? (UUID.test(given) ? "by-id" : "by-account") : "by-toolkit";
+  const lookup: Lookup = given ? (isUuid(given) ? "by-id" : "by-account") : "by-toolkit";
   const values = [
     job.tenantId,
     job.userId,

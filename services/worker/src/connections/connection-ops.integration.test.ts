@@ -10,6 +10,8 @@ import {
 } from "@kronos/shared";
 import { createTestTenant, waitFor } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeComposio } from "../test-support/fake-composio.js";
+import { WorkerHarness } from "../test-support/harness.js";
 import {
   CONNECTION_DELETED_ACTION,
   CONNECTION_LABELS_UPDATED_ACTION,
@@ -17,8 +19,9 @@ import {
   DELETED_REASON,
 } from "./connection-ops.js";
 import { STATUS_CHANGED_ACTION } from "./connection-status.js";
-import { FakeComposio } from "./test-support/fake-composio.js";
-import { WorkerHarness } from "./test-support/harness.js";
+
+/** A job as the test writes it: any op, the actor optional. */
+type Draft<T> = T extends unknown ? Omit<T, "actor"> & { actor?: string } : never;
 
 const fake = new FakeComposio();
 const h = new WorkerHarness();
@@ -26,8 +29,7 @@ const h = new WorkerHarness();
 beforeAll(() => h.start(fake));
 afterAll(() => h.stop());
 
-const op = (data: Omit<ConnectionOpJob, "actor"> & { actor?: string }) =>
-  h.run(h.workers.queues.connectionOps, JOBS.connectionOp, { actor: "api_key:test", ...data });
+const op = (data: Draft<ConnectionOpJob>) => h.run(h.workers.queues.connectionOps, JOBS.connectionOp, { actor: "api_key:test", ...data });
 
 async function activeConnection(status: "ACTIVE" | "INACTIVE" | "EXPIRED" = "ACTIVE") {
   const { tenantId } = await createTestTenant(h.prisma);

@@ -2,11 +2,11 @@ import { ComposioError, type ConnectionStatusEventData, EVENT_TYPES, JOBS, QUEUE
 import { createTestTenant, testRedis } from "@kronos/testing";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeComposio } from "../test-support/fake-composio.js";
+import { WorkerHarness } from "../test-support/harness.js";
+import { scheduleReconciliation } from "../workers.js";
 import { LINK_EXPIRED_REASON } from "./poll-connection-status.js";
 import { DELETED_AT_COMPOSIO_REASON, reconcileConnections } from "./reconcile-connections.js";
-import { FakeComposio } from "./test-support/fake-composio.js";
-import { WorkerHarness } from "./test-support/harness.js";
-import { scheduleReconciliation } from "./workers.js";
 
 const fake = new FakeComposio();
 const h = new WorkerHarness();

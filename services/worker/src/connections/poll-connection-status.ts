@@ -6,13 +6,13 @@ import {
   type ConnectionStatus,
   type EventBus,
   encodeJobFailure,
+  isSettled,
   type Logger,
   pollConnectionStatusJobSchema,
-  SETTLED_CONNECTION_STATUSES,
 } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
+import { describeError, isRateLimited } from "../jobs/failure-policy.js";
 import { changeConnectionStatus } from "./connection-status.js";
-import { describeError, isRateLimited } from "./failures.js";
 
 export const LINK_EXPIRED_REASON = "The connect link expired before the user finished";
 export const ACCOUNT_GONE_REASON = "The connected account no longer exists at Composio";
@@ -33,8 +33,6 @@ export interface PollConnectionStatusDeps {
 export type PollOutcome =
   | { kind: "done"; status: ConnectionStatus | null; reason: string }
   | { kind: "reschedule"; delayMs: number; attempt: number };
-
-export const isSettledStatus = (status: ConnectionStatus) => SETTLED_CONNECTION_STATUSES.includes(status);
 
 /** Delay before the next read, after `attempt` reads: min(initial * 2^attempt, max), and never past the link's expiry. */
 export function nextPollDelayMs(attempt: number, options: { initialMs: number; maxMs: number; untilExpiryMs?: number | null }): number {
@@ -76,7 +74,7 @@ export async function pollConnectionStatus(
   const job = parsed.data;
   const row = await deps.prisma.connection.findUnique({ where: { id: job.connectionId } });
   if (!row || row.tenantId !== job.tenantId) return { kind: "done", status: null, reason: "no such connection" };
-  if (isSettledStatus(row.status)) return { kind: "done", status: row.status, reason: "already settled" };
+  if (isSettled(row.status)) return { kind: "done", status: row.status, reason: "already settled" };
 
   const now = deps.now?.() ?? new Date();
   const reschedule = (): PollOutcome => ({
@@ -121,7 +119,7 @@ export async function pollConnectionStatus(
     });
     current = changed ? changed.status : ((await deps.prisma.connection.findUnique({ where: { id: row.id } }))?.status ?? account.status);
   }
-  if (isSettledStatus(current)) return { kind: "done", status: current, reason: "settled" };
+  if (isSettled(current)) return { kind: "done", status: current, reason: "settled" };
 
   const decision = decidePending({ expiresAt: row.expiresAt, now, isMainPoller: options.isMainPoller });
   if (decision === "expire") {

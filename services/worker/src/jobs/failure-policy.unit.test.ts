@@ -1,8 +1,13 @@
 import { ComposioError } from "@kronos/shared";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RATE_LIMIT_PAUSE_MS, decideOnError, MAX_RATE_LIMIT_PAUSE_MS, Refusal, rateLimitPauseMs } from "./failures.js";
-import { DELETED_AT_COMPOSIO_REASON, reconcileDecision } from "./reconcile-connections.js";
-import { attemptOf } from "./retries.js";
+import {
+  attemptOf,
+  DEFAULT_RATE_LIMIT_PAUSE_MS,
+  decideOnError,
+  MAX_RATE_LIMIT_PAUSE_MS,
+  Refusal,
+  rateLimitPauseMs,
+} from "./failure-policy.js";
 
 describe("retry decisions", () => {
   const config = { COMPOSIO_MAX_ATTEMPTS: 5 };
@@ -35,26 +40,5 @@ describe("retry decisions", () => {
     expect(after(3)).toBe(3_000);
     expect(after()).toBe(DEFAULT_RATE_LIMIT_PAUSE_MS);
     expect(after(3_600)).toBe(MAX_RATE_LIMIT_PAUSE_MS);
-  });
-});
-
-describe("reconcile decisions", () => {
-  const now = new Date("2026-11-24T12:00:00Z");
-  const account = (status: "ACTIVE" | "EXPIRED" | "INITIATED", isDisabled = false) => ({ status, isDisabled, statusReason: null });
-
-  it("follows Composio and fails pending connections past their link expiry", () => {
-    expect(reconcileDecision({ status: "ACTIVE", expiresAt: null }, "gone", now)).toEqual({
-      to: "REVOKED",
-      reason: DELETED_AT_COMPOSIO_REASON,
-    });
-    expect(reconcileDecision({ status: "ACTIVE", expiresAt: null }, account("EXPIRED"), now)?.to).toBe("EXPIRED");
-    expect(reconcileDecision({ status: "ACTIVE", expiresAt: null }, account("ACTIVE", true), now)?.to).toBe("INACTIVE");
-    expect(reconcileDecision({ status: "INACTIVE", expiresAt: null }, account("ACTIVE", true), now)).toBeNull();
-    expect(reconcileDecision({ status: "ACTIVE", expiresAt: null }, account("ACTIVE"), now)).toBeNull();
-    const past = new Date(now.getTime() - 1);
-    const future = new Date(now.getTime() + 60_000);
-    expect(reconcileDecision({ status: "INITIATED", expiresAt: past }, account("INITIATED"), now)?.to).toBe("FAILED");
-    expect(reconcileDecision({ status: "INITIATED", expiresAt: future }, account("INITIATED"), now)).toBeNull();
-    expect(reconcileDecision({ status: "INITIATED", expiresAt: past }, account("ACTIVE"), now)?.to).toBe("ACTIVE");
   });
 });

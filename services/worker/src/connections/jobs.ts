@@ -1,0 +1,82 @@
+import { isSettled, statusPollJobId } from "@kronos/shared";
+import { DelayedError } from "bullmq";
+import type { JobHandler } from "../jobs/registry.js";
+import { runConnectionOp } from "./connection-ops.js";
+import { markConnectionFailed } from "./connection-status.js";
+import { initiateConnection } from "./initiate-connection.js";
+import { pollConnectionStatus } from "./poll-connection-status.js";
+import { type ReconcileCursor, reconcileConnections } from "./reconcile-connections.js";
+
+/** Starts a connection at Composio; a connection that fails for good ends FAILED with the reason. */
+export const initiateConnectionJob: JobHandler<"connection"> = {
+  callsComposio: true,
+  async run(data, { job, log, attempt }, ctx) {
+    log.info({ attemptsMade: job.attemptsMade }, "connection job started");
+    const result = await initiateConnection({ ...ctx, logger: log }, data, attempt);
+    log.info({ status: result.status }, "connection job done");
+    return result;
+  },
+  async endRecord(data, failure, ctx, log) {
+    await markConnectionFailed(
+      { ...ctx, logger: log },
+      { connectionId: data.connectionId, tenantId: data.tenantId, reason: failure.message, actor: "worker" },
+      isSettled,
+    );
+  },
+};
+
+/** Reads a pending connection's status at Composio, again later (a delayed job) while it is pending. */
+export const pollConnectionStatusJob: JobHandler<"statusPoll"> = {
+  callsComposio: true,
+  async run(data, { job, token, log }, ctx) {
+    const isMainPoller = job.id === statusPollJobId(data.connectionId);
+    const outcome = await pollConnectionStatus({ ...ctx, logger: log }, data, { isMainPoller });
+    if (outcome.kind === "done") {
+      log.debug({ status: outcome.status, reason: outcome.reason }, "status poll done");
+      return { status: outcome.status };
+    }
+    log.debug({ delayMs: outcome.delayMs, attempt: outcome.attempt }, "connection still pending; polling again later");
+    await job.updateData({ ...data, attempt: outcome.attempt });
+    await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+    throw new DelayedError();
+  },
+};
+
+/** enable, disable, refresh, delete, update_labels on an existing connection. */
+export const connectionOpJob: JobHandler<"connectionOps"> = {
+  callsComposio: true,
+  async run(data, { log, attempt }, ctx) {
+    const result = await runConnectionOp({ ...ctx, logger: log }, data, attempt);
+    log.info({ status: result.status }, "connection op done");
+    return result;
+  },
+};
+
+/** The repeatable comparison of our connections with Composio's accounts. */
+export const reconcileConnectionsJob: JobHandler<"reconcile"> = {
+  callsComposio: true,
+  // One run at a time per process; runs in several processes are safe (conditional status changes).
+  concurrency: () => 1,
+  run(data, { log }, ctx) {
+    const tenantId = data.tenantId;
+    const key = `${ctx.config.REDIS_KEY_PREFIX}:reconcile:cursor${tenantId ? `:${tenantId}` : ""}`;
+    return reconcileConnections({
+      prisma: ctx.prisma,
+      composio: ctx.composio,
+      bus: ctx.bus,
+      logger: log,
+      cursor: redisCursor(ctx.redis, key),
+      ...(tenantId ? { tenantId } : {}),
+    });
+  },
+};
+
+function redisCursor(redis: import("@kronos/shared").Redis, key: string): ReconcileCursor {
+  return {
+    get: () => redis.get(key),
+    async set(lastId) {
+      if (lastId) await redis.set(key, lastId, "EX", 7 * 24 * 3600);
+      else await redis.del(key);
+    },
+  };
+}
