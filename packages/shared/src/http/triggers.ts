@@ -20,8 +20,7 @@ const unstorable = (text: string) => text.includes("\0") || /\p{Cs}/u.test(text)
 
 /** The first problem of a JSON value that we would refuse to store or send on, with where it is; null if none. */
 function jsonProblem(value: unknown, path: string[], depth: number): { path: string[]; message: string } | null {
-  if (typeof value === "string")
-    return unstorable(value) ? { path, message: "contains a NUL character or an unpaired surrogate" } : null;
+  if (typeof value === "string") return unstorable(value) ? { path, message: "contains a NUL character or an unpaired surrogate" } : null;
   if (value === null || typeof value !== "object") return null;
   if (depth >= TRIGGER_CONFIG_MAX_DEPTH) return { path, message: `is nested deeper than ${TRIGGER_CONFIG_MAX_DEPTH} levels` };
   const entries: Array<[string, unknown]> = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
