@@ -15,7 +15,7 @@ import {
   type UpdateTriggerBody,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
-import { decodeCursor, encodeCursor } from "../lib/cursor.js";
+import { afterCursor, NEWEST_FIRST, pageOfRows } from "../lib/cursor.js";
 import { addAndWait } from "../lib/job-wait.js";
 import { scopedUserId } from "../lib/principal.js";
 import { checkTriggerConfig } from "../lib/trigger-config.js";
@@ -167,16 +167,11 @@ export async function listTriggers(ctx: GatewayContext, principal: Principal, qu
   if (query.toolkit) filters.push({ toolkitSlug: query.toolkit });
   if (query.status) filters.push({ status: query.status });
   if (query.label) filters.push({ labels: { has: query.label } });
-  if (query.cursor) {
-    const after = decodeCursor(query.cursor);
-    filters.push({ OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] });
-  }
+  if (query.cursor) filters.push(afterCursor(query.cursor));
   const rows = await ctx.prisma.trigger.findMany({
     where: { AND: filters },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    orderBy: NEWEST_FIRST,
     take: query.limit + 1,
   });
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return { items: page.map(toTriggerView), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null };
+  return pageOfRows(rows, query.limit, toTriggerView);
 }
