@@ -8,13 +8,68 @@ export type ConnectionStatus = z.infer<typeof connectionStatusSchema>;
 /** Statuses after which polling stops: nothing will change without a new action by the user or by us. */
 export const SETTLED_CONNECTION_STATUSES: readonly ConnectionStatus[] = ["ACTIVE", "FAILED", "EXPIRED", "INACTIVE", "REVOKED"];
 
-/** An execution's statuses; the final ones end it (one execution.completed event). */
-export const EXECUTION_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"] as const;
-export const FINAL_EXECUTION_STATUSES = ["SUCCEEDED", "FAILED"] as const;
+/**
+ * An execution's lifecycle: QUEUED → [AWAITING_AUTH] → [AWAITING_APPROVAL] → RUNNING → SUCCEEDED | FAILED, and also
+ * DENIED (a person refused it), EXPIRED (the sign-in link or the approval ran out), CANCELLED (cancelled while
+ * queued or parked). OUTCOME_UNKNOWN: the call to Composio may or may not have happened (a worker died during it) and
+ * is not repeated. See docs/agents.md.
+ */
+export const EXECUTION_STATUSES = [
+  "QUEUED",
+  "AWAITING_AUTH",
+  "AWAITING_APPROVAL",
+  "RUNNING",
+  "SUCCEEDED",
+  "FAILED",
+  "DENIED",
+  "EXPIRED",
+  "CANCELLED",
+  "OUTCOME_UNKNOWN",
+] as const;
+export const executionStatusSchema = z.enum(EXECUTION_STATUSES);
+export type ExecutionStatus = z.infer<typeof executionStatusSchema>;
+
+/** Parked: waiting for a person (to sign in, or to approve), not for a worker. */
+export const PARKED_EXECUTION_STATUSES = ["AWAITING_AUTH", "AWAITING_APPROVAL"] as const satisfies readonly ExecutionStatus[];
+export type ParkedExecutionStatus = (typeof PARKED_EXECUTION_STATUSES)[number];
+export const isParkedExecutionStatus = (status: string): status is ParkedExecutionStatus =>
+  (PARKED_EXECUTION_STATUSES as readonly string[]).includes(status);
+
+/** The statuses that end an execution: nothing changes it afterwards, and `execution.completed` is published once. */
+export const FINAL_EXECUTION_STATUSES = [
+  "SUCCEEDED",
+  "FAILED",
+  "DENIED",
+  "EXPIRED",
+  "CANCELLED",
+  "OUTCOME_UNKNOWN",
+] as const satisfies readonly ExecutionStatus[];
 export const finalExecutionStatusSchema = z.enum(FINAL_EXECUTION_STATUSES);
 export type FinalExecutionStatus = z.infer<typeof finalExecutionStatusSchema>;
 export const isFinalExecutionStatus = (status: string): status is FinalExecutionStatus =>
   (FINAL_EXECUTION_STATUSES as readonly string[]).includes(status);
+
+/** Every transition the lifecycle allows: the one rule the gateway and the worker check before they change a status. */
+export const EXECUTION_TRANSITIONS: Readonly<Record<ExecutionStatus, readonly ExecutionStatus[]>> = {
+  QUEUED: ["AWAITING_AUTH", "AWAITING_APPROVAL", "RUNNING", "FAILED", "CANCELLED"],
+  AWAITING_AUTH: ["AWAITING_APPROVAL", "QUEUED", "RUNNING", "FAILED", "EXPIRED", "CANCELLED"],
+  AWAITING_APPROVAL: ["QUEUED", "RUNNING", "DENIED", "EXPIRED", "CANCELLED"],
+  // RUNNING → AWAITING_AUTH: the worker found no usable connection and started one (sign-in on demand).
+  RUNNING: ["AWAITING_AUTH", "SUCCEEDED", "FAILED", "OUTCOME_UNKNOWN", "RUNNING"],
+  SUCCEEDED: [],
+  FAILED: [],
+  DENIED: [],
+  EXPIRED: [],
+  CANCELLED: [],
+  OUTCOME_UNKNOWN: [],
+};
+export const canTransition = (from: ExecutionStatus, to: ExecutionStatus): boolean => EXECUTION_TRANSITIONS[from].includes(to);
+
+/** The toolkit of a tool: the slug's prefix before the first "_", lower-cased (GITHUB_CREATE_ISSUE -> github). */
+export function toolkitOfTool(toolSlug: string): string {
+  const at = toolSlug.indexOf("_");
+  return (at > 0 ? toolSlug.slice(0, at) : toolSlug).toLowerCase();
+}
 
 /** Whether a connection's status is settled (see SETTLED_CONNECTION_STATUSES). */
 export const isSettled = (status: ConnectionStatus) => SETTLED_CONNECTION_STATUSES.includes(status);

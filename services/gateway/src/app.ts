@@ -18,6 +18,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { GatewayContext } from "./context.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
+import { ToolPolicyCache } from "./lib/tool-policies.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { queueDashboardPlugin } from "./plugins/queue-dashboard.js";
@@ -35,7 +36,9 @@ import { connectionRoutes } from "./routes/connections.js";
 import { executionRoutes } from "./routes/executions.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
+import { policyRoutes } from "./routes/policies.js";
 import { sessionRoutes } from "./routes/sessions.js";
+import { toolRoutes } from "./routes/tools.js";
 import { triggerRoutes } from "./routes/triggers.js";
 
 export interface GatewayDeps {
@@ -95,7 +98,10 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
     staleSeconds: config.TOOLKIT_CACHE_STALE_SECONDS,
     lockMs: config.COMPOSIO_TIMEOUT_MS + 1_000,
   });
-  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue };
+  const policies = new ToolPolicyCache(deps.prisma, deps.redis, { prefix: config.REDIS_KEY_PREFIX });
+  await policies.start();
+  app.addHook("onClose", async () => policies.close());
+  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue, policies };
 
   // First: it adds its check to each route declaring `config.auth` as the route is declared (`onRoute`), which
   // reaches only routes and plugin scopes that come after it.
@@ -120,6 +126,8 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(authConfigRoutes, { ctx });
   await app.register(catalogueRoutes, { ctx });
   await app.register(executionRoutes, { ctx });
+  await app.register(policyRoutes, { ctx });
+  await app.register(toolRoutes, { ctx });
   await app.register(triggerRoutes, { ctx });
   await app.register(metricsRoutes, { registry });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });

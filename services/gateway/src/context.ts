@@ -3,6 +3,7 @@ import type { ComposioPort, Config, Principal, Redis, TypedQueue } from "@kronos
 import type { FlowProducer, Queue } from "bullmq";
 import type { CatalogueCache } from "./lib/catalogue-cache.js";
 import type { QueueEventsOnDemand } from "./lib/queue-events-on-demand.js";
+import type { ToolPolicyCache } from "./lib/tool-policies.js";
 
 /** Everything a use case may need: built once per app, handed to route plugins as options. */
 export interface GatewayContext {
@@ -13,6 +14,8 @@ export interface GatewayContext {
   /** The catalogue (toolkits, actions) is the one thing the gateway reads from Composio itself. */
   composio: ComposioPort;
   catalogue: CatalogueCache;
+  /** Tool policies, cached in this process and invalidated across gateways by message. */
+  policies: ToolPolicyCache;
 }
 
 export interface GatewayQueues {

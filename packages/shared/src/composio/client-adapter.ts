@@ -394,6 +394,8 @@ export function createComposioClient(options: ComposioClientOptions): ComposioPo
         (body) => page(body, "tool list", toTool),
       ),
 
+    getTool: (slug) => call("getTool", () => client.tools.retrieve(slug), toTool),
+
     executeTool: (input) =>
       call(
         "executeTool",

@@ -148,6 +148,7 @@ export interface ComposioPort {
   listToolkits(query: { search?: string; category?: string; limit?: number; cursor?: string }): Promise<Page<ComposioToolkit>>;
   getToolkit(slug: string): Promise<ComposioToolkit>;
   listTools(query: { toolkitSlug?: string; search?: string; limit?: number; cursor?: string }): Promise<Page<ComposioTool>>;
+  getTool(slug: string): Promise<ComposioTool>;
   executeTool(input: ExecuteToolInput): Promise<ExecuteToolResult>;
 
   listTriggerTypes(query: { toolkitSlugs?: string[]; limit?: number; cursor?: string }): Promise<Page<ComposioTriggerType>>;

@@ -1,9 +1,11 @@
 import { z } from "zod";
-import { connectionStatusSchema, finalExecutionStatusSchema } from "../domain.js";
+import { connectionStatusSchema, executionStatusSchema, finalExecutionStatusSchema } from "../domain.js";
 
 /** Every event type clients can receive on the WebSocket feed. */
 export const EVENT_TYPES = {
   connectionStatus: "connection.status",
+  executionStatus: "execution.status",
+  executionApprovalRequested: "execution.approval_requested",
   executionCompleted: "execution.completed",
   bulkCompleted: "bulk.completed",
   triggerMessage: "trigger.message",
@@ -50,6 +52,49 @@ export const executionCompletedEventDataSchema = z.object({
   log_id: z.string().nullable(),
 });
 export type ExecutionCompletedEventData = z.infer<typeof executionCompletedEventDataSchema>;
+
+/** Why an execution is in its status: a stable code and words for a person (or an agent) to read. */
+export const executionReasonSchema = z.object({ code: z.string(), message: z.string() });
+
+/** Where the user signs in for a parked AWAITING_AUTH execution (the connection started for it). */
+export const executionAuthorizationSchema = z.object({
+  connection_id: z.string(),
+  redirect_url: z.string().nullable(),
+  expires_at: z.string().nullable(),
+});
+export type ExecutionAuthorization = z.infer<typeof executionAuthorizationSchema>;
+
+export const executionStatusEventDataSchema = z.object({
+  execution_id: z.string(),
+  user_id: z.string(),
+  tool: z.string(),
+  status: executionStatusSchema,
+  previous_status: executionStatusSchema.nullable(),
+  reason: executionReasonSchema.nullable(),
+  /** Who caused the transition: "api_key:<id>", "user:<user_id>", or "system" (a worker, a sweep, an expiry). */
+  actor: z.string(),
+  /** Set while the execution is AWAITING_AUTH. */
+  authorization: executionAuthorizationSchema.nullable(),
+});
+export type ExecutionStatusEventData = z.infer<typeof executionStatusEventDataSchema>;
+
+export const executionApprovalRequestedEventDataSchema = z.object({
+  execution_id: z.string(),
+  user_id: z.string(),
+  tool: z.string(),
+  toolkit: z.string(),
+  /** The arguments, with the values the tool's schema marks as secret replaced by "[REDACTED]". */
+  arguments: z.record(z.string(), z.unknown()),
+  /** Paths (e.g. "auth.token") of the redacted values. */
+  redacted: z.array(z.string()),
+  /** SHA-256 (hex) of the arguments as given: an approval covers exactly these. */
+  arguments_hash: z.string(),
+  /** Which policy rules asked for the approval: "tool:GMAIL_SEND_*" or "tag:destructiveHint". */
+  rules: z.array(z.string()),
+  requested_by: z.string(),
+  expires_at: z.string(),
+});
+export type ExecutionApprovalRequestedEventData = z.infer<typeof executionApprovalRequestedEventDataSchema>;
 
 export const bulkItemResultSchema = z.object({
   index: z.number().int(),
@@ -115,6 +160,8 @@ export type TriggerStatusEventData = z.infer<typeof triggerStatusEventDataSchema
 /** The data schema of each event type: the one description of what a client receives. */
 export const EVENT_DATA_SCHEMAS = {
   [EVENT_TYPES.connectionStatus]: connectionStatusEventDataSchema,
+  [EVENT_TYPES.executionStatus]: executionStatusEventDataSchema,
+  [EVENT_TYPES.executionApprovalRequested]: executionApprovalRequestedEventDataSchema,
   [EVENT_TYPES.executionCompleted]: executionCompletedEventDataSchema,
   [EVENT_TYPES.bulkCompleted]: bulkCompletedEventDataSchema,
   [EVENT_TYPES.triggerMessage]: triggerMessageEventDataSchema,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { toolkitSlugSchema } from "../domain.js";
+import { toolkitSlugSchema, userIdSchema } from "../domain.js";
 import { paginationQuerySchema } from "./common.js";
 
 /** Where a catalogue answer came from: stale is true when Composio failed and an expired copy was served. */
@@ -11,7 +11,18 @@ export const listToolkitsQuerySchema = paginationQuerySchema.extend({
 });
 export const listActionsQuerySchema = paginationQuerySchema.extend({
   search: z.string().trim().min(1).max(200).optional(),
+  /** Adds `access`: what the tool policy lets this user do with each action. */
+  user_id: userIdSchema.optional(),
 });
+
+/** What the tool policy lets one user do with an action. */
+export const actionAccessSchema = z.object({
+  allowed: z.boolean(),
+  requires_approval: z.boolean(),
+  /** The rule that refuses it ("deny:github", "allow"), or those that ask for an approval ("tag:destructiveHint"). */
+  rules: z.array(z.string()),
+});
+export type ActionAccess = z.infer<typeof actionAccessSchema>;
 export const toolkitSlugParamsSchema = z.object({ slug: toolkitSlugSchema });
 
 export const toolkitViewSchema = z
@@ -40,6 +51,8 @@ export const actionViewSchema = z
     version: z.string().nullable(),
     tags: z.array(z.string()),
     no_auth: z.boolean(),
+    /** Only with ?user_id=. */
+    access: actionAccessSchema.optional(),
   })
   .meta({ id: "Action" });
 export type ActionView = z.infer<typeof actionViewSchema>;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EXECUTION_STATUSES, userIdSchema } from "../domain.js";
+import { executionStatusSchema, userIdSchema } from "../domain.js";
 
 /** The seed's tool execution request. */
 export const executeToolBodySchema = z
@@ -34,7 +34,7 @@ export const executionViewSchema = z
     user_id: z.string(),
     action_name: z.string(),
     connected_account_id: z.string().nullable(),
-    status: z.enum(EXECUTION_STATUSES),
+    status: executionStatusSchema,
     successful: z.boolean().nullable(),
     data: z.unknown(),
     result_truncated: z.boolean(),

@@ -8,6 +8,7 @@ import {
 } from "@kronos/shared";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { RouteOptions } from "../context.js";
+import { scopedUserId, tenantPrincipal } from "../lib/principal.js";
 import { getToolkit, listActions, listToolkits } from "../use-cases/read-catalogue.js";
 import { errorResponses, TENANT_SECURITY } from "./responses.js";
 
@@ -64,7 +65,7 @@ export const catalogueRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       schema: {
         tags: ["catalogue"],
         summary: "List a toolkit's actions (tools)",
-        description: CACHED,
+        description: `${CACHED} With user_id (implied for a user token), each action says what the tool policy lets that user do (access).`,
         security: TENANT_SECURITY,
         params: toolkitSlugParamsSchema,
         querystring: listActionsQuerySchema,
@@ -72,7 +73,10 @@ export const catalogueRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       },
     },
     async (request, reply) => {
-      const { body, cacheState } = await listActions(ctx, request.params.slug, request.query);
+      const principal = tenantPrincipal(request);
+      const userId = scopedUserId(principal, request.query.user_id);
+      const access = userId === undefined ? undefined : { tenantId: principal.tenantId, userId };
+      const { body, cacheState } = await listActions(ctx, request.params.slug, request.query, access);
       return reply.header("x-cache", cacheState).send(body);
     },
   );

@@ -14,6 +14,7 @@ import type { GatewayContext } from "../context.js";
 import { claimIdempotencyKey, idempotencyRedisKey, releaseIdempotencyKey, requestHash } from "../lib/idempotency.js";
 import { addAndWait, currentOutcome, type JobOutcome } from "../lib/job-wait.js";
 import { scopedUserId } from "../lib/principal.js";
+import { checkToolAccess } from "../lib/tool-access.js";
 import { executionPath, getExecution } from "./read-executions.js";
 
 export type ExecuteOutcome = { replay: boolean } & (
@@ -49,6 +50,17 @@ export async function executeTool(
     const claim = await claimIdempotencyKey(ctx.redis, redisKey, executionId, hash, ctx.config.IDEMPOTENCY_TTL_SECONDS);
     if (claim.kind === "replay") return replay(ctx, principal, claim.id, waitMs);
     release = () => releaseIdempotencyKey(ctx.redis, redisKey, executionId, hash);
+  }
+
+  try {
+    const approval = await checkToolAccess(ctx, principal.tenantId, userId, body.action_name);
+    // Fail closed until approvals can be collected: a tool the policy wants approved never runs unapproved.
+    if (approval.length > 0) {
+      throw new AppError("CONFLICT", `Tool "${body.action_name}" needs an approval (${approval.join(", ")})`, { rules: approval });
+    }
+  } catch (error) {
+    await release();
+    throw error;
   }
 
   const data: ExecuteToolJob = {

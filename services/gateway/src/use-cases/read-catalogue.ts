@@ -1,4 +1,14 @@
-import type { ActionView, ComposioTool, ComposioToolkit, ComposioTriggerType, Page, ToolkitView, TriggerTypeView } from "@kronos/shared";
+import type {
+  ActionAccess,
+  ActionView,
+  ComposioTool,
+  ComposioToolkit,
+  ComposioTriggerType,
+  Page,
+  ToolDecision,
+  ToolkitView,
+  TriggerTypeView,
+} from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
 import type { Cached } from "../lib/catalogue-cache.js";
 import { composioUnavailable } from "../lib/composio-errors.js";
@@ -70,12 +80,30 @@ export async function listActions(
   ctx: GatewayContext,
   slug: string,
   query: { search?: string | undefined; limit: number; cursor?: string | undefined },
+  access?: { tenantId: string; userId: string },
 ) {
   await getToolkit(ctx, slug);
   const normal = { toolkitSlug: slug, search: query.search?.toLowerCase(), limit: query.limit, cursor: query.cursor };
   const key = ctx.catalogue.key("actions", normal);
   const fetch = async () => pageView(await ctx.composio.listTools(dropUndefined(normal)), toActionView);
-  return answer(await cached(ctx, key, fetch, "Toolkit"));
+  const result = await cached(ctx, key, fetch, "Toolkit");
+  if (!access) return answer(result);
+  const matcher = await ctx.policies.matcher(access.tenantId, access.userId);
+  const items = result.value.items.map((item) => ({ ...item, access: accessOf(matcher.decide(item.slug, item.tags)) }));
+  return answer({ ...result, value: { ...result.value, items } });
+}
+
+/** A policy decision as the catalogue shows it. */
+export function accessOf(decision: ToolDecision): ActionAccess {
+  return decision.allowed
+    ? { allowed: true, requires_approval: decision.approval.length > 0, rules: decision.approval }
+    : { allowed: false, requires_approval: false, rules: [decision.rule] };
+}
+
+/** One action, from the cache; an unknown one is 404. */
+export async function getAction(ctx: GatewayContext, slug: string): Promise<ActionView> {
+  const key = ctx.catalogue.key("action", { slug: slug.toUpperCase() });
+  return (await cached(ctx, key, async () => toActionView(await ctx.composio.getTool(slug.toUpperCase())), "Action")).value;
 }
 
 function toTriggerTypeView(t: ComposioTriggerType): TriggerTypeView {

@@ -1,5 +1,5 @@
 import { isDuplicateKeyError, type PrismaClient, type Sql } from "@kronos/db";
-import { type ExecuteToolJob, encodeJobFailure, isUuid } from "@kronos/shared";
+import { type ExecuteToolJob, encodeJobFailure, isUuid, toolkitOfTool } from "@kronos/shared";
 import { UnrecoverableError } from "bullmq";
 
 // The two statements of a tool execution's hot path, in SQL on the pg pool: one round trip each, prepared once per
@@ -20,11 +20,7 @@ export interface FoundConnection {
   status: string;
 }
 
-/** The toolkit of a tool: the slug's prefix before the first "_", lower-cased (GITHUB_CREATE_ISSUE -> github). */
-export function toolkitOfTool(toolSlug: string): string {
-  const at = toolSlug.indexOf("_");
-  return (at > 0 ? toolSlug.slice(0, at) : toolSlug).toLowerCase();
-}
+export { toolkitOfTool };
 
 const parsed = <T>(value: unknown): T | null =>
   value === null || value === undefined ? null : typeof value === "string" ? JSON.parse(value) : (value as T);

@@ -239,6 +239,9 @@ export class FakeComposio implements ComposioPort {
   listTools(): never {
     return this.unsupported("listTools");
   }
+  getTool(): never {
+    return this.unsupported("getTool");
+  }
   executeTool(): never {
     return this.unsupported("executeTool");
   }
