@@ -67,6 +67,13 @@ export const configSchema = z.object({
    */
   INFRA_RETRY_MAX_DELAY_MS: positiveInt.default(30_000),
   INFRA_RETRY_MAX_MS: positiveInt.default(600_000),
+  /**
+   * A tool execution's lock in the queue, renewed every half of it while the Composio call runs, and how often
+   * workers look for executions whose lock has expired (their worker died): an interrupted execution resumes within
+   * about EXECUTION_LOCK_MS + EXECUTION_STALLED_CHECK_MS.
+   */
+  EXECUTION_LOCK_MS: positiveInt.min(1_000).default(5_000),
+  EXECUTION_STALLED_CHECK_MS: positiveInt.min(500).default(3_000),
   /** Repeatable reconciliation of local connections with Composio; 0 turns it off. */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
 

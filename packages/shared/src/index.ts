@@ -20,6 +20,7 @@ export * from "./http/route-hooks.js";
 export * from "./http/sessions.js";
 export * from "./http/tools.js";
 export * from "./http/triggers.js";
+export * from "./infrastructure-errors.js";
 export * from "./job-secrets.js";
 export * from "./llm-tools.js";
 export * from "./logger.js";

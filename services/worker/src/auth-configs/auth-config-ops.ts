@@ -2,17 +2,13 @@ import { type AuthConfig, isDuplicateKeyError, type PrismaClient } from "@kronos
 import {
   type AuthConfigJob,
   type AuthConfigOpResult,
-  authConfigJobSchema,
   ComposioError,
   type ComposioPort,
   type Config,
-  encodeJobFailure,
-  type JobFailure,
   type Logger,
   openJobSecret,
 } from "@kronos/shared";
-import { UnrecoverableError } from "bullmq";
-import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
+import { describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
 
 export const AUTH_CONFIG_CREATED_ACTION = "auth_config.created";
 export const AUTH_CONFIG_UPDATED_ACTION = "auth_config.updated";
@@ -35,10 +31,7 @@ type OpJob<Op extends AuthConfigJob["op"]> = Extract<AuthConfigJob, { op: Op }>;
  * with an audit row. Client secrets travel sealed in the job, are opened here only to be passed to Composio, and
  * never reach a row, a log line or a failure message (Composio's messages are scrubbed of every credential value).
  */
-export async function runAuthConfigOp(deps: AuthConfigOpDeps, rawData: unknown, attempt: Attempt): Promise<AuthConfigOpResult> {
-  const parsed = authConfigJobSchema.safeParse(rawData);
-  if (!parsed.success) throw new UnrecoverableError(encodeJobFailure({ code: "VALIDATION_FAILED", message: "Invalid auth-config job" }));
-  const job = parsed.data;
+export async function runAuthConfigOp(deps: AuthConfigOpDeps, job: AuthConfigJob): Promise<AuthConfigOpResult> {
   let secrets: string[] = [];
   try {
     const sealed = "sealedCredentials" in job ? job.sealedCredentials : undefined;
@@ -55,16 +48,12 @@ export async function runAuthConfigOp(deps: AuthConfigOpDeps, rawData: unknown, 
         return await setEnabled(deps, job);
     }
   } catch (error) {
-    const what = job.op === "create" ? job.toolkit : job.authConfigId;
-    const decision = decideOnError(error, attempt, (e) => describeComposioRefusal(e, `Auth config "${what}"`));
-    const err = scrubbed(describeError(error), secrets);
-    if (decision.action === "rethrow") {
-      deps.logger.warn({ err, op: job.op, attemptsMade: attempt.attemptsMade }, "auth-config op failed; will retry");
-      throw scrubError(error, secrets);
+    // Worded and scrubbed here, where the secrets are known: the failure policy then decides (and logs) as usual.
+    if (error instanceof ComposioError && !error.retryable && error.kind !== "rate_limited") {
+      const failure = describeComposioRefusal(error, `Auth config "${job.op === "create" ? job.toolkit : job.authConfigId}"`);
+      throw new Refusal({ code: failure.code, message: scrub(failure.message, secrets) });
     }
-    const failure: JobFailure = { code: decision.failure.code, message: scrub(decision.failure.message, secrets) };
-    deps.logger.warn({ err, op: job.op, code: failure.code }, "auth-config op failed");
-    throw new UnrecoverableError(encodeJobFailure(failure));
+    throw scrubError(error, secrets);
   }
 }
 
@@ -98,10 +87,6 @@ export function scrub(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) out = out.split(secret).join("[redacted]");
   return out;
-}
-
-function scrubbed(described: Record<string, unknown>, secrets: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(described).map(([k, v]) => [k, typeof v === "string" ? scrub(v, secrets) : v]));
 }
 
 /** The error BullMQ stores as failedReason: a ComposioError's message may quote the request. */

@@ -2,16 +2,13 @@ import type { PrismaClient } from "@kronos/db";
 import {
   type BulkCompletedEventData,
   type CompleteBulkJob,
-  completeBulkJobSchema,
   connectionStatusSchema,
   decodeJobFailure,
   EVENT_TYPES,
   type EventBus,
-  encodeJobFailure,
   type Logger,
 } from "@kronos/shared";
-import { UnrecoverableError } from "bullmq";
-import { describeError } from "../jobs/failure-policy.js";
+import { describeError, Refusal } from "../jobs/failure-policy.js";
 
 export interface CompleteBulkDeps {
   prisma: PrismaClient;
@@ -76,10 +73,7 @@ export function bulkResults(
  * ignoreDependencyOnFailure, so a failed item does not block it): records the per-item results on the
  * BulkOperation row and publishes `bulk.completed` once (a second run finds the row completed and publishes nothing).
  */
-export async function completeBulk(deps: CompleteBulkDeps, rawData: unknown, children: ChildOutcomes): Promise<BulkCompletedEventData> {
-  const parsed = completeBulkJobSchema.safeParse(rawData);
-  if (!parsed.success) throw new UnrecoverableError(encodeJobFailure({ code: "VALIDATION_FAILED", message: "Invalid bulk job" }));
-  const job = parsed.data;
+export async function completeBulk(deps: CompleteBulkDeps, job: CompleteBulkJob, children: ChildOutcomes): Promise<BulkCompletedEventData> {
   const results = bulkResults(job.items, children, job.rejected);
   const succeeded = results.filter((r) => r.ok).length;
   const data: BulkCompletedEventData = { bulk_id: job.bulkId, kind: job.kind, succeeded, failed: results.length - succeeded, results };
@@ -87,7 +81,7 @@ export async function completeBulk(deps: CompleteBulkDeps, rawData: unknown, chi
 
   const existing = await deps.prisma.bulkOperation.findUnique({ where: { id: job.bulkId } });
   if (existing && existing.tenantId !== job.tenantId) {
-    throw new UnrecoverableError(encodeJobFailure({ code: "CONFLICT", message: "The bulk id is already in use" }));
+    throw new Refusal({ code: "CONFLICT", message: "The bulk id is already in use" }, { endRecord: false });
   }
   let recorded: number;
   if (existing) {

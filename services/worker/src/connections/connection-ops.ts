@@ -7,14 +7,11 @@ import {
   type ConnectionOpResult,
   type ConnectionStatus,
   connectionCallbackUrl,
-  connectionOpJobSchema,
   type EventBus,
-  encodeJobFailure,
   isSettled,
   type Logger,
 } from "@kronos/shared";
-import { UnrecoverableError } from "bullmq";
-import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
+import { describeError, Refusal } from "../jobs/failure-policy.js";
 import { removeConnectionTriggers } from "../triggers/trigger-ops.js";
 import { changeConnectionStatus } from "./connection-status.js";
 
@@ -50,35 +47,21 @@ const RACE_RETRIES = 3;
 /**
  * A change to an existing connection: enable, disable, refresh (a new hosted link), delete, update_labels. The
  * connection must belong to the job's tenant. Every status change goes through changeConnectionStatus (audit row and
- * one connection.status event). Safe to retry: each op checks where the connection is before acting.
+ * one connection.status event). Safe to retry: each op checks where the connection is before acting. Errors are
+ * thrown for the failure policy to decide.
  */
-export async function runConnectionOp(deps: ConnectionOpDeps, rawData: unknown, attempt: Attempt): Promise<ConnectionOpResult> {
-  const parsed = connectionOpJobSchema.safeParse(rawData);
-  if (!parsed.success) {
-    throw new UnrecoverableError(encodeJobFailure({ code: "VALIDATION_FAILED", message: "Invalid connection-op job" }));
-  }
-  const job = parsed.data;
-  try {
-    switch (job.op) {
-      case "enable":
-        return await setEnabled(deps, job, true);
-      case "disable":
-        return await setEnabled(deps, job, false);
-      case "refresh":
-        return await refresh(deps, job);
-      case "delete":
-        return await remove(deps, job);
-      case "update_labels":
-        return await updateLabels(deps, job);
-    }
-  } catch (error) {
-    const decision = decideOnError(error, attempt, (e) => describeComposioRefusal(e, "The connected account"));
-    if (decision.action === "rethrow") {
-      deps.logger.warn({ err: describeError(error), op: job.op, attemptsMade: attempt.attemptsMade }, "connection op failed; will retry");
-      throw error;
-    }
-    deps.logger.warn({ err: describeError(error), op: job.op, code: decision.failure.code }, "connection op failed");
-    throw new UnrecoverableError(encodeJobFailure(decision.failure));
+export async function runConnectionOp(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<ConnectionOpResult> {
+  switch (job.op) {
+    case "enable":
+      return setEnabled(deps, job, true);
+    case "disable":
+      return setEnabled(deps, job, false);
+    case "refresh":
+      return refresh(deps, job);
+    case "delete":
+      return remove(deps, job);
+    case "update_labels":
+      return updateLabels(deps, job);
   }
 }
 
@@ -196,8 +179,8 @@ async function refresh(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<Co
 }
 
 /**
- * delete: deletes the connection's triggers (at Composio and here), revokes the account's tokens at the provider (Composio's DELETE alone leaves them valid), deletes the
- * connected account at Composio (an account Composio no longer knows counts as deleted), marks the connection
+ * delete: deletes the connection's triggers (at Composio and here), revokes the account's tokens at the provider
+ * (Composio's DELETE alone leaves them valid), deletes the connected account at Composio (an account Composio no longer knows counts as deleted), marks the connection
  * REVOKED (one connection.status event with the previous status, while the row still exists), then deletes the row
  * with an audit row. Revoking is best effort: a refusal (a scheme without revocable tokens, an account already
  * revoked) does not stop the deletion; an outage or a 429 retries the whole job, and both calls are idempotent.

@@ -7,17 +7,13 @@ import {
   composioUserId,
   connectionCallbackUrl,
   type EventBus,
-  encodeJobFailure,
   type InitiateConnectionJob,
   type InitiateConnectionResult,
-  initiateConnectionJobSchema,
   isSettled,
-  type JobFailure,
   type Logger,
 } from "@kronos/shared";
-import { UnrecoverableError } from "bullmq";
-import { describeError, isRateLimited, jobFailureFromComposioError, jobFailureFromExhaustedError } from "../jobs/failure-policy.js";
-import { changeConnectionStatus, markConnectionFailed } from "./connection-status.js";
+import { describeError, isRateLimited, jobFailureFromComposioError, Refusal } from "../jobs/failure-policy.js";
+import { changeConnectionStatus } from "./connection-status.js";
 
 export interface InitiateConnectionDeps {
   config: Pick<Config, "PUBLIC_GATEWAY_URL" | "CONNECT_LINK_TTL_SECONDS">;
@@ -28,12 +24,6 @@ export interface InitiateConnectionDeps {
   /** Adds the connection's status-poll job (idempotent: one per connection). */
   enqueueStatusPoll(input: { connectionId: string; tenantId: string }): Promise<void>;
   now?: () => Date;
-}
-
-/** Which attempt of the job this is, so that the last one can mark the connection FAILED. */
-export interface AttemptInfo {
-  attemptsMade: number;
-  maxAttempts: number;
 }
 
 /** The audit action written when the connection row is created. */
@@ -49,33 +39,13 @@ export function usesConnectLink(authConfig: Pick<AuthConfig, "isComposioManaged"
   return authConfig.isComposioManaged && (scheme.startsWith("OAUTH") || scheme === "");
 }
 
-/** A failure that must not be retried, with the reason the client sees. */
-class Refusal extends Error {
-  constructor(
-    readonly failure: JobFailure,
-    /** False when the connection row is not ours to touch. */
-    readonly markFailed = true,
-  ) {
-    super(failure.message);
-  }
-}
-
 /**
  * The connection job: resolves the auth config (creating the tenant's Composio-managed one on first use), records
  * the connection, starts it at Composio, records what Composio said and schedules the status poll. Safe to retry:
- * a connection that already has a Composio account is never started twice.
+ * a connection that already has a Composio account is never started twice. Errors are thrown for the failure
+ * policy to decide; Composio's refusals are worded here, where the stage (auth config or connection) is known.
  */
-export async function initiateConnection(
-  deps: InitiateConnectionDeps,
-  rawData: unknown,
-  attempt: AttemptInfo,
-): Promise<InitiateConnectionResult> {
-  const parsed = initiateConnectionJobSchema.safeParse(rawData);
-  if (!parsed.success) {
-    deps.logger.warn({ issues: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) }, "invalid connection job");
-    throw new UnrecoverableError(encodeJobFailure({ code: "VALIDATION_FAILED", message: "Invalid connection job" }));
-  }
-  const job = parsed.data;
+export async function initiateConnection(deps: InitiateConnectionDeps, job: InitiateConnectionJob): Promise<InitiateConnectionResult> {
   const toolkit = job.toolkit.toLowerCase();
   let authConfigId = job.authConfigId;
   try {
@@ -89,31 +59,11 @@ export async function initiateConnection(
     if (!isSettled(started.status)) await deps.enqueueStatusPoll({ connectionId: started.id, tenantId: started.tenantId });
     return toResult(started);
   } catch (error) {
-    // A 429 pauses the whole queue (the worker's processor does it); it is never this connection's failure.
-    if (isRateLimited(error)) throw error;
-    let failure: JobFailure | null = null;
-    if (error instanceof Refusal) failure = error.failure;
-    else if (error instanceof ComposioError && !error.retryable) {
-      failure = jobFailureFromComposioError(error, {
-        stage: authConfigId ? "start_connection" : "create_auth_config",
-        toolkit,
-        authConfigId,
-      });
-    } else if (attempt.attemptsMade + 1 >= attempt.maxAttempts) {
-      failure = jobFailureFromExhaustedError(error);
+    if (error instanceof ComposioError && !error.retryable && !isRateLimited(error)) {
+      const stage = authConfigId ? "start_connection" : "create_auth_config";
+      throw new Refusal(jobFailureFromComposioError(error, { stage, toolkit, authConfigId }));
     }
-    if (!failure) {
-      deps.logger.warn({ err: describeError(error), attemptsMade: attempt.attemptsMade }, "connection attempt failed; will retry");
-      throw error;
-    }
-    deps.logger.warn({ err: describeError(error), code: failure.code }, "connection failed");
-    if (error instanceof Refusal && !error.markFailed) throw new UnrecoverableError(encodeJobFailure(failure));
-    await markConnectionFailed(
-      deps,
-      { connectionId: job.connectionId, tenantId: job.tenantId, reason: failure.message, actor: WORKER_ACTOR },
-      isSettled,
-    ).catch((markError: unknown) => deps.logger.error({ err: describeError(markError) }, "could not mark the connection FAILED"));
-    throw new UnrecoverableError(encodeJobFailure(failure));
+    throw error;
   }
 }
 
@@ -222,7 +172,8 @@ async function recordConnection(
     }
     return tx.connection.findUniqueOrThrow({ where: { id: job.connectionId } });
   });
-  if (row.tenantId !== job.tenantId) throw new Refusal({ code: "CONFLICT", message: "The connection id is already in use" }, false);
+  if (row.tenantId !== job.tenantId)
+    throw new Refusal({ code: "CONFLICT", message: "The connection id is already in use" }, { endRecord: false });
   return row;
 }
 

@@ -1,5 +1,6 @@
 import { isSettled, statusPollJobId } from "@kronos/shared";
 import { DelayedError } from "bullmq";
+import { describeComposioRefusal } from "../jobs/failure-policy.js";
 import type { JobHandler } from "../jobs/registry.js";
 import { runConnectionOp } from "./connection-ops.js";
 import { markConnectionFailed } from "./connection-status.js";
@@ -10,9 +11,9 @@ import { type ReconcileCursor, reconcileConnections } from "./reconcile-connecti
 /** Starts a connection at Composio; a connection that fails for good ends FAILED with the reason. */
 export const initiateConnectionJob: JobHandler<"connection"> = {
   callsComposio: true,
-  async run(data, { job, log, attempt }, ctx) {
+  async run(data, { job, log }, ctx) {
     log.info({ attemptsMade: job.attemptsMade }, "connection job started");
-    const result = await initiateConnection({ ...ctx, logger: log }, data, attempt);
+    const result = await initiateConnection({ ...ctx, logger: log }, data);
     log.info({ status: result.status }, "connection job done");
     return result;
   },
@@ -45,11 +46,12 @@ export const pollConnectionStatusJob: JobHandler<"statusPoll"> = {
 /** enable, disable, refresh, delete, update_labels on an existing connection. */
 export const connectionOpJob: JobHandler<"connectionOps"> = {
   callsComposio: true,
-  async run(data, { log, attempt }, ctx) {
-    const result = await runConnectionOp({ ...ctx, logger: log }, data, attempt);
+  async run(data, { log }, ctx) {
+    const result = await runConnectionOp({ ...ctx, logger: log }, data);
     log.info({ status: result.status }, "connection op done");
     return result;
   },
+  describe4xx: (error) => describeComposioRefusal(error, "The connected account"),
 };
 
 /** The repeatable comparison of our connections with Composio's accounts. */
@@ -57,6 +59,7 @@ export const reconcileConnectionsJob: JobHandler<"reconcile"> = {
   callsComposio: true,
   // One run at a time per process; runs in several processes are safe (conditional status changes).
   concurrency: () => 1,
+  waitsOnInfrastructure: false,
   run(data, { log }, ctx) {
     const tenantId = data.tenantId;
     const key = `${ctx.config.REDIS_KEY_PREFIX}:reconcile:cursor${tenantId ? `:${tenantId}` : ""}`;

@@ -5,12 +5,10 @@ import {
   type Config,
   type ConnectionStatus,
   type EventBus,
-  encodeJobFailure,
   isSettled,
   type Logger,
-  pollConnectionStatusJobSchema,
+  type PollConnectionStatusJob,
 } from "@kronos/shared";
-import { UnrecoverableError } from "bullmq";
 import { describeError, isRateLimited } from "../jobs/failure-policy.js";
 import { changeConnectionStatus } from "./connection-status.js";
 
@@ -66,12 +64,9 @@ export function decideAfterReadError(input: { expiresAt: Date | null; now: Date;
  */
 export async function pollConnectionStatus(
   deps: PollConnectionStatusDeps,
-  rawData: unknown,
+  job: PollConnectionStatusJob,
   options: { isMainPoller: boolean },
 ): Promise<PollOutcome> {
-  const parsed = pollConnectionStatusJobSchema.safeParse(rawData);
-  if (!parsed.success) throw new UnrecoverableError(encodeJobFailure({ code: "VALIDATION_FAILED", message: "Invalid status-poll job" }));
-  const job = parsed.data;
   const row = await deps.prisma.connection.findUnique({ where: { id: job.connectionId } });
   if (!row || row.tenantId !== job.tenantId) return { kind: "done", status: null, reason: "no such connection" };
   if (isSettled(row.status)) return { kind: "done", status: row.status, reason: "already settled" };

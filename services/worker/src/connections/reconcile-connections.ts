@@ -1,5 +1,12 @@
 import type { Connection, PrismaClient } from "@kronos/db";
-import { ComposioError, type ComposioPort, type ConnectionStatus, type EventBus, type Logger } from "@kronos/shared";
+import {
+  ComposioError,
+  type ComposioPort,
+  type ConnectionStatus,
+  type EventBus,
+  type Logger,
+  type ReconcileConnectionsResult,
+} from "@kronos/shared";
 import { describeError, isRateLimited } from "../jobs/failure-policy.js";
 import { changeConnectionStatus } from "./connection-status.js";
 import { LINK_EXPIRED_REASON } from "./poll-connection-status.js";
@@ -32,13 +39,8 @@ export interface ReconcileDeps {
   now?: () => Date;
 }
 
-export interface ReconcileSummary {
-  checked: number;
-  corrected: number;
-  errors: number;
-  /** True when this run reached the end of the table (the next one starts again from the beginning). */
-  wrapped: boolean;
-}
+/** What one run did (the reconcile queue's result contract). */
+export type ReconcileSummary = ReconcileConnectionsResult;
 
 /** What a connection should become given what Composio says, or null when nothing changes. */
 export function reconcileDecision(

@@ -1,10 +1,13 @@
-// The execution row's attempt bookkeeping (one INSERT ... ON CONFLICT per attempt), called directly.
+// The execution row's attempt bookkeeping (one INSERT ... ON CONFLICT per attempt): the job's handler, called directly.
 import type { PrismaClient } from "@kronos/db";
 import { createLogger, decodeJobFailure, EVENT_TYPES, type ExecuteToolJob } from "@kronos/shared";
 import { createTestTenant, testConfig, testPrisma } from "@kronos/testing";
-import { UnrecoverableError } from "bullmq";
+import { type Job, UnrecoverableError } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ExecuteToolDeps, executeTool } from "./execute-tool.js";
+import type { JobContext } from "../jobs/context.js";
+import { runWithPolicy } from "../jobs/run-job.js";
+import type { ExecuteToolDeps } from "./execute-tool.js";
+import { executeToolJob } from "./jobs.js";
 
 let prisma: PrismaClient;
 const published: Array<{ type: string; data: unknown }> = [];
@@ -27,6 +30,13 @@ const deps = (): ExecuteToolDeps => ({
   logger: createLogger("worker-test", "silent"),
 });
 const first = { attemptsMade: 0, maxAttempts: 3 };
+
+/** One attempt of the execution job, under the failure policy (refusals end the row), without BullMQ. */
+const runExecution = (data: ExecuteToolJob) =>
+  runWithPolicy(executeToolJob, data, { job: { data } as unknown as Job, token: undefined, log: deps().logger, attempt: first }, {
+    ...deps(),
+    config: { ...testConfig(), EXECUTION_RESULT_MAX_BYTES: 10_000 },
+  } as unknown as JobContext);
 
 beforeAll(() => {
   prisma = testPrisma(testConfig());
@@ -74,7 +84,7 @@ describe("execution attempts", () => {
     const { tenantId, connection } = await userWithConnection();
     const before = Date.now();
     const data = job(tenantId);
-    await executeTool(deps(), data, first);
+    await runExecution(data);
     const row = await prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } });
     expect(row).toMatchObject({
       status: "SUCCEEDED",
@@ -95,7 +105,7 @@ describe("execution attempts", () => {
     await prisma.execution.create({
       data: { id: queued.executionId, tenantId, userId: "alice", toolSlug: queued.toolSlug, status: "RUNNING", attempts: 2, startedAt },
     });
-    await executeTool(deps(), queued, first);
+    await runExecution(queued);
     expect(await prisma.execution.findUniqueOrThrow({ where: { id: queued.executionId } })).toMatchObject({
       status: "SUCCEEDED",
       attempts: 3,
@@ -108,11 +118,11 @@ describe("execution attempts", () => {
   it("does not run a finished execution again, even when its connection is gone", async () => {
     const { tenantId, connection } = await userWithConnection();
     const data = job(tenantId);
-    await executeTool(deps(), data, first);
+    await runExecution(data);
     const runs = toolRuns;
     const events = published.length;
     await prisma.connection.delete({ where: { id: connection.id } });
-    expect(await executeTool(deps(), data, first)).toEqual({ execution_id: data.executionId, status: "SUCCEEDED" });
+    expect(await runExecution(data)).toEqual({ execution_id: data.executionId, status: "SUCCEEDED" });
     expect(toolRuns).toBe(runs);
     expect(published).toHaveLength(events);
     expect(await prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } })).toMatchObject({ attempts: 1 });
@@ -122,11 +132,11 @@ describe("execution attempts", () => {
     const { tenantId } = await userWithConnection();
     const other = await userWithConnection();
     const data = job(tenantId, { idempotencyKey: "k-1" });
-    await executeTool(deps(), data, first);
+    await runExecution(data);
     const runs = toolRuns;
 
-    expect(await failureOf(executeTool(deps(), { ...data, tenantId: other.tenantId }, first))).toMatchObject({ code: "CONFLICT" });
-    expect(await failureOf(executeTool(deps(), job(tenantId, { idempotencyKey: "k-1" }), first))).toMatchObject({ code: "CONFLICT" });
+    expect(await failureOf(runExecution({ ...data, tenantId: other.tenantId }))).toMatchObject({ code: "CONFLICT" });
+    expect(await failureOf(runExecution(job(tenantId, { idempotencyKey: "k-1" })))).toMatchObject({ code: "CONFLICT" });
     expect(toolRuns).toBe(runs);
     expect(await prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } })).toMatchObject({ tenantId, attempts: 1 });
   });
@@ -134,7 +144,7 @@ describe("execution attempts", () => {
   it("records a connection refusal on the row, publishing it once", async () => {
     const { tenantId } = await createTestTenant(prisma);
     const data = job(tenantId);
-    expect(await failureOf(executeTool(deps(), data, first))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await failureOf(runExecution(data))).toMatchObject({ code: "NOT_FOUND" });
     expect(await prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } })).toMatchObject({
       status: "FAILED",
       errorCode: "NOT_FOUND",

@@ -9,13 +9,11 @@ import {
   type ExecuteToolJob,
   type ExecuteToolJobResult,
   type ExecutionCompletedEventData,
-  encodeJobFailure,
-  executeToolJobSchema,
+  isFinalExecutionStatus,
   type JobFailure,
   type Logger,
 } from "@kronos/shared";
-import { UnrecoverableError } from "bullmq";
-import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
+import { describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
 import { type FinalOutcome, type FoundConnection, recordOutcome, startAttempt, toolkitOfTool } from "./execution-store.js";
 
 export { toolkitOfTool };
@@ -36,16 +34,6 @@ export interface ExecuteToolDeps {
   now?: () => Date;
 }
 
-/** A refusal with the code stored on the execution, which may be more precise than the job failure's. */
-class ExecutionRefusal extends Refusal {
-  constructor(
-    failure: JobFailure,
-    readonly executionCode: string = failure.code,
-  ) {
-    super(failure);
-  }
-}
-
 /** The stored result: the data itself (null for none), or, past `maxBytes` of JSON, a preview (the first bytes of that JSON). */
 export function storedResult(data: unknown, maxBytes: number): { result: unknown; truncated: boolean } {
   if (data === undefined || data === null) return { result: null, truncated: false };
@@ -64,74 +52,54 @@ export function storedResult(data: unknown, maxBytes: number): { result: unknown
  * Runs one tool for one user: records the attempt on the Execution row (RUNNING) together with the connected account
  * it found (the given one, which must be the user's and ACTIVE, or the user's ACTIVE connection of the tool's
  * toolkit), runs the tool at Composio and records the final outcome once, publishing `execution.completed` once. A
- * provider failure (HTTP 200, successful: false) completes the job with FAILED; refusals and Composio's 4xx fail the
- * job (UnrecoverableError) after recording FAILED; 5xx, timeouts and malformed answers are retried, and the last
- * attempt records why it gave up. An execution that is already final is not run again.
+ * provider failure (HTTP 200, successful: false) completes the job with FAILED. Refusals and Composio's errors are
+ * thrown: the failure policy decides (retry, give up), and a job that gives up ends the row FAILED through
+ * `markExecutionFailed`. An execution that is already final is not run again.
  */
-export async function executeTool(deps: ExecuteToolDeps, rawData: unknown, attempt: Attempt): Promise<ExecuteToolJobResult> {
-  const parsed = executeToolJobSchema.safeParse(rawData);
-  if (!parsed.success) throw new UnrecoverableError(encodeJobFailure({ code: "VALIDATION_FAILED", message: "Invalid tool-execution job" }));
-  const job = parsed.data;
+export async function executeTool(deps: ExecuteToolDeps, job: ExecuteToolJob): Promise<ExecuteToolJobResult> {
   const log = deps.logger.child({ executionId: job.executionId, tool: job.toolSlug });
-  const giveUp = async (error: unknown): Promise<never> => {
-    const decision = decideOnError(error, attempt, (e) => describeExecuteRefusal(e, job.toolSlug));
-    if (decision.action === "rethrow") {
-      log.warn({ err: describeError(error), attemptsMade: attempt.attemptsMade }, "tool execution attempt failed; will retry");
-      throw error;
-    }
-    const code = error instanceof ExecutionRefusal ? error.executionCode : decision.failure.code;
-    log.warn({ err: describeError(error), code }, "tool execution failed");
-    await markExecutionFailed(deps, job, { code, message: decision.failure.message });
-    throw new UnrecoverableError(encodeJobFailure(decision.failure));
-  };
 
   // Round trips on the way to a result: the attempt with its connection (1), Composio, the final outcome (2).
   const started = await startAttempt({ sql: sqlOf(deps), prisma: deps.prisma }, job, deps.now?.() ?? new Date());
-  if (isFinal(started.attempt.status)) {
+  if (isFinalExecutionStatus(started.attempt.status)) {
     log.info({ status: started.attempt.status }, "execution already finished; not running it again");
-    return { execution_id: started.attempt.id, status: started.attempt.status as "SUCCEEDED" | "FAILED" };
+    return { execution_id: started.attempt.id, status: started.attempt.status };
   }
   const refusal = connectionRefusal(job, started.connection);
-  if (refusal) return giveUp(refusal);
+  if (refusal) throw refusal;
 
-  try {
-    const startedAt = Date.now();
-    const outcome = await deps.composio.executeTool({
-      toolSlug: job.toolSlug,
-      arguments: job.arguments,
-      connectedAccountId: started.connection?.composioAccountId ?? undefined,
-      userId: composioUserId(job.tenantId, job.userId),
-    });
-    const durationMs = Date.now() - startedAt;
-    const { result, truncated } = storedResult(outcome.data, deps.config.EXECUTION_RESULT_MAX_BYTES);
-    const error = outcome.successful ? null : { code: TOOL_FAILED_CODE, message: outcome.error || "The tool failed" };
-    const status = outcome.successful ? "SUCCEEDED" : "FAILED";
-    await finish(deps, job, { status, error, durationMs, logId: outcome.logId, result, resultTruncated: truncated });
-    log.info({ status, durationMs, logId: outcome.logId, truncated }, "tool executed");
-    return { execution_id: job.executionId, status };
-  } catch (error) {
-    return giveUp(error);
-  }
+  const startedAt = Date.now();
+  const outcome = await deps.composio.executeTool({
+    toolSlug: job.toolSlug,
+    arguments: job.arguments,
+    connectedAccountId: started.connection?.composioAccountId ?? undefined,
+    userId: composioUserId(job.tenantId, job.userId),
+  });
+  const durationMs = Date.now() - startedAt;
+  const { result, truncated } = storedResult(outcome.data, deps.config.EXECUTION_RESULT_MAX_BYTES);
+  const error = outcome.successful ? null : { code: TOOL_FAILED_CODE, message: outcome.error || "The tool failed" };
+  const status = outcome.successful ? "SUCCEEDED" : "FAILED";
+  await finish(deps, job, { status, error, durationMs, logId: outcome.logId, result, resultTruncated: truncated });
+  log.info({ status, durationMs, logId: outcome.logId, truncated }, "tool executed");
+  return { execution_id: job.executionId, status };
 }
 
 /** Why the connection the attempt found cannot run the tool (null: it can). */
-function connectionRefusal(job: ExecuteToolJob, connection: FoundConnection | null): ExecutionRefusal | null {
+function connectionRefusal(job: ExecuteToolJob, connection: FoundConnection | null): Refusal | null {
   if (!job.connectedAccountId) {
     const toolkit = toolkitOfTool(job.toolSlug);
-    return connection
-      ? null
-      : new ExecutionRefusal({ code: "NOT_FOUND", message: `User "${job.userId}" has no ACTIVE ${toolkit} connection` });
+    return connection ? null : new Refusal({ code: "NOT_FOUND", message: `User "${job.userId}" has no ACTIVE ${toolkit} connection` });
   }
   if (!connection?.composioAccountId) {
-    return new ExecutionRefusal({
+    return new Refusal({
       code: "NOT_FOUND",
       message: `Connection "${job.connectedAccountId}" not found for user "${job.userId}"`,
     });
   }
   if (connection.status !== "ACTIVE") {
-    return new ExecutionRefusal(
+    return new Refusal(
       { code: "CONFLICT", message: `Connection "${connection.id}" is ${connection.status}, not ACTIVE: the connection is not active` },
-      CONNECTION_NOT_ACTIVE_CODE,
+      { recordCode: CONNECTION_NOT_ACTIVE_CODE },
     );
   }
   return null;
@@ -139,10 +107,8 @@ function connectionRefusal(job: ExecuteToolJob, connection: FoundConnection | nu
 
 const sqlOf = (deps: ExecuteToolDeps): Sql => deps.sql ?? prismaSql(deps.prisma);
 
-const isFinal = (status: string) => status === "SUCCEEDED" || status === "FAILED";
-
 /** Composio's 4xx on execute, in words for the client. */
-function describeExecuteRefusal(error: ComposioError, toolSlug: string): JobFailure {
+export function describeExecuteRefusal(error: ComposioError, toolSlug: string): JobFailure {
   const status = error.details.status;
   if (status === 404 || error.kind === "not_found") return { code: "NOT_FOUND", message: `Composio: ${error.message}` };
   if (status === 410) return { code: "BAD_REQUEST", message: `Tool "${toolSlug}" is deprecated at Composio: ${error.message}` };

@@ -1,6 +1,6 @@
 import { isDuplicateKeyError, type PrismaClient, type Sql } from "@kronos/db";
-import { type ExecuteToolJob, encodeJobFailure, isUuid, toolkitOfTool } from "@kronos/shared";
-import { UnrecoverableError } from "bullmq";
+import { type ExecuteToolJob, isUuid, toolkitOfTool } from "@kronos/shared";
+import { Refusal } from "../jobs/failure-policy.js";
 
 // The two statements of a tool execution's hot path, in SQL on the pg pool: one round trip each, prepared once per
 // connection, and nothing through Prisma's query pipeline (at hundreds of executions per second, that pipeline, even
@@ -106,7 +106,7 @@ export async function startAttempt(
   } catch (error) {
     if (isDuplicateKeyError(error)) {
       // Another execution of the tenant holds this Idempotency-Key (the gateway answers with that one).
-      throw new UnrecoverableError(encodeJobFailure({ code: "CONFLICT", message: "The idempotency key is used by another execution" }));
+      throw new Refusal({ code: "CONFLICT", message: "The idempotency key is used by another execution" }, { endRecord: false });
     }
     throw error;
   }
@@ -118,7 +118,7 @@ export async function startAttempt(
       select: { id: true, tenantId: true, status: true },
     })) as StartedAttempt);
   if (attempt.tenantId !== job.tenantId) {
-    throw new UnrecoverableError(encodeJobFailure({ code: "CONFLICT", message: "The execution id is already in use" }));
+    throw new Refusal({ code: "CONFLICT", message: "The execution id is already in use" }, { endRecord: false });
   }
   return { attempt, connection: parsed<FoundConnection>(row?.connection) };
 }

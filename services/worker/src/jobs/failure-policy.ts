@@ -1,4 +1,4 @@
-import { ComposioError, type Config, type JobFailure } from "@kronos/shared";
+import { ComposioError, type Config, isInfrastructureError, type JobFailure } from "@kronos/shared";
 
 /** What we were doing when Composio answered with an error: it decides which "not found" the client gets. */
 export type ComposioStage = "create_auth_config" | "start_connection" | "read_account";
@@ -32,14 +32,6 @@ export function jobFailureFromComposioError(
   return { code: "UPSTREAM_ERROR", message: `Composio answered with an error: ${error.message}` };
 }
 
-/** For the last attempt of a job that kept failing on something retryable. */
-export function jobFailureFromExhaustedError(error: unknown): JobFailure {
-  if (error instanceof ComposioError) {
-    return { code: "UPSTREAM_ERROR", message: `Composio is unavailable (${error.kind}); gave up after several attempts` };
-  }
-  return { code: "INTERNAL", message: "The connection could not be started" };
-}
-
 /** A short, secret-free description of an error for log lines. */
 export function describeError(error: unknown): Record<string, unknown> {
   if (error instanceof ComposioError) {
@@ -66,15 +58,22 @@ export function rateLimitPauseMs(error: ComposioError): number {
   return Math.min(Math.ceil(seconds * 1000), MAX_RATE_LIMIT_PAUSE_MS);
 }
 
-/** A failure that must not be retried (a refusal of ours: not found, invalid job, wrong state). */
+/**
+ * A failure that must not be retried: a refusal of ours (not found, invalid job, wrong state) or Composio's 4xx in
+ * words for the client. `recordCode` is the code stored on the record when it is more precise than the job failure's
+ * (an execution's CONNECTION_NOT_ACTIVE); `endRecord: false` when the record is not this job's to end.
+ */
 export class Refusal extends Error {
-  constructor(readonly failure: JobFailure) {
+  constructor(
+    readonly failure: JobFailure,
+    readonly options: { recordCode?: string; endRecord?: boolean } = {},
+  ) {
     super(failure.message);
     this.name = "Refusal";
   }
 }
 
-/** Which attempt of a job this is; the last one turns a retryable error into a final failure. */
+/** Which attempt of a job this is, counting Composio's answers only; the last one turns a retryable error into a final failure. */
 export interface Attempt {
   attemptsMade: number;
   maxAttempts: number;
@@ -82,27 +81,79 @@ export interface Attempt {
 
 export const isLastAttempt = (attempt: Attempt) => attempt.attemptsMade + 1 >= attempt.maxAttempts;
 
-/**
- * What to do with an error of a job that talks to Composio:
- * - `rethrow`: let BullMQ handle it (429: the processor pauses the queue; retryable error before the last attempt:
- *   retried with backoff);
- * - `fail`: give up now with this failure (our refusals, Composio's 4xx, or a retryable error on the last attempt).
- * `describe4xx` words Composio's non-retryable answers for the operation at hand.
- */
-export function decideOnError(
-  error: unknown,
-  attempt: Attempt,
-  describe4xx: (error: ComposioError) => JobFailure,
-): { action: "rethrow" } | { action: "fail"; failure: JobFailure } {
-  if (error instanceof Refusal) return { action: "fail", failure: error.failure };
-  if (isRateLimited(error)) return { action: "rethrow" };
-  if (error instanceof ComposioError && !error.retryable) return { action: "fail", failure: describe4xx(error) };
-  if (!isLastAttempt(attempt)) return { action: "rethrow" };
-  if (error instanceof ComposioError) {
-    const message = `Composio is unavailable (${error.kind}); gave up after ${attempt.maxAttempts} attempts`;
-    return { action: "fail", failure: { code: "UPSTREAM_ERROR", message } };
+/** How long a job has been waiting on our own infrastructure (Postgres, Redis): kept in the job's data. */
+export interface InfraWait {
+  retries: number;
+  /** When the first of these consecutive errors happened (epoch ms). */
+  since: number;
+}
+
+/** The key of the job's data under which InfraWait is kept (the contracts' schemas ignore it). */
+export const INFRA_WAIT_KEY = "_infraWait";
+
+export function infraWaitOf(data: unknown): InfraWait | null {
+  const value = (data as Record<string, unknown> | null)?.[INFRA_WAIT_KEY] as Partial<InfraWait> | undefined;
+  return typeof value?.retries === "number" && typeof value.since === "number" ? { retries: value.retries, since: value.since } : null;
+}
+
+/** What to do with an error of a job: the one decision every handler's errors go through (jobs/run-job.ts applies it). */
+export type Decision =
+  /** Composio asked us to slow down: the whole queue pauses; the job goes back to waiting, not counted. */
+  | { action: "pause"; pauseMs: number }
+  /** A retryable Composio answer (5xx, timeout, malformed) with attempts left: BullMQ retries with backoff, counted. */
+  | { action: "retry" }
+  /** Postgres or Redis unreachable: the job waits with its own capped backoff, not counted as a Composio attempt. */
+  | { action: "wait"; delayMs: number; wait: InfraWait }
+  /** Give up now: the record ends with this reason (unless `endRecord` is false) and the job fails with it. */
+  | { action: "give_up"; failure: JobFailure; recordCode?: string; endRecord: boolean };
+
+export interface DecisionContext {
+  attempt: Attempt;
+  /** Composio's non-retryable answers (4xx), in words for the operation at hand. */
+  describe4xx: (error: ComposioError) => JobFailure;
+  config: Pick<Config, "INFRA_RETRY_MAX_DELAY_MS" | "INFRA_RETRY_MAX_MS">;
+  /** The job's earlier infrastructure waits (null: none); `false` for jobs that never wait (the next run retries). */
+  infraWait: InfraWait | null | false;
+  now: number;
+}
+
+/** The first infrastructure retry waits this long, doubling up to INFRA_RETRY_MAX_DELAY_MS. */
+export const INFRA_RETRY_INITIAL_DELAY_MS = 500;
+
+export function decideOnError(error: unknown, ctx: DecisionContext): Decision {
+  const { attempt } = ctx;
+  if (error instanceof Refusal) {
+    return {
+      action: "give_up",
+      failure: error.failure,
+      endRecord: error.options.endRecord !== false,
+      ...(error.options.recordCode ? { recordCode: error.options.recordCode } : {}),
+    };
   }
-  return { action: "fail", failure: { code: "INTERNAL", message: `Internal error; gave up after ${attempt.maxAttempts} attempts` } };
+  if (isRateLimited(error)) return { action: "pause", pauseMs: rateLimitPauseMs(error) };
+  if (error instanceof ComposioError) {
+    if (!error.retryable) return { action: "give_up", failure: ctx.describe4xx(error), endRecord: true };
+    if (!isLastAttempt(attempt)) return { action: "retry" };
+    const message = `Composio is unavailable (${error.kind}); gave up after ${attempt.maxAttempts} attempts`;
+    return { action: "give_up", failure: { code: "UPSTREAM_ERROR", message }, endRecord: true };
+  }
+  if (isInfrastructureError(error) && ctx.infraWait !== false) {
+    const since = ctx.infraWait?.since ?? ctx.now;
+    const retries = ctx.infraWait?.retries ?? 0;
+    const delayMs = Math.min(ctx.config.INFRA_RETRY_MAX_DELAY_MS, INFRA_RETRY_INITIAL_DELAY_MS * 2 ** Math.min(retries, 20));
+    if (ctx.now + delayMs - since <= ctx.config.INFRA_RETRY_MAX_MS)
+      return { action: "wait", delayMs, wait: { retries: retries + 1, since } };
+    const minutes = Math.round((ctx.now - since) / 60_000);
+    const message = `Our database or queue was unreachable for ${minutes} min; gave up`;
+    return { action: "give_up", failure: { code: "UNAVAILABLE", message }, endRecord: true };
+  }
+  // Our own bug or an unknown error: retried like a Composio 5xx, then given up with a generic reason.
+  if (!isLastAttempt(attempt)) return { action: "retry" };
+  return {
+    action: "give_up",
+    failure: { code: "INTERNAL", message: `Internal error; gave up after ${attempt.maxAttempts} attempts` },
+    endRecord: true,
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  type ComposioError,
   type Config,
   type JobFailure,
   type JobResultOf,
@@ -8,7 +9,7 @@ import {
   QUEUE_KEYS,
   type QueueKey,
 } from "@kronos/shared";
-import type { Job } from "bullmq";
+import type { Job, WorkerOptions } from "bullmq";
 import type { JobContext } from "./context.js";
 import type { Attempt } from "./failure-policy.js";
 
@@ -28,12 +29,22 @@ export interface JobHandler<K extends QueueKey = QueueKey> {
   callsComposio: boolean;
   /** How many jobs one process runs at once (default WORKER_CONCURRENCY). */
   concurrency?: (config: Config) => number;
+  /** BullMQ worker options of this queue (lock duration, stalled-job checks...). */
+  workerOptions?: (config: Config) => Partial<WorkerOptions>;
+  /** Postgres and Redis errors make the job wait and try again (default); false: give up (the next run retries). */
+  waitsOnInfrastructure?: boolean;
+  /** Runs the job. Errors are thrown as they are: the failure policy (jobs/run-job.ts) decides what they mean. */
   run(data: ParsedJobDataOf<K>, run: JobRun, ctx: JobContext): Promise<JobResultOf<K>>;
+  /** Composio's non-retryable answers (4xx) in words for this job (default: describeComposioRefusal). */
+  describe4xx?(error: ComposioError, data: ParsedJobDataOf<K>): JobFailure;
   /**
    * Ends the job's record when the job has failed for good by any path (refused, out of attempts, stalled too often):
-   * must do nothing to a record that is already final. Called with the stored reason.
+   * must do nothing to a record that is already final. Called with the stored reason, and the record's own code
+   * when it is more precise (Refusal's recordCode).
    */
-  endRecord?(data: ParsedJobDataOf<K>, failure: JobFailure, ctx: JobContext, log: Logger): Promise<void>;
+  endRecord?(data: ParsedJobDataOf<K>, failure: JobFailure, ctx: JobContext, log: Logger, recordCode?: string): Promise<void>;
+  /** Called once the job is over (done or given up), e.g. to drop a secret from its data. */
+  whenOver?(run: JobRun): Promise<void>;
 }
 
 export type JobRegistry = { [K in QueueKey]: JobHandler<K> };

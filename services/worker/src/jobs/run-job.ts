@@ -3,23 +3,33 @@ import {
   decodeJobFailure,
   encodeJobFailure,
   type JobFailure,
+  type JobResultOf,
   type jobMetrics,
   type Logger,
   lazyChildLogger,
+  type ParsedJobDataOf,
   QUEUE_CONTRACTS,
   type QueueKey,
   type Redis,
 } from "@kronos/shared";
 import { DelayedError, type Job, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
 import type { JobContext } from "./context.js";
-import { attemptOf, describeError, isRateLimited, rateLimitPauseMs } from "./failure-policy.js";
-import type { JobHandler } from "./registry.js";
+import {
+  attemptOf,
+  type Decision,
+  decideOnError,
+  describeComposioRefusal,
+  describeError,
+  INFRA_WAIT_KEY,
+  infraWaitOf,
+} from "./failure-policy.js";
+import type { JobHandler, JobRun } from "./registry.js";
 
 /** Outcomes counted by kronos_jobs_finished_total. */
 type JobOutcome = "completed" | "failed" | "retried" | "rate_limited" | "delayed";
 
 /** The job's logger: made only if the job logs at an enabled level (pino's child() serialises its bindings at once). */
-export function jobLogger(logger: Logger, queue: string, job: Job): Logger {
+export function jobLogger(logger: Logger, queue: string, job: Pick<Job, "id" | "name" | "data">): Logger {
   const data = job.data as { connectionId?: unknown; executionId?: unknown } | undefined;
   return lazyChildLogger(logger, {
     queue,
@@ -30,11 +40,74 @@ export function jobLogger(logger: Logger, queue: string, job: Job): Logger {
   });
 }
 
+/** The job gave up: its record has been ended (when it has one) and BullMQ must not retry it. */
+export class GaveUp extends UnrecoverableError {
+  constructor(readonly failure: JobFailure) {
+    super(encodeJobFailure(failure));
+  }
+}
+
+/** A decision BullMQ carries out (pause the queue, retry, wait): thrown by runWithPolicy, applied by the processor. */
+export class Deferred extends Error {
+  constructor(
+    readonly decision: Exclude<Decision, { action: "give_up" }>,
+    readonly error: unknown,
+  ) {
+    super(error instanceof Error ? error.message : String(error));
+    this.name = "Deferred";
+  }
+}
+
+/**
+ * Runs one job under the one failure policy: the handler throws errors as they are; decideOnError says what they
+ * mean. Giving up ends the job's record with the reason (the write itself retried) and throws GaveUp; the other
+ * decisions are thrown as Deferred for the BullMQ processor to apply. Usable without BullMQ (tests).
+ */
+export async function runWithPolicy<K extends QueueKey>(
+  handler: JobHandler<K>,
+  data: ParsedJobDataOf<K>,
+  run: JobRun,
+  ctx: JobContext,
+): Promise<JobResultOf<K>> {
+  let result: JobResultOf<K>;
+  try {
+    result = await handler.run(data, run, ctx);
+  } catch (error) {
+    if (error instanceof DelayedError) throw error;
+    const decision = decideOnError(error, {
+      attempt: run.attempt,
+      describe4xx: (e) => handler.describe4xx?.(e, data) ?? describeComposioRefusal(e, "The Composio resource"),
+      config: ctx.config,
+      infraWait: handler.waitsOnInfrastructure === false ? false : infraWaitOf(run.job.data),
+      now: Date.now(),
+    });
+    if (decision.action !== "give_up") {
+      const level = decision.action === "pause" ? "info" : "warn";
+      run.log[level](
+        { err: describeError(error), decision, attemptsMade: run.attempt.attemptsMade },
+        "job attempt failed; trying again later",
+      );
+      throw new Deferred(decision, error);
+    }
+    run.log.warn({ err: describeError(error), code: decision.failure.code, recordCode: decision.recordCode }, "job gave up");
+    const endRecord = handler.endRecord;
+    if (decision.endRecord && endRecord) {
+      await retryFinalWrite(() => endRecord(data, decision.failure, ctx, run.log, decision.recordCode), ctx.config, run.log);
+    }
+    await handler.whenOver?.(run);
+    throw new GaveUp(decision.failure);
+  }
+  await handler.whenOver?.(run);
+  return result;
+}
+
 /**
  * Starts the BullMQ worker of one queue with its handler, under the one failure policy:
  * - the job's name and data are checked against the queue's contract (a mismatch is refused, never retried);
  * - a Composio 429 pauses the whole queue for Retry-After (worker.rateLimit + RateLimitError: the job goes back to
  *   waiting without counting as an attempt), instead of each job retrying on its own;
+ * - a Postgres or Redis error makes the job wait (moved to delayed, not counted as an attempt) with its own capped
+ *   backoff for up to INFRA_RETRY_MAX_MS;
  * - jobs that call Composio get a limiter (needed for a manual rate limit to hold in every process; at most
  *   COMPOSIO_REQUESTS_PER_MINUTE jobs a minute, which the shared budget bounds anyway);
  * - a job that fails for good, by whatever path (refused, out of attempts, stalled too often), has its record ended
@@ -70,20 +143,41 @@ export function startJobWorker<K extends QueueKey>(
       const started = performance.now();
       let outcome: JobOutcome = "completed";
       try {
-        return await handler.run(parsed.data as never, { job, token, log, attempt: attemptOf(job, config) }, ctx);
+        const result = await runWithPolicy(
+          handler,
+          parsed.data as ParsedJobDataOf<K>,
+          { job, token, log, attempt: attemptOf(job, config) },
+          ctx,
+        );
+        if (infraWaitOf(job.data)) await job.updateData(withoutInfraWait(job.data));
+        return result;
       } catch (error) {
-        if (isRateLimited(error)) {
-          const pauseMs = rateLimitPauseMs(error);
-          log.warn({ pauseMs }, "Composio rate limit: pausing the queue");
+        if (error instanceof DelayedError) {
+          outcome = "delayed";
+          throw error;
+        }
+        if (!(error instanceof Deferred)) {
+          outcome = "failed";
+          throw error;
+        }
+        const { decision } = error;
+        if (decision.action === "pause") {
+          log.warn({ pauseMs: decision.pauseMs }, "Composio rate limit: pausing the queue");
           outcome = "rate_limited";
           // The whole queue (every process) waits; this job goes back to waiting, not counted as an attempt.
-          await worker.rateLimit(pauseMs);
+          await worker.rateLimit(decision.pauseMs);
           throw Worker.RateLimitError();
         }
-        if (error instanceof DelayedError) outcome = "delayed";
-        else if (error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) outcome = "failed";
-        else outcome = "retried";
-        throw error;
+        if (decision.action === "wait") {
+          // Not an attempt: the job waits for our infrastructure, then runs again with its attempts intact.
+          outcome = "delayed";
+          await job.updateData({ ...(job.data as object), [INFRA_WAIT_KEY]: decision.wait });
+          await job.moveToDelayed(Date.now() + decision.delayMs, token);
+          throw new DelayedError();
+        }
+        outcome = "retried";
+        // BullMQ retries it with the contract's backoff, counting the attempt; its reason is the error's message.
+        throw error.error;
       } finally {
         duration?.observe((performance.now() - started) / 1000);
         options.metrics?.finished.inc({ queue, outcome });
@@ -94,23 +188,28 @@ export function startJobWorker<K extends QueueKey>(
       prefix: config.REDIS_KEY_PREFIX,
       concurrency: handler.concurrency?.(config) ?? config.WORKER_CONCURRENCY,
       ...(handler.callsComposio ? composioOptions : {}),
+      ...handler.workerOptions?.(config),
     },
   );
 
   worker.on("failed", (job, error) => {
     const log = job ? jobLogger(logger, queue, job) : logger.child({ queue });
     log.warn({ err: describeError(error), attemptsMade: job?.attemptsMade }, "job failed");
-    if (!job || !handler.endRecord || !failedForGood(job)) return;
-    // Whatever ended the job (our refusal, the last attempt, BullMQ's "job stalled more than allowable limit"), its
-    // record ends with the stored reason. Doing nothing to a record that is final already, this is safe to repeat.
+    // GaveUp: the policy has ended the record already. Any other way to fail for good (BullMQ's "job stalled more
+    // than allowable limit", an error thrown before the handler ran) ends it here, with the stored reason.
+    if (!job || error instanceof GaveUp || !handler.endRecord || !failedForGood(job)) return;
     const parsed = contract.data.safeParse(job.data);
     if (!parsed.success) return;
-    const failure = failureOf(job);
     const endRecord = handler.endRecord;
-    void retryFinalWrite(() => endRecord(parsed.data as never, failure, ctx, log), config, log);
+    void retryFinalWrite(() => endRecord(parsed.data as ParsedJobDataOf<K>, failureOf(job), ctx, log), config, log);
   });
   worker.on("error", (error) => logger.error({ queue, err: describeError(error) }, "worker error"));
   return worker;
+}
+
+function withoutInfraWait(data: unknown): unknown {
+  const { [INFRA_WAIT_KEY]: _dropped, ...rest } = data as Record<string, unknown>;
+  return rest;
 }
 
 /** True once BullMQ has moved the job to the failed set (no retry left, or failed without retry). */
@@ -127,7 +226,7 @@ export function failureOf(job: Pick<Job, "failedReason">): JobFailure {
 
 /**
  * Writes a final state, retrying with a capped backoff while Postgres or Redis is unreachable: a record left
- * RUNNING or INITIALIZING forever is worse than a late one. Gives up (logged) after FINAL_WRITE_MAX_MS.
+ * RUNNING or INITIALIZING forever is worse than a late one. Gives up (logged) after INFRA_RETRY_MAX_MS.
  */
 export async function retryFinalWrite(
   write: () => Promise<unknown>,
@@ -140,7 +239,7 @@ export async function retryFinalWrite(
       await write();
       return true;
     } catch (error) {
-      const delayMs = Math.min(config.INFRA_RETRY_MAX_DELAY_MS, 200 * 2 ** attempt);
+      const delayMs = Math.min(config.INFRA_RETRY_MAX_DELAY_MS, 200 * 2 ** Math.min(attempt, 20));
       if (Date.now() + delayMs > deadline) {
         log.error({ err: describeError(error) }, "could not write the final state of a failed job; giving up");
         return false;

@@ -1,15 +1,6 @@
 import type { Prisma, Trigger } from "@kronos/db";
-import {
-  ComposioError,
-  type ComposioPort,
-  encodeJobFailure,
-  type TriggerOpJob,
-  type TriggerOpResult,
-  type TriggerStatus,
-  triggerOpJobSchema,
-} from "@kronos/shared";
-import { UnrecoverableError } from "bullmq";
-import { type Attempt, decideOnError, describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
+import { ComposioError, type ComposioPort, type TriggerOpJob, type TriggerOpResult, type TriggerStatus } from "@kronos/shared";
+import { describeError, Refusal } from "../jobs/failure-policy.js";
 import { changeTriggerStatus, deleteTriggerRow, type TriggerStatusDeps } from "./trigger-status.js";
 
 export const TRIGGER_UPDATED_ACTION = "trigger.updated";
@@ -28,34 +19,21 @@ const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | nul
 /**
  * A trigger operation: create (at Composio, on the trigger's connection), enable, disable, update (config and/or
  * labels), delete. The trigger must belong to the job's tenant. Safe to retry: each op checks where the trigger is
- * before acting. A create that fails for good leaves the row FAILED (with why, and a trigger.status event).
+ * before acting. Errors are thrown as they are (the failure policy decides); a create that fails for good ends FAILED
+ * through the job's endRecord (jobs.ts).
  */
-export async function runTriggerOp(deps: TriggerOpDeps, rawData: unknown, attempt: Attempt): Promise<TriggerOpResult> {
-  const parsed = triggerOpJobSchema.safeParse(rawData);
-  if (!parsed.success) throw new UnrecoverableError(encodeJobFailure({ code: "VALIDATION_FAILED", message: "Invalid trigger-op job" }));
-  const job = parsed.data;
-  try {
-    switch (job.op) {
-      case "create":
-        return await create(deps, job);
-      case "enable":
-        return await setEnabled(deps, job, true);
-      case "disable":
-        return await setEnabled(deps, job, false);
-      case "update":
-        return await update(deps, job);
-      case "delete":
-        return await remove(deps, job);
-    }
-  } catch (error) {
-    const decision = decideOnError(error, attempt, (e) => describeComposioRefusal(e, "The trigger"));
-    if (decision.action === "rethrow") {
-      deps.logger.warn({ err: describeError(error), op: job.op, attemptsMade: attempt.attemptsMade }, "trigger op failed; will retry");
-      throw error;
-    }
-    deps.logger.warn({ err: describeError(error), op: job.op, code: decision.failure.code }, "trigger op failed");
-    if (job.op === "create") await markTriggerCreateFailed(deps, job, decision.failure.message);
-    throw new UnrecoverableError(encodeJobFailure(decision.failure));
+export async function runTriggerOp(deps: TriggerOpDeps, job: TriggerOpJob): Promise<TriggerOpResult> {
+  switch (job.op) {
+    case "create":
+      return create(deps, job);
+    case "enable":
+      return setEnabled(deps, job, true);
+    case "disable":
+      return setEnabled(deps, job, false);
+    case "update":
+      return update(deps, job);
+    case "delete":
+      return remove(deps, job);
   }
 }
 

@@ -3,17 +3,17 @@ import {
   COMPOSIO_WEBHOOK_TYPES,
   EVENT_TYPES,
   type EventBus,
-  encodeJobFailure,
   type Logger,
+  type ProcessWebhookEventJob,
+  type ProcessWebhookEventResult,
   parseComposioUserId,
-  processWebhookEventJobSchema,
   type TriggerDisabledEventData,
   triggerMessageEventData,
   triggerMessageRefs,
   WEBHOOK_OUTCOME_APPLIED,
 } from "@kronos/shared";
-import { UnrecoverableError } from "bullmq";
 import { changeConnectionStatus } from "../connections/connection-status.js";
+import { Refusal } from "../jobs/failure-policy.js";
 import { applyTriggerDisabledAtComposio } from "../triggers/trigger-ops.js";
 
 export const TRIGGER_DISABLED_ACTION = "trigger.disabled";
@@ -26,13 +26,6 @@ export interface ProcessWebhookEventDeps {
   bus: Pick<EventBus, "publish">;
   logger: Logger;
   now?: () => Date;
-}
-
-export interface ProcessWebhookEventResult {
-  webhook_id: string;
-  outcome: string;
-  /** True when the event had been processed before: nothing was done again. */
-  duplicate: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -52,12 +45,12 @@ interface Owner {
  * anything we cannot place is recorded as "ignored: <why>", never dropped silently. Errors leave processedAt empty
  * (the job retries; a later replay can process it) with the error as the outcome.
  */
-export async function processWebhookEvent(deps: ProcessWebhookEventDeps, rawData: unknown): Promise<ProcessWebhookEventResult> {
-  const parsed = processWebhookEventJobSchema.safeParse(rawData);
-  if (!parsed.success) throw new UnrecoverableError(encodeJobFailure({ code: "VALIDATION_FAILED", message: "Invalid webhook-event job" }));
-  const { webhookId } = parsed.data;
+export async function processWebhookEvent(
+  deps: ProcessWebhookEventDeps,
+  { webhookId }: ProcessWebhookEventJob,
+): Promise<ProcessWebhookEventResult> {
   const row = await deps.prisma.webhookEvent.findUnique({ where: { id: webhookId } });
-  if (!row) throw new UnrecoverableError(encodeJobFailure({ code: "NOT_FOUND", message: `Webhook event "${webhookId}" not found` }));
+  if (!row) throw new Refusal({ code: "NOT_FOUND", message: `Webhook event "${webhookId}" not found` });
   if (row.processedAt) return { webhook_id: row.id, outcome: row.outcome ?? APPLIED_OUTCOME, duplicate: true };
 
   const log = deps.logger.child({ webhookId, webhookType: row.type });
