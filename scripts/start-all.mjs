@@ -43,10 +43,12 @@ function stop(code = 0) {
   }, 50);
   stopEmulatorWhenAlone.unref();
   if (children.size === 0) process.exit(code);
+  // Each service stops within SHUTDOWN_TIMEOUT_MS on its own (it exits 1 past it); this is the last resort.
+  const graceMs = Number(env.SHUTDOWN_TIMEOUT_MS || 45_000) + 5_000;
   setTimeout(() => {
     for (const child of children.values()) child.kill("SIGKILL");
     process.exit(code);
-  }, 15_000).unref();
+  }, graceMs).unref();
 }
 process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));

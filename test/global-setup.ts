@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import pg from "pg";
+import { SPEC_SKIP_NOTICE, specAvailable } from "../packages/composio-emulator/test/spec-location.js";
 
 /**
  * Points the tests at a real Postgres and Redis. DATABASE_URL / REDIS_URL win when they are set (CI and our
@@ -30,8 +31,11 @@ export default async function setup(): Promise<() => Promise<void>> {
     env: { ...process.env, CHECKPOINT_DISABLE: "1" },
     stdio: ["ignore", "ignore", "inherit"],
   });
+  // Said once, at the end of the run, below the summary that counts the skipped tests.
+  const specNotice = specAvailable() ? null : SPEC_SKIP_NOTICE;
   return async () => {
     for (const stop of stops) await stop();
+    if (specNotice) process.stderr.write(`\n${specNotice}\n`);
   };
 }
 

@@ -67,7 +67,7 @@ export async function initiate(
 }
 
 /** The connection's current hosted link, once the worker has set it. */
-export function hostedLink(system: RunningSystem, token: string, connectionId: string): Promise<string> {
+function hostedLink(system: RunningSystem, token: string, connectionId: string): Promise<string> {
   return waitFor(async () => (await getConnection(system, token, connectionId)).body.redirect_url ?? undefined, {
     what: "the hosted link",
   });

@@ -4,8 +4,6 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort, waitFor } from "@kronos/testing";
 
-export { freePort };
-
 import WebSocket from "ws";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -24,7 +22,7 @@ export interface RunningSystem {
 }
 
 /** The ids of the live processes whose parent is `parentPid` (Linux /proc). */
-export function childProcessIds(parentPid: number): number[] {
+function childProcessIds(parentPid: number): number[] {
   const ids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;

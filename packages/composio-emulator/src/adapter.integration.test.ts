@@ -1,6 +1,6 @@
 import { ComposioError, type ComposioErrorKind, type ComposioPort, createComposioClient } from "@kronos/shared";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { OpenApiSpec } from "../test/openapi.js";
+import { OpenApiSpec, specAvailable } from "../test/openapi.js";
 import { type FaultSpec, type RequestLogEntry, type RunningEmulator, startEmulator } from "./index.js";
 
 /** The ComposioPort adapter (over @composio/client) against a running emulator: every method, and every fault kind. */
@@ -42,8 +42,11 @@ async function activeAccount(toolkitSlug: string, userId: string): Promise<{ aut
   return { authConfigId: config.id, id: link.connectedAccountId };
 }
 
+// Without Composio's spec (a fresh clone alone), the one check against it is skipped (test/global-setup.ts says so).
+const withSpec = specAvailable();
+
 beforeAll(async () => {
-  spec = new OpenApiSpec();
+  if (withSpec) spec = new OpenApiSpec();
   emulator = await startEmulator({ apiKey: API_KEY });
   port = createComposioClient({ apiKey: API_KEY, baseUrl: emulator.url, timeoutMs: 1_000 });
 });
@@ -256,7 +259,7 @@ describe("createComposioClient against the emulator", () => {
     expect(routes).toContain(`PATCH /api/v3.1/trigger_instances/manage/${triggerId}`);
   });
 
-  it("sends request bodies that match the spec's request schemas", async () => {
+  it.skipIf(!withSpec)("sends request bodies that match the spec's request schemas", async () => {
     const { authConfigId, id } = await activeAccount("notion", "erin");
     await port.updateAuthConfig(authConfigId, { name: "n" });
     const custom = await port.createAuthConfig({

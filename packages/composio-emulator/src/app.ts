@@ -168,6 +168,12 @@ export function createEmulatorApp(options: EmulatorOptions): FastifyInstance {
     reply.code(404).send(errorBody(ERRORS.NOT_FOUND, 404, `Route ${request.method} ${request.url.split("?")[0]} not found`, request.id)),
   );
 
+  // Faults that let the request run and then delay or drop its answer (a tool that ran, an answer that never came).
+  app.addHook("onSend", async (request, _reply, payload) => {
+    await faults.beforeAnswer(request);
+    return payload;
+  });
+
   app.addHook("onClose", async () => {
     faults.releaseHanging();
     webhooks.close();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { OpenApiSpec } from "../test/openapi.js";
+import { OpenApiSpec, specAvailable } from "../test/openapi.js";
 import { type RunningEmulator, startEmulator } from "./index.js";
 
 /**
@@ -11,6 +11,9 @@ import { type RunningEmulator, startEmulator } from "./index.js";
 
 let spec: OpenApiSpec;
 let emulator: RunningEmulator;
+// Without Composio's spec (a fresh clone alone), the checks against it are skipped; the test run says so once
+// (test/global-setup.ts).
+const withSpec = specAvailable();
 
 interface Answer {
   status: number;
@@ -22,7 +25,7 @@ interface Answer {
 type Json = Record<string, any>;
 
 beforeAll(async () => {
-  spec = new OpenApiSpec();
+  if (withSpec) spec = new OpenApiSpec();
   emulator = await startEmulator();
 });
 
@@ -66,7 +69,7 @@ function client(prefix: "/api/v3" | "/api/v3.1") {
 }
 
 for (const prefix of ["/api/v3", "/api/v3.1"] as const) {
-  describe(`contract of ${prefix} against composio-openapi-v3.json`, () => {
+  describe.skipIf(!withSpec)(`contract of ${prefix} against composio-openapi-v3.json`, () => {
     const call = client(prefix);
 
     beforeEach(async () => {

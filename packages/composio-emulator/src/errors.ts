@@ -1,5 +1,3 @@
-import type { FastifyReply, FastifyRequest } from "fastify";
-
 /**
  * Composio's error envelope `{ error: { message, code, slug, status, request_id } }`. The numeric codes that
  * COMPOSIO.md names (600, 1803, 1812, 2401) are Composio's; the others are the emulator's own choice.
@@ -37,8 +35,4 @@ export class EmulatorApiError extends Error {
 
 export function errorBody(kind: { code: number; slug: string }, status: number, message: string, requestId: string) {
   return { error: { message, code: kind.code, slug: kind.slug, status, request_id: requestId } };
-}
-
-export function sendError(request: FastifyRequest, reply: FastifyReply, kind: ErrorKind, message: string, status: number = kind.status) {
-  return reply.code(status).send(errorBody(kind, status, message, request.id));
 }

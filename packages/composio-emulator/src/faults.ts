@@ -18,9 +18,22 @@ export type FaultKind =
   /** 200 with a truncated JSON body. */
   | "malformed"
   /** Destroys the connection without an answer. */
-  | "reset";
+  | "reset"
+  /** Runs the request (a tool runs, an account is created), then waits `ms` before answering. */
+  | "answer_latency"
+  /** Runs the request, then destroys the connection instead of answering: the caller cannot know it happened. */
+  | "answer_drop";
 
-export const FAULT_KINDS: readonly FaultKind[] = ["latency", "rate_limit", "server_error", "timeout", "malformed", "reset"];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  "latency",
+  "rate_limit",
+  "server_error",
+  "timeout",
+  "malformed",
+  "reset",
+  "answer_latency",
+  "answer_drop",
+];
 
 export interface FaultSpec {
   kind: FaultKind;
@@ -51,6 +64,8 @@ export class FaultRegistry {
   private seq = 0;
   /** Responses held open by "timeout" faults: destroyed on reset and close. */
   private readonly hanging = new Set<FastifyReply>();
+  /** Faults that act once the request has run (answer_latency, answer_drop), by request. */
+  private readonly afterRun = new WeakMap<FastifyRequest, Fault>();
 
   add(spec: FaultSpec): Fault {
     this.seq += 1;
@@ -79,6 +94,21 @@ export class FaultRegistry {
     this.hanging.clear();
   }
 
+  /**
+   * Applies the fault, if any, that acts once the request has run, just before its answer is sent: waits, or drops
+   * the connection (the answer is then never written).
+   */
+  async beforeAnswer(request: FastifyRequest): Promise<void> {
+    const fault = this.afterRun.get(request);
+    if (!fault) return;
+    this.afterRun.delete(request);
+    if (fault.kind === "answer_latency") {
+      await new Promise((resolve) => setTimeout(resolve, fault.ms ?? 1000));
+    } else {
+      request.raw.socket.destroy();
+    }
+  }
+
   /** Takes the first fault matching the request, counting it down. */
   take(method: string, route: string): Fault | null {
     const fault = this.faults.find((f) => (!f.method || f.method.toUpperCase() === method) && (!f.path || pathMatches(f.path, route)));
@@ -94,6 +124,10 @@ export class FaultRegistry {
   /** Applies a fault. Returns true when the request was answered (or hijacked) and must go no further. */
   async apply(fault: Fault, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     switch (fault.kind) {
+      case "answer_latency":
+      case "answer_drop":
+        this.afterRun.set(request, fault);
+        return false;
       case "latency":
         await new Promise((resolve) => setTimeout(resolve, fault.ms ?? 1000));
         return false;

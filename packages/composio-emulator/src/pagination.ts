@@ -1,7 +1,7 @@
 import { EmulatorApiError, ERRORS } from "./errors.js";
 
-export const DEFAULT_LIMIT = 20;
-export const MAX_LIMIT = 1000;
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 1000;
 
 export interface CursorPage<T> {
   items: T[];

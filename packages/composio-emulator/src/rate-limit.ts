@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 
-export const RATE_LIMIT_WINDOW_MS = 60_000;
+const RATE_LIMIT_WINDOW_MS = 60_000;
 export const RATE_LIMIT_WINDOW_SECONDS = RATE_LIMIT_WINDOW_MS / 1000;
 
 export type RateLimitDecision =

@@ -15,7 +15,7 @@ export type ApiVersion = "v3" | "v3.1";
 const SECRET_KEY = /secret|token|password|private_key|api_key|apikey/i;
 
 /** Credentials as Composio shows them: secrets never echoed. */
-export function publicCredentials(credentials: Record<string, unknown>): Record<string, unknown> {
+function publicCredentials(credentials: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(credentials).filter(([k]) => !SECRET_KEY.test(k)));
 }
 

@@ -72,7 +72,7 @@ interface StoredEvent {
 }
 
 /** Composio's signature header value for one attempt: `v1,<base64(HMAC-SHA256(secret, "<id>.<ts>.<body>"))>`. */
-export function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
+function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
   const digest = createHmac("sha256", Buffer.from(secret, "utf8")).update(`${id}.${timestampSeconds}.${body}`, "utf8").digest("base64");
   return `v1,${digest}`;
 }

@@ -1,17 +1,14 @@
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
+import { SPEC_PATH, specAvailable } from "./spec-location.js";
+
+export { SPEC_PATH, specAvailable } from "./spec-location.js";
 
 /**
- * Composio's official OpenAPI spec (v3) as a validator. The spec lives outside the repository, beside it:
- * `<repo>/../shared/composio/composio-openapi-v3.json` (see SOURCE.md there). OpenAPI 3.0's `nullable` is rewritten
- * into JSON Schema before Ajv sees it; `$ref`s resolve inside the document.
+ * Composio's official OpenAPI spec (v3) as a validator. The spec lives outside the repository (see spec-location.ts).
+ * OpenAPI 3.0's `nullable` is rewritten into JSON Schema before Ajv sees it; `$ref`s resolve inside the document.
  */
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = path.resolve(here, "../../..");
-export const SPEC_PATH = path.resolve(REPO_ROOT, "../shared/composio/composio-openapi-v3.json");
 const SPEC_ID = "composio-openapi-v3.json";
 
 type Node = Record<string, unknown>;
@@ -44,11 +41,7 @@ export class OpenApiSpec {
   private readonly cache = new Map<string, ValidateFunction>();
 
   constructor() {
-    if (!existsSync(SPEC_PATH)) {
-      throw new Error(
-        `Composio's OpenAPI spec is missing: expected ${SPEC_PATH} (the shared folder beside the repository, see its SOURCE.md). The contract tests cannot run without it.`,
-      );
-    }
+    if (!specAvailable()) throw new Error(`Composio's OpenAPI spec is missing: expected ${SPEC_PATH}`);
     this.doc = rewriteNullable(JSON.parse(readFileSync(SPEC_PATH, "utf8"))) as OpenApiSpec["doc"];
     this.ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
     const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;

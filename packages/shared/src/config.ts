@@ -11,6 +11,13 @@ const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" |
 export const configSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** `json`: one pino JSON object a line; `pretty`: readable lines; `auto`: pretty on a terminal, JSON otherwise. */
+  LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
+  /**
+   * How long a service may take to stop after SIGTERM or SIGINT (finishing requests, letting active jobs end) before
+   * it exits anyway. Longer than COMPOSIO_TIMEOUT_MS, so that a job in the middle of a Composio call can finish.
+   */
+  SHUTDOWN_TIMEOUT_MS: positiveInt.max(600_000).default(45_000),
   HOST: z.string().min(1).default("127.0.0.1"),
   GATEWAY_PORT: port.default(8000),
   WEBHOOKS_PORT: port.default(8001),

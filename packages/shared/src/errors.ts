@@ -7,10 +7,13 @@ export const ERROR_STATUS = {
   /** The tenant's tool policy does not let this user run this tool. */
   TOOL_NOT_ALLOWED: 403,
   NOT_FOUND: 404,
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
   UPSTREAM_ERROR: 502,
   UNAVAILABLE: 503,
@@ -41,4 +44,3 @@ export class AppError extends Error {
 }
 
 export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);
-export const forbidden = (message: string) => new AppError("FORBIDDEN", message);

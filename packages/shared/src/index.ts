@@ -26,6 +26,7 @@ export * from "./llm-tools.js";
 export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./policy.js";
+export * from "./pretty-log.js";
 export * from "./queues.js";
 export * from "./redis.js";
 export * from "./webhooks/signature.js";

@@ -1,10 +1,11 @@
 import { type Logger, type LoggerOptions, pino } from "pino";
+import { type LineSink, prettyLogStream } from "./pretty-log.js";
 
 /**
  * Paths pino removes from every log line. Secrets never reach a log: API keys, bearer tokens, client secrets,
  * OAuth tokens, webhook secrets and signatures.
  */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   "req.headers.authorization",
   "req.headers.cookie",
   'req.headers["x-api-key"]',
@@ -53,8 +54,21 @@ export function loggerOptions(service: string, level: string): LoggerOptions {
   };
 }
 
-export function createLogger(service: string, level = "info"): Logger {
-  return pino(loggerOptions(service, level));
+export type LogFormat = "auto" | "json" | "pretty";
+
+export interface LogOutput {
+  /** `auto` (the default): pretty when the output is a terminal. */
+  format?: LogFormat;
+  /** Where lines go; stdout by default (tests capture them). */
+  stream?: LineSink & { isTTY?: boolean };
+}
+
+export function createLogger(service: string, level = "info", output: LogOutput = {}): Logger {
+  const format = output.format ?? "auto";
+  const pretty = format === "pretty" || (format === "auto" && (output.stream ?? process.stdout).isTTY === true);
+  if (pretty) return pino(loggerOptions(service, level), prettyLogStream(output.stream ?? process.stdout));
+  // JSON to stdout through pino's own fast destination (sonic-boom), as before LOG_FORMAT existed.
+  return output.stream ? pino(loggerOptions(service, level), output.stream) : pino(loggerOptions(service, level));
 }
 
 export type { Logger };

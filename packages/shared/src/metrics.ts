@@ -13,7 +13,6 @@ export const METRIC_NAMES = {
   socketsClosed: "kronos_ws_sockets_closed_total",
   webhookSignatureFailures: "kronos_webhook_signature_failures_total",
   webhooksReceived: "kronos_webhooks_received_total",
-  composioRequests: "kronos_composio_requests_total",
 } as const;
 
 /** A registry with the process's default metrics (memory, CPU, event loop lag), labelled with the service. */

@@ -85,3 +85,4 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+export { type RawAnswer, rawHttp } from "./raw-http.js";

@@ -1,4 +1,5 @@
 import type { PrismaClient } from "@kronos/db";
+import { createServiceApp, opsRoutes } from "@kronos/service-kit";
 import {
   type ComposioPort,
   type Config,
@@ -8,21 +9,17 @@ import {
   instrumentHttp,
   instrumentQueues,
   type Logger,
-  lazyChildLogger,
-  loggerOptions,
   RateBudget,
   type Redis,
   withRateBudget,
 } from "@kronos/shared";
-import Fastify, { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { GatewayContext } from "./context.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { ToolPolicyCache } from "./lib/tool-policies.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
-import { errorsPlugin } from "./plugins/errors.js";
 import { queueDashboardPlugin } from "./plugins/queue-dashboard.js";
-import { genRequestId, requestIdPlugin } from "./plugins/request-id.js";
 import { securityPlugin } from "./plugins/security.js";
 import { swaggerPlugin } from "./plugins/swagger.js";
 import { createGatewayQueues, queueEmitters } from "./queues.js";
@@ -34,8 +31,7 @@ import { catalogueRoutes } from "./routes/catalogue.js";
 import { connectionOpRoutes } from "./routes/connection-ops.js";
 import { connectionRoutes } from "./routes/connections.js";
 import { executionRoutes } from "./routes/executions.js";
-import { healthRoutes } from "./routes/health.js";
-import { metricsRoutes } from "./routes/metrics.js";
+import { healthRouteOptions, healthRoutes, metricsRouteOptions } from "./routes/health.js";
 import { policyRoutes } from "./routes/policies.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { toolRoutes } from "./routes/tools.js";
@@ -45,7 +41,7 @@ export interface GatewayDeps {
   config: Config;
   prisma: PrismaClient;
   redis: Redis;
-  /** A pino logger; by default one is made from LOG_LEVEL. */
+  /** A pino logger; by default one is made from LOG_LEVEL and LOG_FORMAT. */
   logger?: Logger;
   /** The Composio port for the catalogue; by default the client over COMPOSIO_BASE_URL, within the shared rate budget. */
   composio?: ComposioPort;
@@ -56,26 +52,20 @@ export interface GatewayDeps {
   apiKeyCache?: Partial<ApiKeyCacheOptions>;
 }
 
-export const BODY_LIMIT_BYTES = 1024 * 1024;
+const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** The gateway, ready to `listen` or to `inject`. Closing it closes its queues; prisma and redis stay the caller's. */
 export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstance> {
   const { config } = deps;
-  const app = Fastify({
-    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions("gateway", config.LOG_LEVEL) }),
-    genReqId: genRequestId,
-    // A request's child logger is made only if the request logs something at an enabled level (see lazyChildLogger).
-    childLoggerFactory: (logger, bindings, options) =>
-      lazyChildLogger(logger as unknown as Logger, bindings, options as Record<string, unknown>) as unknown as typeof logger,
-    requestIdHeader: false,
+  const service = createServiceApp({
+    service: "gateway",
+    config,
+    ...(deps.logger ? { logger: deps.logger } : {}),
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: config.TRUST_PROXY,
-    return503OnClosing: true,
-  }).withTypeProvider<ZodTypeProvider>();
+  });
+  const app = service.withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  // A JSON API: any other body is answered 415 rather than handed to validation as a string.
-  app.removeContentTypeParser("text/plain");
 
   const registry = createMetricsRegistry("gateway");
   instrumentHttp(app as unknown as Parameters<typeof instrumentHttp>[0], registry);
@@ -111,11 +101,16 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
     sessionSecret: config.SESSION_SECRET,
     apiKeyCache: new ApiKeyCache({ ...API_KEY_CACHE_DEFAULTS, ...deps.apiKeyCache }),
   });
-  await app.register(requestIdPlugin);
-  await app.register(errorsPlugin);
   await app.register(securityPlugin, { corsOrigins: config.CORS_ORIGINS });
   await app.register(swaggerPlugin, { publicUrl: config.PUBLIC_GATEWAY_URL });
 
+  await app.register(opsRoutes, {
+    service: "gateway",
+    registry,
+    adminToken: config.ADMIN_TOKEN,
+    healthRoute: healthRouteOptions,
+    metricsRoute: metricsRouteOptions,
+  });
   await app.register(healthRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
   await app.register(sessionRoutes, { ctx });
@@ -129,7 +124,6 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(policyRoutes, { ctx });
   await app.register(toolRoutes, { ctx });
   await app.register(triggerRoutes, { ctx });
-  await app.register(metricsRoutes, { registry });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });
 
   await app.ready();

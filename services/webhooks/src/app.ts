@@ -1,21 +1,18 @@
 import websocket from "@fastify/websocket";
 import { type PrismaClient, prismaSql, type Sql } from "@kronos/db";
+import { API_SECURITY_HEADERS, createServiceApp, opsRoutes } from "@kronos/service-kit";
 import {
   AppError,
-  bearerCredential,
   type Config,
   createQueue,
   EventBus,
   instrumentHttp,
   type Logger,
-  lazyChildLogger,
-  loggerOptions,
   type Principal,
   type Redis,
-  safeEqual,
   type TypedQueue,
 } from "@kronos/shared";
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { authenticateFeed } from "./auth.js";
 import { composioWebhookRoutes } from "./composio-webhook.js";
 import { FeedClient } from "./feed/client.js";
@@ -64,7 +61,9 @@ export interface WebhooksDeps {
   feed?: Partial<FeedOptions>;
   /** Where trigger messages are published (default: the event bus on `redis`); tests make it fail. */
   bus?: Pick<EventBus, "publish">;
-  /** Where log lines go (default stdout); tests capture them. */
+  /** The process's logger (default: one from LOG_LEVEL and LOG_FORMAT). */
+  logger?: Logger;
+  /** Where the default logger's lines go (default stdout); tests capture them. */
   logStream?: { write(line: string): void };
 }
 
@@ -88,12 +87,16 @@ interface FeedQuery {
 export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInstance> {
   const { config, prisma, redis } = deps;
   const feed: FeedOptions = { ...feedOptionsFromConfig(config), ...deps.feed };
-  const app = Fastify({
-    logger: { ...loggerOptions("webhooks", config.LOG_LEVEL), ...(deps.logStream ? { stream: deps.logStream } : {}) },
-    // A request's child logger is made only if the request logs something at an enabled level (see lazyChildLogger).
-    childLoggerFactory: (logger, bindings, options) =>
-      lazyChildLogger(logger as unknown as Logger, bindings, options as Record<string, unknown>) as unknown as typeof logger,
-    trustProxy: config.TRUST_PROXY,
+  const app = createServiceApp({
+    service: "webhooks",
+    config,
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    ...(deps.logStream ? { logStream: deps.logStream } : {}),
+  });
+  // Everything this service answers is JSON (or a WebSocket upgrade): the API's headers on every answer.
+  app.addHook("onRequest", (_request, reply, done) => {
+    reply.headers(API_SECURITY_HEADERS);
+    done();
   });
 
   const ownsSubscriber = deps.subscriber === undefined;
@@ -116,21 +119,6 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   app.decorate("metrics", metrics);
   app.decorateRequest("principal", null);
   instrumentHttp(app, metrics.registry);
-
-  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    if (error instanceof AppError) return reply.status(error.status).send(error.toBody());
-    if (error.validation) return reply.status(400).send(new AppError("VALIDATION_FAILED", error.message).toBody());
-    if (error.statusCode === 413) return reply.status(413).send(new AppError("PAYLOAD_TOO_LARGE", error.message).toBody());
-    if (error.statusCode === 415) return reply.status(415).send(new AppError("UNSUPPORTED_MEDIA_TYPE", error.message).toBody());
-    if (typeof error.statusCode === "number" && error.statusCode < 500) {
-      return reply.status(error.statusCode).send(new AppError("BAD_REQUEST", error.message).toBody());
-    }
-    request.log.error({ err: error }, "request failed");
-    return reply.status(500).send(new AppError("INTERNAL", "Internal error").toBody());
-  });
-  app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(new AppError("NOT_FOUND", `Route ${request.method} ${request.url.split("?")[0]} not found`).toBody());
-  });
 
   // Runs before @fastify/websocket's own preClose (which closes sockets with no code): ours say 1001.
   let closing = false;
@@ -157,17 +145,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
 
   await app.register(websocket, { options: { maxPayload: feed.maxInboundBytes } });
 
-  app.get("/health", async () => ({ status: "ok" as const, service: "webhooks" }));
-
-  // Prometheus, for the operator only.
-  app.get("/metrics", async (request, reply) => {
-    const credential = bearerCredential(request.headers.authorization);
-    if (!credential || !safeEqual(credential, config.ADMIN_TOKEN)) {
-      throw new AppError("UNAUTHENTICATED", "Send the admin token as Authorization: Bearer <token>");
-    }
-    const body = await metrics.registry.metrics();
-    return reply.type(metrics.registry.contentType).send(body);
-  });
+  await app.register(opsRoutes, { service: "webhooks", registry: metrics.registry, adminToken: config.ADMIN_TOKEN });
 
   const bus = deps.bus ?? new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
   const sql = deps.sql ?? prismaSql(prisma);

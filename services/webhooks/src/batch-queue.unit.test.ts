@@ -24,9 +24,10 @@ describe("BatchQueue", () => {
 
   it("with a linger, lets a trickle wait and leave as one batch, and a full batch leave at once", async () => {
     const { batches, run } = recorder();
-    const queue = new BatchQueue(run, 3, 1, 30);
+    const queue = new BatchQueue(run, 3, 1, 1_000);
     const first = queue.push(1);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // A later turn of the event loop, not a delay: a busy machine can stretch any delay past the linger.
+    await new Promise((resolve) => setImmediate(resolve));
     const second = queue.push(2);
     expect(batches).toEqual([]);
     await Promise.all([first, second]);

@@ -415,7 +415,7 @@ describe("POST /webhooks/composio: duplicates", () => {
     const add = vi.spyOn(running.app.webhookQueue, "add").mockRejectedValueOnce(new Error("Redis is unreachable"));
     try {
       const failed = await post(running.httpBase, { id, body, secret: SECRET });
-      expect(failed).toEqual({ status: 500, body: { error: { code: "INTERNAL", message: "Internal error" } } });
+      expect(failed).toEqual({ status: 500, body: { error: { code: "INTERNAL", message: "Internal server error" } } });
       expect(await stored(id)).not.toBeNull();
       expect(await inspect.getJob(id)).toBeUndefined();
 

@@ -19,20 +19,20 @@ import { WebhookOwners } from "./webhook-owners.js";
 import { WebhookStore } from "./webhook-store.js";
 
 /** Largest delivery accepted (413 above). */
-export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
 /**
  * Deliveries being stored and enqueued at once, above which a delivery is answered 503 with Retry-After (Composio
  * retries it) instead of queueing for the database without bound: under overload the process keeps answering
  * quickly (and accepting connections) rather than piling up requests until connections are reset.
  */
-export const WEBHOOK_MAX_IN_FLIGHT = 1024;
+const WEBHOOK_MAX_IN_FLIGHT = 1024;
 
 /** Seconds a shed delivery is told to wait (the Retry-After header). */
-export const WEBHOOK_RETRY_AFTER_SECONDS = 1;
+const WEBHOOK_RETRY_AFTER_SECONDS = 1;
 
 /** The route, for the README and the tests. */
-export const COMPOSIO_WEBHOOK_PATH = "/webhooks/composio";
+const COMPOSIO_WEBHOOK_PATH = "/webhooks/composio";
 
 /** What the route needs of the BullMQ queue (tests wrap it). */
 export type WebhookQueue = Pick<TypedQueue<"webhookEvent">, "add" | "getJob">;

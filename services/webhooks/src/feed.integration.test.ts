@@ -1,7 +1,17 @@
 import { randomUUID } from "node:crypto";
 import type { PrismaClient } from "@kronos/db";
+import { API_SECURITY_HEADERS } from "@kronos/service-kit";
 import { type Config, EventBus, hashApiKey, type Redis, signUserToken } from "@kronos/shared";
-import { createTestTenant, deleteRedisPrefix, TEST_SESSION_SECRET, testConfig, testPrisma, testRedis, waitFor } from "@kronos/testing";
+import {
+  createTestTenant,
+  deleteRedisPrefix,
+  rawHttp,
+  TEST_SESSION_SECRET,
+  testConfig,
+  testPrisma,
+  testRedis,
+  waitFor,
+} from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Feed, openFeed, publishMany, type Running, refusedFeed, startApp, statusDraft } from "../test/support.js";
 
@@ -53,6 +63,33 @@ describe("GET /health", () => {
     const response = await fetch(`${running.httpBase}/nope`);
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: { code: "NOT_FOUND" } });
+  });
+
+  it("answers router and protocol errors in the API's shape and headers, without repeating the URL", async () => {
+    const port = Number(new URL(running.httpBase).port);
+    const get = (path: string) => rawHttp(port, `GET ${path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n`);
+    for (const [answer, status, code] of [
+      [await get("/webhooks/%zz"), 400, "BAD_REQUEST"],
+      [await get("/no-such-route-q9"), 404, "NOT_FOUND"],
+      [await rawHttp(port, "NOT HTTP AT ALL\r\n\r\n"), 400, "BAD_REQUEST"],
+    ] as const) {
+      expect(answer.status).toBe(status);
+      expect(answer.headers).toMatchObject(API_SECURITY_HEADERS);
+      expect(JSON.parse(answer.body)).toEqual({ error: { code, message: expect.any(String) } });
+      expect(answer.body).not.toMatch(/%zz|q9/);
+    }
+  });
+
+  it("names the invalid field of a refused request", async () => {
+    const response = await fetch(`${running.httpBase}/ws?since=not-an-event-id`, { headers: { authorization: `Bearer ${acme.apiKey}` } });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: {
+        code: "VALIDATION_FAILED",
+        message: "The request is invalid",
+        details: [{ field: "querystring.since", message: expect.any(String) }],
+      },
+    });
   });
 });
 

@@ -1,33 +1,25 @@
 import { createDatabase } from "@kronos/db";
-import { createRedis, loadConfigOrExit } from "@kronos/shared";
+import { stopOnSignals } from "@kronos/service-kit";
+import { createLogger, createRedis, loadConfigOrExit } from "@kronos/shared";
 import { buildWebhooksApp } from "./app.js";
 
 const config = loadConfigOrExit("webhooks");
+const logger = createLogger("webhooks", config.LOG_LEVEL, { format: config.LOG_FORMAT });
 const database = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
 const { prisma, sql } = database;
 const redis = createRedis(config.REDIS_URL);
 const subscriber = createRedis(config.REDIS_URL);
-const app = await buildWebhooksApp({ config, prisma, sql, redis, subscriber });
+const app = await buildWebhooksApp({ config, prisma, sql, redis, subscriber, logger });
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  app.log.info({ signal }, "shutting down");
-  const force = setTimeout(() => process.exit(1), 15_000);
-  force.unref();
-  try {
-    // Stops accepting, closes every socket with 1001, unsubscribes.
+stopOnSignals({
+  logger,
+  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  // Stops accepting, closes every socket with 1001, unsubscribes; then the connections.
+  stop: async () => {
     await app.close();
     await Promise.allSettled([subscriber.quit(), redis.quit(), database.close()]);
-    process.exit(0);
-  } catch (error) {
-    app.log.error({ err: error }, "shutdown failed");
-    process.exit(1);
-  }
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+  },
+});
 
 // A deep accept queue (Node's default is 511): a burst of new connections waits to be accepted instead of being
 // dropped or reset by the kernel while the event loop is busy (the kernel caps it at net.core.somaxconn).

@@ -2,9 +2,9 @@ import type { PrismaClient } from "@kronos/db";
 import { parseComposioUserId, type TriggerMessageRefs, type WebhookOwner } from "@kronos/shared";
 
 /** How long a found owner is reused: an account's connection, tenant and user never change while it exists. */
-export const OWNER_CACHE_TTL_MS = 30_000;
+const OWNER_CACHE_TTL_MS = 30_000;
 /** Owners kept at most (the oldest are dropped first). */
-export const OWNER_CACHE_MAX = 10_000;
+const OWNER_CACHE_MAX = 10_000;
 
 /**
  * Finds whom a trigger message belongs to: the connection of its connected account, else the tenant and user encoded

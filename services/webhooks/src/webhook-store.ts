@@ -12,11 +12,11 @@ export interface WebhookRow {
 }
 
 /** Rows in one statement at most. */
-export const STORE_MAX_BATCH = 100;
+const STORE_MAX_BATCH = 100;
 /** Statements of each kind running at once (each holds one pooled connection for one statement). */
-export const STORE_MAX_CONCURRENT = 4;
+const STORE_MAX_CONCURRENT = 4;
 /** Ms a delivery's "applied" mark waits for others: nobody waits on it in a hurry (the event is already out). */
-export const MARK_LINGER_MS = 20;
+const MARK_LINGER_MS = 20;
 
 const INSERT_TEXT = `
   INSERT INTO "webhook_events" ("id", "type", "tenant_id", "payload")

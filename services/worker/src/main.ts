@@ -1,4 +1,5 @@
 import { createDatabase } from "@kronos/db";
+import { stopOnSignals } from "@kronos/service-kit";
 import {
   composioBudgetKey,
   createComposioClient,
@@ -14,7 +15,7 @@ import { buildHealthServer } from "./health.js";
 import { startWorkers } from "./workers.js";
 
 const config = loadConfigOrExit("worker");
-const logger = createLogger("worker", config.LOG_LEVEL);
+const logger = createLogger("worker", config.LOG_LEVEL, { format: config.LOG_FORMAT });
 const database = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
 const { prisma, sql } = database;
 const redis = createRedis(config.REDIS_URL);
@@ -37,34 +38,19 @@ const workers = await startWorkers({
   connection: () => createRedis(config.REDIS_URL),
   metrics: registry,
 });
-const health = buildHealthServer({ metrics: { registry, adminToken: config.ADMIN_TOKEN } });
+const health = buildHealthServer({ metrics: { registry, adminToken: config.ADMIN_TOKEN }, logger });
 await health.listen({ host: config.HOST, port: config.WORKER_PORT });
 logger.info({ host: config.HOST, port: config.WORKER_PORT }, "worker listening");
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, "shutting down: letting active jobs finish");
-  const timer = setTimeout(() => {
-    // BullMQ hands the jobs still active back (stalled-job check) to the next worker: nothing is lost.
-    logger.error("shutdown took too long; exiting");
-    process.exit(1);
-  }, 60_000);
-  timer.unref();
-  try {
-    // Every worker stops taking jobs and waits for its active ones; then the connections close.
+stopOnSignals({
+  logger,
+  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  // Every worker stops taking jobs and waits for its active ones; then the connections close. Jobs still active at
+  // the timeout are handed back by BullMQ's stalled-job check to the next worker: nothing is lost.
+  stop: async () => {
     await workers.close();
     await health.close();
     await database.close();
     await redis.quit();
-    logger.info("stopped");
-    process.exit(0);
-  } catch (error) {
-    logger.error({ err: error }, "error while shutting down");
-    process.exit(1);
-  }
-}
-
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+  },
+});

@@ -44,6 +44,11 @@ export interface WorkerDeps {
 export interface RunningWorkers {
   /** One Queue per queue this service works on (for tests and the metrics). */
   queues: { [K in QueueKey]: TypedQueue<K> };
+  /** The one dependency object every handler receives. */
+  context: JobContext;
+  /** Stops taking jobs in this process (the active ones finish); `resume` takes them again. */
+  pause(): Promise<void>;
+  resume(): void;
   /** Stops taking jobs, waits for the active ones to finish, then closes every connection it opened. */
   close(): Promise<void>;
 }
@@ -111,6 +116,13 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   let closing: Promise<void> | undefined;
   return {
     queues,
+    context: ctx,
+    async pause() {
+      await Promise.all(workers.map((w) => w.pause()));
+    },
+    resume() {
+      for (const worker of workers) worker.resume();
+    },
     close() {
       closing ??= (async () => {
         // Active jobs finish; what has not started stays in Redis for the next worker.

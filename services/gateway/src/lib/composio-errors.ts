@@ -1,7 +1,7 @@
 import { AppError, ComposioError } from "@kronos/shared";
 
 /** A 503 that tells the client when to retry (the errors plugin sends Retry-After). */
-export class RetryLaterError extends AppError {
+class RetryLaterError extends AppError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,

@@ -2,7 +2,7 @@ import type { Redis } from "@kronos/shared";
 import { type Queue, QueueEvents } from "bullmq";
 
 /** How long a queue's event reader stays open after its last waiter left. */
-export const QUEUE_EVENTS_IDLE_MS = 60_000;
+const QUEUE_EVENTS_IDLE_MS = 60_000;
 
 /**
  * A queue's event reader (BullMQ QueueEvents: a blocking XREAD of every job event of the queue) that runs only while

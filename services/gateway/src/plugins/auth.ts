@@ -1,4 +1,5 @@
 import type { PrismaClient } from "@kronos/db";
+import { globalPlugin } from "@kronos/service-kit";
 import {
   API_KEY_PREFIX,
   AppError,
@@ -11,7 +12,6 @@ import {
 } from "@kronos/shared";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AdminPrincipal, GatewayPrincipal, PrincipalKind } from "../context.js";
-import { globalPlugin } from "../lib/global-plugin.js";
 
 export interface AuthOptions {
   prisma: PrismaClient;
@@ -163,9 +163,9 @@ const apiKeyPrincipal = (owner: KeyOwner): GatewayPrincipal => ({ kind: "api_key
 
 /**
  * Who a credential belongs to when that is known without a lookup: user and admin tokens (null when invalid), API
- * keys in the cache. Undefined: an API key to look up (`authenticate`).
+ * keys in the cache. Undefined: an API key to look up (`lookUpApiKey`).
  */
-export function knownPrincipal(credential: string, options: AuthOptions): GatewayPrincipal | null | undefined {
+function knownPrincipal(credential: string, options: AuthOptions): GatewayPrincipal | null | undefined {
   if (credential.startsWith(API_KEY_PREFIX)) {
     const owner = options.apiKeyCache?.peek(hashApiKey(credential));
     return owner ? apiKeyPrincipal(owner) : undefined;
@@ -177,12 +177,6 @@ export function knownPrincipal(credential: string, options: AuthOptions): Gatewa
   }
   if (safeEqual(credential, options.adminToken)) return { kind: "admin" } satisfies AdminPrincipal;
   return null;
-}
-
-/** Who a credential belongs to, or null when it is nobody's. */
-export async function authenticate(credential: string, options: AuthOptions): Promise<GatewayPrincipal | null> {
-  const known = knownPrincipal(credential, options);
-  return known !== undefined ? known : lookUpApiKey(credential, options);
 }
 
 /** An API key not in the cache: read from Postgres (and cached when valid). */

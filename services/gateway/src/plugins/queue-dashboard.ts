@@ -6,7 +6,7 @@ import type { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { ADMIN_REALM, isAdminAuthorization } from "../lib/admin-credential.js";
 
-export const QUEUE_DASHBOARD_PATH = "/admin/queues";
+const QUEUE_DASHBOARD_PATH = "/admin/queues";
 
 /**
  * Bull Board over every queue at /admin/queues, pages, API and static assets alike behind the admin token (Bearer,

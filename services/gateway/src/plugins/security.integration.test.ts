@@ -1,4 +1,6 @@
-import { createTestTenant } from "@kronos/testing";
+import type { AddressInfo } from "node:net";
+import { API_SECURITY_HEADERS } from "@kronos/service-kit";
+import { createTestTenant, rawHttp } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "../../test/harness.js";
 import { isApiPath } from "./security.js";
@@ -61,6 +63,28 @@ describe("security headers", () => {
       expect(response.headers["x-xss-protection"]).toBeUndefined();
       expect(response.headers["referrer-policy"]).toBeUndefined();
     }
+  });
+});
+
+describe("router and protocol errors", () => {
+  it("answer in the API's error shape and headers over a real socket, without repeating the URL", async () => {
+    await h.app.listen({ host: "127.0.0.1", port: 0 });
+    const { port } = h.app.server.address() as AddressInfo;
+    const get = (path: string) => rawHttp(port, `GET ${path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n`);
+    const badEscape = await get("/api/v1/composio/connections/%zz");
+    const unknown = await get("/api/v1/composio/no-such-thing/x1y2z3");
+    const malformed = await rawHttp(port, "NOT HTTP AT ALL\r\n\r\n");
+    for (const [answer, status, code] of [
+      [badEscape, 400, "BAD_REQUEST"],
+      [unknown, 404, "NOT_FOUND"],
+      [malformed, 400, "BAD_REQUEST"],
+    ] as const) {
+      expect(answer.status).toBe(status);
+      expect(answer.headers).toMatchObject(API_SECURITY_HEADERS);
+      expect(JSON.parse(answer.body)).toEqual({ error: { code, message: expect.any(String) } });
+    }
+    expect(badEscape.body).not.toContain("%zz");
+    expect(unknown.body).not.toContain("x1y2z3");
   });
 });
 

@@ -1,9 +1,9 @@
 import cors from "@fastify/cors";
+import { API_SECURITY_HEADERS, globalPlugin } from "@kronos/service-kit";
 import helmet from "helmet";
-import { globalPlugin } from "../lib/global-plugin.js";
 
 /** CORS origins from a comma-separated list; none by default (browsers then get no CORS headers). */
-export function corsOrigins(list: string): string[] {
+function corsOrigins(list: string): string[] {
   return list
     .split(",")
     .map((origin) => origin.trim())
@@ -14,7 +14,7 @@ export function corsOrigins(list: string): string[] {
  * The headers helmet sets, read once by running it against a recording response. upgrade-insecure-requests would
  * break /docs when it is served over plain HTTP (local runs).
  */
-export function securityHeaders(): Record<string, string> {
+function securityHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};
   const recorder = {
     setHeader(name: string, value: string | number | readonly string[]) {
@@ -36,20 +36,7 @@ export function securityHeaders(): Record<string, string> {
   return headers;
 }
 
-/**
- * The API's JSON responses get the headers the OWASP REST Security Cheat Sheet asks of an API, not the page-oriented
- * set above: nothing in a JSON body is a page to frame, sniff, run scripts in or keep in a shared cache. Half the
- * bytes of helmet's set, on every response of the hot paths (see bench/README.md, P1).
- */
-export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  "cache-control": "no-store",
-  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
-  "strict-transport-security": "max-age=31536000; includeSubDomains",
-  "x-content-type-options": "nosniff",
-  "x-frame-options": "DENY",
-};
-
-export const API_PATH_PREFIX = "/api/";
+const API_PATH_PREFIX = "/api/";
 
 /**
  * Whether a request's raw URL is under `/api/`. The router decodes percent-escapes (`/%61pi/...` reaches an API

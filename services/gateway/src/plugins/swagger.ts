@@ -1,9 +1,9 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import { globalPlugin } from "@kronos/service-kit";
 import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
-import { globalPlugin } from "../lib/global-plugin.js";
 
-export const DOCS_PREFIX = "/docs";
+const DOCS_PREFIX = "/docs";
 
 /** OpenAPI generated from the same zod schemas that validate requests and serialise answers; UI at /docs. */
 export const swaggerPlugin = globalPlugin<{ publicUrl: string }>("swagger", async (app, options) => {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
 import { type ConnectionOpJob, type ConnectionStatus, encodeJobFailure, QUEUES } from "@kronos/shared";
 import { createTestTenant } from "@kronos/testing";
 import { type Job, UnrecoverableError } from "bullmq";
@@ -135,5 +136,24 @@ describe("connection operations", () => {
     expect((await h.prisma.connection.findUnique({ where: { id: bobs } }))?.status).toBe("ACTIVE");
     const own = await h.inject({ method: "POST", url: `${BASE}/${alices}/disable`, headers: bearer(alice) });
     expect(own.json()).toMatchObject({ status: "INACTIVE" });
+  });
+});
+
+describe("body-less requests with Content-Type: application/json (what axios in Node sends)", () => {
+  it("are accepted on enable, disable, refresh and delete, over a real socket", async () => {
+    await h.app.listen({ host: "127.0.0.1", port: 0 });
+    const { port } = h.app.server.address() as AddressInfo;
+    const id = await seed(acme.tenantId, "alice", "ACTIVE");
+    const send = (method: string, path: string) =>
+      fetch(`http://127.0.0.1:${port}${BASE}/${id}${path}`, {
+        method,
+        headers: { ...bearer(acme.apiKey), "content-type": "application/json", accept: "application/json, text/plain, */*" },
+      });
+    for (const op of ["disable", "enable", "refresh"]) {
+      const response = await send("POST", `/${op}`);
+      expect(response.status, op).toBe(200);
+      expect((await response.json()) as { connection_id: string }, op).toMatchObject({ connection_id: id });
+    }
+    expect((await send("DELETE", "")).status).toBe(204);
   });
 });

@@ -99,10 +99,10 @@ describe("cross-cutting", () => {
     expect([200, 302]).toContain(ui.statusCode);
   });
 
-  it("answers 404 NOT_FOUND for an unknown route", async () => {
+  it("answers 404 NOT_FOUND for an unknown route, without repeating its URL", async () => {
     const response = await h.inject({ method: "GET", url: "/api/v1/nothing?x=1" });
     expect(response.statusCode).toBe(404);
-    expect(response.json()).toEqual({ error: { code: "NOT_FOUND", message: "Route GET /api/v1/nothing not found" } });
+    expect(response.json()).toEqual({ error: { code: "NOT_FOUND", message: "No route for GET at this path" } });
   });
 
   it("honours and echoes x-request-id, and makes one up otherwise", async () => {

@@ -1,14 +1,30 @@
 import { composioHealthResponseSchema, serviceHealthResponseSchema } from "@kronos/shared";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
 import type { RouteOptions } from "../context.js";
 import { checkHealth } from "../use-cases/check-health.js";
+import { ADMIN_SECURITY, errorResponses } from "./responses.js";
+
+// GET /health and GET /metrics are the service kit's (`opsRoutes`); here, how the gateway documents and guards them.
+export const healthRouteOptions = {
+  schema: { tags: ["health"], summary: "Liveness", response: { 200: serviceHealthResponseSchema } },
+};
+
+/** Prometheus scrapes this with the admin token as a Bearer credential. */
+export const metricsRouteOptions = {
+  config: { auth: ["admin"] as const },
+  schema: {
+    tags: ["ops"],
+    summary: "Prometheus metrics (HTTP latency, queue depths, process)",
+    security: ADMIN_SECURITY,
+    response: {
+      200: { description: "Prometheus text format", content: { "text/plain": { schema: z.string() } } },
+      ...errorResponses(401, 403),
+    },
+  },
+};
 
 export const healthRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx }) => {
-  app.get("/health", { schema: { tags: ["health"], summary: "Liveness", response: { 200: serviceHealthResponseSchema } } }, async () => ({
-    status: "ok" as const,
-    service: "gateway",
-  }));
-
   app.get(
     "/api/v1/composio/health",
     {

@@ -16,7 +16,7 @@ import type { GatewayContext } from "../context.js";
 import { toAuthConfigView } from "../lib/auth-config-view.js";
 import { addAndWait } from "../lib/job-wait.js";
 
-export const authConfigPath = (id: string) => `/api/v1/composio/auth-configs/${id}`;
+const authConfigPath = (id: string) => `/api/v1/composio/auth-configs/${id}`;
 const AUTH_CONFIGS_PATH = "/api/v1/composio/auth-configs";
 
 export type AuthConfigOutcome =

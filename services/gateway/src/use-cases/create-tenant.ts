@@ -1,7 +1,7 @@
 import type { PrismaClient } from "@kronos/db";
 import { generateApiKey } from "@kronos/shared";
 
-export const TENANT_CREATED = "tenant.created";
+const TENANT_CREATED = "tenant.created";
 
 /** Creates a tenant with its first API key (only the hash is stored) and records it in the audit log. */
 export async function createTenant(prisma: PrismaClient, input: { name: string; actor: string }) {

@@ -37,7 +37,7 @@ export interface RejectedItem {
 }
 
 /** The jobId of an item that has no job because the gateway refused it (see the parent's `rejected`). */
-export const rejectedItemJobId = (bulkId: string, index: number) => `rejected-${bulkId}-${index}`;
+const rejectedItemJobId = (bulkId: string, index: number) => `rejected-${bulkId}-${index}`;
 
 /**
  * A bulk request as one BullMQ flow: a parent job (its id is the bulk id) whose children are the items. A child's

@@ -20,7 +20,7 @@ interface StreamInfo {
 }
 
 /** XINFO STREAM, or null when the tenant has no stream yet. */
-export async function streamInfo(redis: Redis, key: string): Promise<StreamInfo | null> {
+async function streamInfo(redis: Redis, key: string): Promise<StreamInfo | null> {
   let raw: unknown[];
   try {
     raw = (await redis.call("XINFO", "STREAM", key)) as unknown[];
@@ -40,7 +40,7 @@ export async function streamInfo(redis: Redis, key: string): Promise<StreamInfo 
 }
 
 /** The current status of the connections a principal may see, most recently updated first. */
-export async function loadSnapshot(prisma: PrismaClient, principal: Principal, limit: number): Promise<SnapshotMessage> {
+async function loadSnapshot(prisma: PrismaClient, principal: Principal, limit: number): Promise<SnapshotMessage> {
   const rows = await prisma.connection.findMany({
     where: { tenantId: principal.tenantId, ...(principal.kind === "user" ? { userId: principal.userId } : {}) },
     orderBy: [{ updatedAt: "desc" }, { id: "asc" }],

@@ -13,9 +13,12 @@ let prisma: PrismaClient;
 const published: Array<{ type: string; data: unknown }> = [];
 let toolRuns = 0;
 const deps = (): ExecuteToolDeps => ({
-  config: { EXECUTION_RESULT_MAX_BYTES: 10_000 },
+  config: { EXECUTION_RESULT_MAX_BYTES: 10_000, INFRA_RETRY_MAX_DELAY_MS: 100, INFRA_RETRY_MAX_MS: 1_000 },
   prisma,
   composio: {
+    getTool: async () => {
+      throw new Error("not used: no earlier call was left unanswered");
+    },
     executeTool: async () => {
       toolRuns += 1;
       return { successful: true, data: { ok: true }, error: null, logId: "log_1" };

@@ -1,6 +1,6 @@
 import { type PrismaClient, prismaSql, type Sql } from "@kronos/db";
 import {
-  type ComposioError,
+  ComposioError,
   type ComposioPort,
   type Config,
   composioUserId,
@@ -14,21 +14,37 @@ import {
   type Logger,
 } from "@kronos/shared";
 import { describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
-import { type FinalOutcome, type FoundConnection, recordOutcome, startAttempt, toolkitOfTool } from "./execution-store.js";
+import { retryFinalWrite } from "../jobs/final-write.js";
+import {
+  clearCallMark,
+  type FinalOutcome,
+  type FoundConnection,
+  recordOutcome,
+  type StartedAttempt,
+  startAttempt,
+  toolkitOfTool,
+} from "./execution-store.js";
 
 export { toolkitOfTool };
 
 /** Execution.errorCode (and the event's error.code) when the tool ran and the provider said no (successful: false). */
 export const TOOL_FAILED_CODE = "TOOL_FAILED";
+/** Execution.errorCode of an execution whose earlier call reached Composio and whose answer was lost. */
+export const OUTCOME_UNKNOWN_CODE = "OUTCOME_UNKNOWN";
+export const OUTCOME_UNKNOWN_MESSAGE =
+  "An earlier attempt reached Composio but its answer was lost (a worker stopped or the connection dropped): the tool " +
+  "may or may not have run, so it was not run again. Check the account before asking again.";
+/** The Composio tag of tools that change nothing: they are safe to run again. */
+export const READ_ONLY_TAG = "readOnlyHint";
 /** Execution.errorCode when the connection exists but cannot be used (EXPIRED, INACTIVE, INITIATED...). */
 export const CONNECTION_NOT_ACTIVE_CODE = "CONNECTION_NOT_ACTIVE";
 
 export interface ExecuteToolDeps {
-  config: Pick<Config, "EXECUTION_RESULT_MAX_BYTES">;
+  config: Pick<Config, "EXECUTION_RESULT_MAX_BYTES" | "INFRA_RETRY_MAX_DELAY_MS" | "INFRA_RETRY_MAX_MS">;
   prisma: PrismaClient;
   /** The hot statements' runner (the pg pool); by default they go through `prisma`. */
   sql?: Sql;
-  composio: Pick<ComposioPort, "executeTool">;
+  composio: Pick<ComposioPort, "executeTool" | "getTool">;
   bus: Pick<EventBus, "publish">;
   logger: Logger;
   now?: () => Date;
@@ -67,21 +83,63 @@ export async function executeTool(deps: ExecuteToolDeps, job: ExecuteToolJob): P
   }
   const refusal = connectionRefusal(job, started.connection);
   if (refusal) throw refusal;
+  if (started.attempt.earlierCallUnanswered && !(await mayRunAgain(deps, job, started.attempt))) {
+    log.warn("an earlier attempt reached Composio without a recorded outcome; not running the tool again");
+    await finishWithPatience(deps, job, {
+      status: "OUTCOME_UNKNOWN",
+      error: { code: OUTCOME_UNKNOWN_CODE, message: OUTCOME_UNKNOWN_MESSAGE },
+      durationMs: null,
+      logId: null,
+    });
+    return { execution_id: job.executionId, status: "OUTCOME_UNKNOWN" };
+  }
 
   const startedAt = Date.now();
-  const outcome = await deps.composio.executeTool({
-    toolSlug: job.toolSlug,
-    arguments: job.arguments,
-    connectedAccountId: started.connection?.composioAccountId ?? undefined,
-    userId: composioUserId(job.tenantId, job.userId),
-  });
+  let outcome: Awaited<ReturnType<ComposioPort["executeTool"]>>;
+  try {
+    outcome = await deps.composio.executeTool({
+      toolSlug: job.toolSlug,
+      arguments: job.arguments,
+      connectedAccountId: started.connection?.composioAccountId ?? undefined,
+      userId: composioUserId(job.tenantId, job.userId),
+    });
+  } catch (error) {
+    // Composio answered (an HTTP error): the tool's fate is known, a retry is not a second run. A call cut off
+    // without an answer keeps its mark, and the next attempt decides with mayRunAgain.
+    if (composioAnswered(error)) await clearCallMark(sqlOf(deps), job);
+    throw error;
+  }
   const durationMs = Date.now() - startedAt;
   const { result, truncated } = storedResult(outcome.data, deps.config.EXECUTION_RESULT_MAX_BYTES);
   const error = outcome.successful ? null : { code: TOOL_FAILED_CODE, message: outcome.error || "The tool failed" };
   const status = outcome.successful ? "SUCCEEDED" : "FAILED";
-  await finish(deps, job, { status, error, durationMs, logId: outcome.logId, result, resultTruncated: truncated });
+  // The tool ran: its outcome is written however long Postgres takes to come back (a lost outcome would make the
+  // next attempt end OUTCOME_UNKNOWN).
+  await finishWithPatience(deps, job, { status, error, durationMs, logId: outcome.logId, result, resultTruncated: truncated });
   log.info({ status, durationMs, logId: outcome.logId, truncated }, "tool executed");
   return { execution_id: job.executionId, status };
+}
+
+/**
+ * Whether a tool whose earlier call may have run (no outcome recorded) may run again: a read-only tool (Composio's
+ * readOnlyHint tag) always; any other only when the tenant says so. At most once is the default.
+ */
+async function mayRunAgain(deps: ExecuteToolDeps, job: ExecuteToolJob, attempt: StartedAttempt): Promise<boolean> {
+  if (attempt.retryUnknownOutcomes) return true;
+  const tool = await deps.composio.getTool(job.toolSlug);
+  return tool.tags.includes(READ_ONLY_TAG);
+}
+
+/** Whether Composio answered the call (so the tool's fate is known): an HTTP status, or a call that never connected. */
+function composioAnswered(error: unknown): boolean {
+  if (!(error instanceof ComposioError)) return false;
+  return error.details.status !== undefined || /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(error.message);
+}
+
+/** finish, retried while Postgres is unreachable (for up to INFRA_RETRY_MAX_MS). */
+async function finishWithPatience(deps: ExecuteToolDeps, job: ExecuteToolJob, outcome: FinalOutcome): Promise<void> {
+  const written = await retryFinalWrite(() => finish(deps, job, outcome), deps.config, deps.logger);
+  if (!written) throw new Error("Could not record the execution's outcome");
 }
 
 /** Why the connection the attempt found cannot run the tool (null: it can). */

@@ -11,6 +11,13 @@ export interface StartedAttempt {
   id: string;
   tenantId: string;
   status: string;
+  /**
+   * An earlier attempt marked the row before calling Composio and no outcome was recorded since: that call may
+   * have run. (This attempt's own mark is set by the same statement.)
+   */
+  earlierCallUnanswered?: boolean;
+  /** The tenant lets a tool that changes something run again in that case (tenants.retry_unknown_outcomes). */
+  retryUnknownOutcomes?: boolean;
 }
 
 /** The connection the attempt looked up (whether or not it can be used). */
@@ -36,7 +43,9 @@ const CONNECTION_FILTER: Record<Lookup, string> = {
 
 // Timestamps are stored as UTC in `timestamp(3)` columns (as Prisma does): ISO strings read as timestamptz, in UTC.
 const startAttemptText = (lookup: Lookup) => `
-  WITH found AS (
+  WITH earlier AS (
+    SELECT composio_called_at IS NOT NULL AS unanswered FROM executions WHERE id = $4::uuid AND tenant_id = $1::uuid
+  ), found AS (
     SELECT id, composio_account_id, status FROM connections
     WHERE tenant_id = $1::uuid AND user_id = $2 AND ${CONNECTION_FILTER[lookup]}
     ORDER BY updated_at DESC, id ASC
@@ -46,10 +55,12 @@ const startAttemptText = (lookup: Lookup) => `
   ), attempt AS (
     INSERT INTO executions AS e
       (id, tenant_id, user_id, tool_slug, arguments, idempotency_key, status, attempts, started_at, created_at,
-       connection_id, connected_account_id)
+       connection_id, connected_account_id, composio_called_at)
     SELECT $4::uuid, $1::uuid, $2, $5, $6::jsonb, $7, 'RUNNING', 1,
       ($8::timestamptz AT TIME ZONE 'UTC'), ($9::timestamptz AT TIME ZONE 'UTC'),
-      (SELECT id FROM usable), (SELECT composio_account_id FROM usable)
+      (SELECT id FROM usable), (SELECT composio_account_id FROM usable),
+      -- This attempt's mark, before it calls Composio (it calls only with a usable connection).
+      CASE WHEN EXISTS (SELECT 1 FROM usable) THEN ($8::timestamptz AT TIME ZONE 'UTC') END
     ON CONFLICT (id) DO UPDATE SET
       status = 'RUNNING',
       attempts = e.attempts + 1,
@@ -57,9 +68,12 @@ const startAttemptText = (lookup: Lookup) => `
       idempotency_key = coalesce(e.idempotency_key, EXCLUDED.idempotency_key),
       connection_id = coalesce(EXCLUDED.connection_id, e.connection_id),
       connected_account_id = CASE WHEN EXCLUDED.connection_id IS NULL THEN e.connected_account_id
-                                  ELSE EXCLUDED.connected_account_id END
+                                  ELSE EXCLUDED.connected_account_id END,
+      composio_called_at = EXCLUDED.composio_called_at
     WHERE e.tenant_id = EXCLUDED.tenant_id AND e.status IN ('QUEUED', 'RUNNING')
-    RETURNING e.id::text AS id, e.tenant_id::text AS "tenantId", e.status::text AS status
+    RETURNING e.id::text AS id, e.tenant_id::text AS "tenantId", e.status::text AS status,
+      coalesce((SELECT unanswered FROM earlier), false) AS "earlierCallUnanswered",
+      (SELECT retry_unknown_outcomes FROM tenants WHERE id = $1::uuid) AS "retryUnknownOutcomes"
   )
   SELECT
     (SELECT row_to_json(attempt) FROM attempt) AS attempt,
@@ -123,9 +137,16 @@ export async function startAttempt(
   return { attempt, connection: parsed<FoundConnection>(row?.connection) };
 }
 
+const CLEAR_CALL_MARK = `UPDATE executions SET composio_called_at = NULL WHERE id = $1::uuid AND tenant_id = $2::uuid`;
+
+/** Composio answered this attempt (with an error): its call is not an unknown outcome any more. */
+export async function clearCallMark(sql: Sql, execution: { executionId: string; tenantId: string }): Promise<void> {
+  await sql.count({ name: "execution-clear-call-mark", text: CLEAR_CALL_MARK, values: [execution.executionId, execution.tenantId] });
+}
+
 /** What finishes an execution. `result` undefined: the stored result is left as it is. */
 export interface FinalOutcome {
-  status: "SUCCEEDED" | "FAILED";
+  status: "SUCCEEDED" | "FAILED" | "OUTCOME_UNKNOWN";
   error: { code: string; message: string } | null;
   durationMs: number | null;
   logId: string | null;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { globalPlugin } from "../lib/global-plugin.js";
+import { globalPlugin } from "./global-plugin.js";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
