@@ -12,6 +12,7 @@ import { runP3 } from "./scenarios/p3.ts";
 import { runP4 } from "./scenarios/p4.ts";
 import { runP5 } from "./scenarios/p5.ts";
 import { runP6 } from "./scenarios/p6.ts";
+import { runP7 } from "./scenarios/p7.ts";
 
 const SCENARIOS: Record<string, { title: string; run: (ctx: BenchContext) => Promise<ScenarioResult> }> = {
   P1: { title: "Accepting work", run: runP1 },
@@ -20,6 +21,7 @@ const SCENARIOS: Record<string, { title: string; run: (ctx: BenchContext) => Pro
   P4: { title: "Fan-out", run: runP4 },
   P5: { title: "Footprint", run: runP5 },
   P6: { title: "Composio budget", run: runP6 },
+  P7: { title: "An agent's synchronous call", run: runP7 },
 };
 
 const args = process.argv.slice(2);

@@ -10,6 +10,7 @@ mkdir -p reports
 exec ./scripts/with-node24.sh bash -c '
   set -uo pipefail
   bash scripts/setup.sh || exit 1
+  printf "\n==> Chromium for the browser tests\n"; bash scripts/ensure-chromium.sh || exit 1
   failed=0
   printf "\n==> Lint\n";      pnpm exec biome check . || failed=1
   printf "\n==> Typecheck\n"; pnpm exec turbo run typecheck --output-logs=errors-only || failed=1

@@ -124,6 +124,49 @@ describe("tool execution through the worker", () => {
   });
 });
 
+describe("approvals", () => {
+  it("an agent's call waits for the user's approval over the feed, then runs exactly what was approved", async () => {
+    const policy = (body: unknown) => api(system.gatewayUrl, "PUT", "/api/v1/policies/tools?user_id=alice", { token: tenant.apiKey, body });
+    expect((await policy({ require_approval: { tools: ["GITHUB_CREATE_*"] } })).status).toBe(200);
+    try {
+      const serverFeed = await feed({ apiKey: tenant.apiKey });
+      const title = `approve-${randomUUID()}`;
+      // The agent (the tenant's server, by API key).
+      const parked = await api<{ execution_id: string; status: string }>(system.gatewayUrl, "POST", "/api/v1/composio/tools/execute", {
+        token: tenant.apiKey,
+        body: { user_id: "alice", ...issue(title) },
+      });
+      expect(parked.status).toBe(202);
+      expect(parked.body.status).toBe("AWAITING_APPROVAL");
+      const id = parked.body.execution_id;
+      // The user's browser sees the request on its socket, and approves exactly those arguments.
+      const request = await waitForEvent(aliceFeed, "execution.approval_requested", (d) => d.execution_id === id);
+      expect(request.data).toMatchObject({
+        tool: "GITHUB_CREATE_AN_ISSUE",
+        arguments: { title },
+        requested_by: expect.stringMatching(/^api_key:/),
+      });
+      expect(await toolRuns(system, "GITHUB_CREATE_AN_ISSUE", { title })).toHaveLength(0);
+      const approved = await api(system.gatewayUrl, "POST", `/api/v1/composio/executions/${id}/approve`, {
+        token: alice,
+        body: { arguments_hash: request.data?.arguments_hash },
+      });
+      expect(approved.status).toBe(200);
+      // The agent's server sees it complete, with no further call.
+      const completed = await waitForEvent(serverFeed, "execution.completed", (d) => d.execution_id === id);
+      expect(completed.data).toMatchObject({ status: "SUCCEEDED" });
+      expect(eventsOf(aliceFeed, "execution.status", (d) => d.execution_id === id).map((m) => m.data?.status)).toEqual(
+        expect.arrayContaining(["AWAITING_APPROVAL", "QUEUED"]),
+      );
+      expect(await toolRuns(system, "GITHUB_CREATE_AN_ISSUE", { title })).toHaveLength(1);
+      // Used once.
+      expect((await api(system.gatewayUrl, "POST", `/api/v1/composio/executions/${id}/approve`, { token: alice })).status).toBe(409);
+    } finally {
+      await api(system.gatewayUrl, "DELETE", "/api/v1/policies/tools?user_id=alice", { token: tenant.apiKey });
+    }
+  });
+});
+
 describe("connection operations", () => {
   it("disables, enables, relabels, refreshes and deletes a connection, each with its event", async () => {
     const bob = await userToken(system, tenant, "bob");

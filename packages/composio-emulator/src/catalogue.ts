@@ -27,12 +27,23 @@ export interface CatalogueTool {
   run(args: Record<string, unknown>, ctx: { userId: string | null; connectedAccountId: string | null }): ToolOutcome;
 }
 
+/** A property of a tool's input schema: Composio's schemas also have enums, arrays and nested objects. */
+export interface JsonSchemaProperty {
+  type: string;
+  description: string;
+  title?: string;
+  default?: unknown;
+  minimum?: number;
+  enum?: string[];
+  format?: string;
+  items?: { type: string };
+  properties?: Record<string, JsonSchemaProperty>;
+  required?: string[];
+}
+
 export interface JsonSchemaObject {
   type: "object";
-  properties: Record<
-    string,
-    { type: string; description: string; items?: { type: string }; enum?: unknown[]; minimum?: number; default?: unknown; title?: string }
-  >;
+  properties: Record<string, JsonSchemaProperty>;
   required: string[];
   title?: string;
 }
@@ -231,7 +242,14 @@ export const TOOLS: CatalogueTool[] = [
     name: "Create page",
     description: "Creates a page under a parent page.",
     toolkitSlug: "notion",
-    inputParameters: schema({ parent_id: str("Parent page id"), title: str("Page title") }, ["parent_id", "title"]),
+    inputParameters: schema(
+      {
+        parent_id: str("Parent page id"),
+        title: str("Page title"),
+        integration_token: { type: "string", description: "A Notion integration token to use instead", format: "password" },
+      },
+      ["parent_id", "title"],
+    ),
     tags: ["important"],
     scopes: [],
     run: echo("page"),
@@ -261,10 +279,22 @@ export const TOOLS: CatalogueTool[] = [
     name: "Create issue",
     description: "Creates an issue in a team.",
     toolkitSlug: "linear",
-    inputParameters: schema({ team_id: str("Team id"), title: str("Issue title"), description: str("Issue description") }, [
-      "team_id",
-      "title",
-    ]),
+    inputParameters: schema(
+      {
+        team_id: str("Team id"),
+        title: str("Issue title"),
+        description: str("Issue description"),
+        priority: { type: "string", description: "Priority", enum: ["urgent", "high", "medium", "low"] },
+        label_names: { type: "array", description: "Labels to add", items: { type: "string" } },
+        estimate: {
+          type: "object",
+          description: "Estimate",
+          properties: { points: int("Story points"), confidence: { type: "string", description: "Confidence", enum: ["low", "high"] } },
+          required: ["points"],
+        },
+      },
+      ["team_id", "title"],
+    ),
     tags: ["important"],
     scopes: ["issues:create"],
     run: echo("issue"),
@@ -330,9 +360,11 @@ export function schemaProblems(schema: JsonSchemaObject, values: Record<string, 
               ? typeof value === "boolean"
               : prop.type === "array"
                 ? Array.isArray(value)
-                : true;
+                : prop.type === "object"
+                  ? typeof value === "object" && !Array.isArray(value)
+                  : true;
     if (!ok) problems.push(`Field ${key} must be of type ${prop.type}`);
-    else if (prop.enum && !prop.enum.includes(value)) problems.push(`Field ${key} must be one of ${prop.enum.join(", ")}`);
+    else if (prop.enum && !(prop.enum as unknown[]).includes(value)) problems.push(`Field ${key} must be one of ${prop.enum.join(", ")}`);
     else if (prop.minimum !== undefined && typeof value === "number" && value < prop.minimum)
       problems.push(`Field ${key} must be at least ${prop.minimum}`);
   }

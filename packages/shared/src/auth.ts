@@ -1,9 +1,6 @@
 import { createHash, createHmac, hash, randomBytes, timingSafeEqual } from "node:crypto";
 
-/** Tenant API keys: "kc_" + 32 random bytes. Only their SHA-256 is stored (they are random, so no KDF is needed). */
-export const API_KEY_PREFIX = "kc_";
-/** Signed user tokens for browsers: "kcu." + payload + "." + HMAC. */
-export const USER_TOKEN_PREFIX = "kcu.";
+import { API_KEY_PREFIX, USER_TOKEN_PREFIX } from "./credentials.js";
 
 export function generateApiKey(): { key: string; hash: string; prefix: string } {
   const key = API_KEY_PREFIX + randomBytes(32).toString("base64url");

@@ -25,6 +25,8 @@ export const configSchema = z.object({
   EMULATOR_PORT: port.default(8010),
   /** Base URL at which browsers reach the gateway; Composio's OAuth callback is built from it. */
   PUBLIC_GATEWAY_URL: z.url().default("http://localhost:8000"),
+  /** Where browsers open the WebSocket feed (the console); default: the webhooks port on PUBLIC_GATEWAY_URL's host. */
+  PUBLIC_FEED_URL: z.url({ protocol: /^wss?$/ }).optional(),
   CORS_ORIGINS: z.string().default(""),
 
   DATABASE_URL: z
@@ -89,6 +91,8 @@ export const configSchema = z.object({
   TOOLKIT_CACHE_STALE_SECONDS: positiveInt.default(86_400),
   /** Largest `?wait=` of POST tools/execute. */
   EXECUTE_MAX_WAIT_SECONDS: positiveInt.max(60).default(30),
+  /** How long an execution waits AWAITING_APPROVAL before it ends EXPIRED. */
+  APPROVAL_TTL_SECONDS: positiveInt.max(30 * 86_400).default(900),
   /** Results larger than this (bytes of JSON) are stored truncated. */
   EXECUTION_RESULT_MAX_BYTES: positiveInt.default(262_144),
   /** How long an Idempotency-Key is remembered. */

@@ -6,9 +6,11 @@ import {
   composioBudgetKey,
   createComposioClient,
   createMetricsRegistry,
+  EventBus,
   instrumentHttp,
   instrumentQueues,
   type Logger,
+  publicFeedUrl,
   RateBudget,
   type Redis,
   withRateBudget,
@@ -17,8 +19,10 @@ import type { FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { GatewayContext } from "./context.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
+import { startParkedSweeper } from "./lib/parked-sweeper.js";
 import { ToolPolicyCache } from "./lib/tool-policies.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
+import { consoleDistDir, consolePlugin } from "./plugins/console.js";
 import { queueDashboardPlugin } from "./plugins/queue-dashboard.js";
 import { securityPlugin } from "./plugins/security.js";
 import { swaggerPlugin } from "./plugins/swagger.js";
@@ -50,6 +54,10 @@ export interface GatewayDeps {
    * working on this instance for at most `ttlMs` (see `ApiKeyCache`).
    */
   apiKeyCache?: Partial<ApiKeyCacheOptions>;
+  /** The built console's files (default: packages/console/dist). */
+  consoleDir?: string;
+  /** How often parked executions past their time are ended EXPIRED (10 s by default). */
+  parkedSweepMs?: number;
 }
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -91,7 +99,12 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   const policies = new ToolPolicyCache(deps.prisma, deps.redis, { prefix: config.REDIS_KEY_PREFIX });
   await policies.start();
   app.addHook("onClose", async () => policies.close());
-  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue, policies };
+  const bus = new EventBus(deps.redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
+  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue, policies, bus };
+  const stopSweeper = startParkedSweeper(ctx, deps.parkedSweepMs ?? 10_000, (error) =>
+    app.log.error({ err: error }, "parked sweep failed"),
+  );
+  app.addHook("onClose", async () => stopSweeper());
 
   // First: it adds its check to each route declaring `config.auth` as the route is declared (`onRoute`), which
   // reaches only routes and plugin scopes that come after it.
@@ -125,6 +138,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(toolRoutes, { ctx });
   await app.register(triggerRoutes, { ctx });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });
+  await app.register(consolePlugin, { distDir: deps.consoleDir ?? consoleDistDir(), feedUrl: publicFeedUrl(config) });
 
   await app.ready();
   return app as unknown as FastifyInstance;

@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@kronos/db";
-import type { ComposioPort, Config, Principal, Redis, TypedQueue } from "@kronos/shared";
+import type { ComposioPort, Config, EventBus, Principal, Redis, TypedQueue } from "@kronos/shared";
 import type { FlowProducer, Queue } from "bullmq";
 import type { CatalogueCache } from "./lib/catalogue-cache.js";
 import type { QueueEventsOnDemand } from "./lib/queue-events-on-demand.js";
@@ -16,6 +16,8 @@ export interface GatewayContext {
   catalogue: CatalogueCache;
   /** Tool policies, cached in this process and invalidated across gateways by message. */
   policies: ToolPolicyCache;
+  /** For the lifecycle events the gateway causes (parking, approvals, cancellations). */
+  bus: EventBus;
 }
 
 export interface GatewayQueues {

@@ -6,6 +6,7 @@ import {
   type Config,
   createQueue,
   EventBus,
+  FEED_PROTOCOL,
   instrumentHttp,
   type Logger,
   type Principal,
@@ -143,7 +144,11 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     if (ownsSubscriber) await subscriber.quit().catch(() => subscriber.disconnect());
   });
 
-  await app.register(websocket, { options: { maxPayload: feed.maxInboundBytes } });
+  // A client that offers subprotocols (the console: FEED_PROTOCOL and its credential) gets FEED_PROTOCOL back;
+  // echoing the credential would put it in a response header.
+  await app.register(websocket, {
+    options: { maxPayload: feed.maxInboundBytes, handleProtocols: (offered) => (offered.has(FEED_PROTOCOL) ? FEED_PROTOCOL : false) },
+  });
 
   await app.register(opsRoutes, { service: "webhooks", registry: metrics.registry, adminToken: config.ADMIN_TOKEN });
 
@@ -163,7 +168,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     // Authentication happens before the upgrade: a refused client gets an HTTP 401 and never a socket.
     preValidation: async (request) => {
       request.principal = await authenticateFeed(
-        { token: request.query.token, authorization: request.headers.authorization },
+        { token: request.query.token, authorization: request.headers.authorization, protocols: request.headers["sec-websocket-protocol"] },
         { prisma, sessionSecret: config.SESSION_SECRET },
       );
     },

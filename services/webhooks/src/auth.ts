@@ -1,14 +1,30 @@
 import type { PrismaClient } from "@kronos/db";
-import { AppError, bearerCredential, hashApiKey, type Principal, verifyUserToken } from "@kronos/shared";
+import {
+  AppError,
+  bearerCredential,
+  credentialFromProtocols,
+  credentialKind,
+  hashApiKey,
+  type Principal,
+  verifyUserToken,
+} from "@kronos/shared";
 
 /**
  * Who opens a feed socket: a user token in the `token` query parameter (browsers cannot set headers on a
- * WebSocket), or a tenant API key as `Authorization: Bearer <key>`. Throws UNAUTHENTICATED otherwise.
+ * WebSocket), a tenant API key as `Authorization: Bearer <key>`, or either offered as the WebSocket subprotocol
+ * `kronos.bearer.<credential>` beside `kronos.feed.v1` (what the console does: no credential in a URL). Throws
+ * UNAUTHENTICATED otherwise.
  */
 export async function authenticateFeed(
-  input: { token: string | undefined; authorization: string | undefined },
+  input: { token: string | undefined; authorization: string | undefined; protocols?: string | undefined },
   deps: { prisma: PrismaClient; sessionSecret: string },
 ): Promise<Principal> {
+  const offered = credentialFromProtocols(input.protocols);
+  if (offered !== null) {
+    return credentialKind(offered) === "user"
+      ? authenticateFeed({ token: offered, authorization: undefined }, deps)
+      : authenticateFeed({ token: undefined, authorization: `Bearer ${offered}` }, deps);
+  }
   if (input.token !== undefined) {
     const check = verifyUserToken(input.token, deps.sessionSecret);
     if (!check.ok) throw new AppError("UNAUTHENTICATED", check.reason === "expired" ? "The user token has expired" : "Invalid user token");

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { PrismaClient } from "@kronos/db";
 import { API_SECURITY_HEADERS } from "@kronos/service-kit";
-import { type Config, EventBus, hashApiKey, type Redis, signUserToken } from "@kronos/shared";
+import { type Config, EventBus, FEED_PROTOCOL, feedProtocols, hashApiKey, type Redis, signUserToken } from "@kronos/shared";
 import {
   createTestTenant,
   deleteRedisPrefix,
@@ -125,6 +125,23 @@ describe("GET /ws authentication (before the upgrade)", () => {
     expect(await refusedFeed(running.wsBase, { rawQuery: "?since=abc" })).toMatchObject({ status: 401 });
     const refused = await refusedFeed(running.wsBase, { apiKey: acme.apiKey, since: "not-an-id" });
     expect(refused).toMatchObject({ status: 400, upgraded: false, body: { error: { code: "VALIDATION_FAILED" } } });
+  });
+
+  it("takes either credential as a subprotocol (what browsers can send), and answers with the feed protocol only", async () => {
+    const alice = await feed(running.wsBase, { protocols: feedProtocols(token(acme.tenantId, "alice")) });
+    const server = await feed(running.wsBase, { protocols: feedProtocols(acme.apiKey) });
+    expect([alice.socket.protocol, server.socket.protocol]).toEqual([FEED_PROTOCOL, FEED_PROTOCOL]);
+    const event = await bus.publish(statusDraft(acme.tenantId, "alice", "conn-protocol"));
+    await waitFor(() => alice.events().some((e) => e.id === event.id) && server.events().some((e) => e.id === event.id));
+
+    const expired = signUserToken(
+      { tenantId: acme.tenantId, userId: "alice", exp: Math.floor(Date.now() / 1000) - 1 },
+      TEST_SESSION_SECRET,
+    );
+    for (const bad of [expired, "kc_unknown"]) {
+      const refused = await refusedFeed(running.wsBase, { protocols: feedProtocols(bad) });
+      expect(refused).toMatchObject({ status: 401, upgraded: false, body: { error: { code: "UNAUTHENTICATED" } } });
+    }
   });
 
   it("answers a plain HTTP GET /ws with 400", async () => {

@@ -42,6 +42,8 @@ export interface FeedAuth {
   apiKey?: string;
   since?: string;
   autoPong?: boolean;
+  /** WebSocket subprotocols to offer (the console sends its credential this way). */
+  protocols?: string[];
 }
 
 function feedUrl(wsBase: string, auth: FeedAuth): URL {
@@ -57,7 +59,7 @@ function socketOptions(auth: FeedAuth): WebSocket.ClientOptions {
 
 /** Opens a feed socket and records every message; resolves once the first message (the snapshot) arrived. */
 export async function openFeed(wsBase: string, auth: FeedAuth): Promise<Feed> {
-  const socket = new WebSocket(feedUrl(wsBase, auth), socketOptions(auth));
+  const socket = new WebSocket(feedUrl(wsBase, auth), auth.protocols ?? [], socketOptions(auth));
   const messages: Feed["messages"] = [];
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     socket.on("close", (code, reason) => resolve({ code, reason: reason.toString() }));
@@ -86,7 +88,7 @@ export function refusedFeed(
 ): Promise<{ status: number; body: unknown; upgraded: boolean }> {
   const url = feedUrl(wsBase, auth);
   if (auth.rawQuery) url.search = auth.rawQuery;
-  const socket = new WebSocket(url, socketOptions(auth));
+  const socket = new WebSocket(url, auth.protocols ?? [], socketOptions(auth));
   return new Promise((resolve, reject) => {
     socket.once("open", () => {
       socket.terminate();

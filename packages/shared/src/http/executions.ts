@@ -28,6 +28,15 @@ export const idempotencyKeySchema = z
   .max(255)
   .regex(/^[\x21-\x7e]+$/, "must be 1 to 255 printable characters");
 
+/** The approval an execution asked for: until when, why, for which arguments, and who decided. */
+export const executionApprovalSchema = z.object({
+  expires_at: z.iso.datetime().nullable(),
+  rules: z.array(z.string()),
+  arguments_hash: z.string().nullable(),
+  decided_by: z.string().nullable(),
+  decided_at: z.iso.datetime().nullable(),
+});
+
 export const executionViewSchema = z
   .object({
     execution_id: z.uuid(),
@@ -45,9 +54,32 @@ export const executionViewSchema = z
     created_at: z.iso.datetime(),
     started_at: z.iso.datetime().nullable(),
     completed_at: z.iso.datetime().nullable(),
+    /** Present when the tool policy asked for an approval (see docs/agents.md). */
+    approval: executionApprovalSchema.optional(),
   })
   .meta({ id: "Execution" });
 export type ExecutionView = z.infer<typeof executionViewSchema>;
 
-export const executionAcceptedSchema = z.object({ execution_id: z.uuid(), status: z.literal("QUEUED"), poll_url: z.string() });
+/** 202: queued, or parked waiting for a person (then with what it waits for). */
+export const executionAcceptedSchema = z.object({
+  execution_id: z.uuid(),
+  status: z.enum(["QUEUED", "AWAITING_AUTH", "AWAITING_APPROVAL"]),
+  poll_url: z.string(),
+  approval: executionApprovalSchema.optional(),
+});
+export type ExecutionAccepted = z.infer<typeof executionAcceptedSchema>;
+
+const reasonSchema = z.string().trim().min(1).max(1000);
+export const approveExecutionBodySchema = z
+  .object({
+    /** The arguments_hash of the approval request the approver saw: refused (409) if it is not the execution's. */
+    arguments_hash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "must be the arguments_hash of the approval request")
+      .optional(),
+    reason: reasonSchema.optional(),
+  })
+  .strict();
+export const denyExecutionBodySchema = z.object({ reason: reasonSchema.optional() }).strict();
+export const cancelExecutionBodySchema = z.object({ reason: reasonSchema.optional() }).strict();
 export const executionIdParamsSchema = z.object({ id: z.uuid() });

@@ -1,8 +1,8 @@
 import type { Execution } from "@kronos/db";
-import type { ExecuteToolJob, ExecutionView, JobFailure } from "@kronos/shared";
+import { type ExecuteToolJob, type ExecutionView, isFinalExecutionStatus, type JobFailure } from "@kronos/shared";
 
 export function toExecutionView(row: Execution): ExecutionView {
-  const finished = row.status === "SUCCEEDED" || row.status === "FAILED";
+  const finished = isFinalExecutionStatus(row.status);
   return {
     execution_id: row.id,
     user_id: row.userId,
@@ -19,6 +19,18 @@ export function toExecutionView(row: Execution): ExecutionView {
     created_at: row.createdAt.toISOString(),
     started_at: row.startedAt?.toISOString() ?? null,
     completed_at: row.completedAt?.toISOString() ?? null,
+    // Only for an execution that asked for an approval.
+    ...(row.approvalRules.length > 0
+      ? {
+          approval: {
+            expires_at: row.parkedUntil?.toISOString() ?? null,
+            rules: row.approvalRules,
+            arguments_hash: row.argumentsHash,
+            decided_by: row.decidedBy,
+            decided_at: row.decidedAt?.toISOString() ?? null,
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,4 +1,7 @@
 import {
+  approveExecutionBodySchema,
+  cancelExecutionBodySchema,
+  denyExecutionBodySchema,
   executeToolBodySchema,
   executeToolQuerySchema,
   executionAcceptedSchema,
@@ -11,6 +14,7 @@ import { z } from "zod";
 import type { RouteOptions } from "../context.js";
 import { tenantPrincipal } from "../lib/principal.js";
 import { executeTool } from "../use-cases/execute-tool.js";
+import { cancelExecution, decideExecution } from "../use-cases/execution-decisions.js";
 import { getExecution } from "../use-cases/read-executions.js";
 import { errorResponses, TENANT_SECURITY } from "./responses.js";
 
@@ -59,5 +63,65 @@ export const executionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       },
     },
     async (request) => getExecution(ctx, tenantPrincipal(request), request.params.id),
+  );
+
+  const decided = { 200: executionViewSchema, ...errorResponses(400, 401, 403, 404, 409, 415) };
+  const DECIDE =
+    "By the user's own token, or by an API key when the tool policy says api_key_may_approve. Once: a second decision, " +
+    "or one after APPROVAL_TTL_SECONDS (the execution then ends EXPIRED), is 409 with the current status in details.";
+
+  app.post(
+    "/api/v1/composio/executions/:id/approve",
+    {
+      config: TENANT,
+      schema: {
+        tags: ["executions"],
+        summary: "Approve an execution waiting AWAITING_APPROVAL: it is queued with exactly its arguments",
+        description: `${DECIDE} With arguments_hash (from execution.approval_requested), the approval covers those arguments only.`,
+        security: TENANT_SECURITY,
+        params: executionIdParamsSchema,
+        body: approveExecutionBodySchema.nullish(),
+        response: decided,
+      },
+    },
+    async (request) =>
+      decideExecution(ctx, tenantPrincipal(request), request.params.id, {
+        approve: true,
+        argumentsHash: request.body?.arguments_hash,
+        reason: request.body?.reason,
+      }),
+  );
+
+  app.post(
+    "/api/v1/composio/executions/:id/deny",
+    {
+      config: TENANT,
+      schema: {
+        tags: ["executions"],
+        summary: "Deny an execution waiting AWAITING_APPROVAL: it ends DENIED with the reason",
+        description: DECIDE,
+        security: TENANT_SECURITY,
+        params: executionIdParamsSchema,
+        body: denyExecutionBodySchema.nullish(),
+        response: decided,
+      },
+    },
+    async (request) => decideExecution(ctx, tenantPrincipal(request), request.params.id, { approve: false, reason: request.body?.reason }),
+  );
+
+  app.post(
+    "/api/v1/composio/executions/:id/cancel",
+    {
+      config: TENANT,
+      schema: {
+        tags: ["executions"],
+        summary: "Cancel a QUEUED or parked execution (a RUNNING one is never cut off: 409 with its status)",
+        security: TENANT_SECURITY,
+        params: executionIdParamsSchema,
+        body: cancelExecutionBodySchema.nullish(),
+        response: decided,
+      },
+    },
+    async (request) => cancelExecution(ctx, tenantPrincipal(request), request.params.id, request.body?.reason),
   );
 };

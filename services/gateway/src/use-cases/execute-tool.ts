@@ -4,23 +4,25 @@ import {
   actorOf,
   type ExecuteToolBody,
   type ExecuteToolJob,
+  type ExecutionAccepted,
   type ExecutionView,
+  isFinalExecutionStatus,
+  isParkedExecutionStatus,
   isUuid,
   JOBS,
   notFound,
   type Principal,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
+import { toExecutionView } from "../lib/execution-view.js";
 import { claimIdempotencyKey, idempotencyRedisKey, releaseIdempotencyKey, requestHash } from "../lib/idempotency.js";
 import { addAndWait, currentOutcome, type JobOutcome } from "../lib/job-wait.js";
 import { scopedUserId } from "../lib/principal.js";
 import { checkToolAccess } from "../lib/tool-access.js";
+import { parkedAnswer, parkForApproval } from "./execution-decisions.js";
 import { executionPath, getExecution } from "./read-executions.js";
 
-export type ExecuteOutcome = { replay: boolean } & (
-  | { kind: "done"; body: ExecutionView }
-  | { kind: "accepted"; body: { execution_id: string; status: "QUEUED"; poll_url: string } }
-);
+export type ExecuteOutcome = { replay: boolean } & ({ kind: "done"; body: ExecutionView } | { kind: "accepted"; body: ExecutionAccepted });
 
 /**
  * Queues a tool execution (the job id is the execution id) and, with `wait`, waits that long for it. With an
@@ -52,17 +54,6 @@ export async function executeTool(
     release = () => releaseIdempotencyKey(ctx.redis, redisKey, executionId, hash);
   }
 
-  try {
-    const approval = await checkToolAccess(ctx, principal.tenantId, userId, body.action_name);
-    // Fail closed until approvals can be collected: a tool the policy wants approved never runs unapproved.
-    if (approval.length > 0) {
-      throw new AppError("CONFLICT", `Tool "${body.action_name}" needs an approval (${approval.join(", ")})`, { rules: approval });
-    }
-  } catch (error) {
-    await release();
-    throw error;
-  }
-
   const data: ExecuteToolJob = {
     executionId,
     tenantId: principal.tenantId,
@@ -73,6 +64,15 @@ export async function executeTool(
     ...(body.connected_account_id === undefined ? {} : { connectedAccountId: body.connected_account_id }),
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
   };
+  try {
+    // The policy as it is now: a change later never affects this execution once accepted.
+    const approvalRules = await checkToolAccess(ctx, principal.tenantId, userId, body.action_name);
+    if (approvalRules.length > 0) return { kind: "accepted", replay: false, body: await parkForApproval(ctx, data, approvalRules) };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+
   const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
   let outcome: JobOutcome;
   try {
@@ -90,8 +90,9 @@ export async function executeTool(
 async function replay(ctx: GatewayContext, principal: Principal, executionId: string, waitMs: number): Promise<ExecuteOutcome> {
   const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
   const row = await ctx.prisma.execution.findFirst({ where: { id: executionId, tenantId: principal.tenantId } });
-  let outcome: JobOutcome =
-    row && (row.status === "SUCCEEDED" || row.status === "FAILED") ? { state: "completed", value: null } : { state: "pending" };
+  // Parked: the same parked execution, never a second one.
+  if (row && isParkedExecutionStatus(row.status)) return { kind: "accepted", replay: true, body: parkedAnswer(toExecutionView(row)) };
+  let outcome: JobOutcome = row && isFinalExecutionStatus(row.status) ? { state: "completed", value: null } : { state: "pending" };
   if (outcome.state === "pending" && waitMs > 0) {
     outcome = await currentOutcome(queue, executionId);
     if (outcome.state === "pending") outcome = await addAndWait({ queue, events, jobId: executionId }, waitMs, async () => {});

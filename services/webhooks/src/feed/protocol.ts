@@ -1,53 +1,9 @@
-import type { ConnectionStatus } from "@kronos/shared";
-
-/**
- * Close codes of the WebSocket feed (also listed in the README). 1xxx are the standard ones we use; 4xxx are ours.
- * A socket that misses a heartbeat is terminated without a close frame, so its client sees 1006.
- */
-export const CLOSE_CODES = {
-  /** The server is shutting down (or restarting): reconnect, with `since`, to another instance. */
-  goingAway: 1001,
-  /** The client sent a message larger than the inbound limit (set by ws through `maxPayload`). */
-  messageTooBig: 1009,
-  /** Something failed on our side while the feed was being set up (snapshot or replay). Reconnect with `since`. */
-  internalError: 1011,
-  /** The user token the socket was opened with has expired: get a new token and reconnect with `since`. */
-  tokenExpired: 4001,
-  /** The client reads too slowly: too much is waiting to be sent. Reconnect with `since` to catch up. */
-  slowConsumer: 4008,
-} as const;
-
-/** One connection as the `snapshot` message shows it (the names of `connection.status` events). */
-export interface SnapshotConnection {
-  connection_id: string;
-  user_id: string;
-  toolkit: string;
-  status: ConnectionStatus;
-  status_reason: string | null;
-  labels: string[];
-  updated_at: string;
-}
-
-/** Sent once on every connect: the current status of every connection the client may see. */
-export interface SnapshotMessage {
-  type: "snapshot";
-  ts: string;
-  connections: SnapshotConnection[];
-  /** True when the client may see more connections than the snapshot holds (the most recently updated first). */
-  truncated: boolean;
-}
-
-/**
- * Sent first when a client resumes with `since` and events after it may have been dropped by retention: only the
- * events from `oldest_id` on can be replayed. The snapshot that follows gives the current statuses.
- */
-export interface ResumeGapMessage {
-  type: "resume.gap";
-  since: string;
-  oldest_id: string;
-}
-
-export type ControlMessage = SnapshotMessage | ResumeGapMessage;
-
-/** A stream id, as `since` must be: "<ms>-<seq>". */
-export const EVENT_ID_PATTERN = /^\d{1,20}-\d{1,20}$/;
+// The feed's messages and close codes are contracts shared with the console (packages/shared/src/events/feed-messages.ts).
+export {
+  type ControlMessage,
+  EVENT_ID_PATTERN,
+  FEED_CLOSE_CODES as CLOSE_CODES,
+  type ResumeGapMessage,
+  type SnapshotConnection,
+  type SnapshotMessage,
+} from "@kronos/shared";

@@ -81,6 +81,10 @@ export async function executeTool(deps: ExecuteToolDeps, job: ExecuteToolJob): P
     log.info({ status: started.attempt.status }, "execution already finished; not running it again");
     return { execution_id: started.attempt.id, status: started.attempt.status };
   }
+  if (started.attempt.status !== "RUNNING") {
+    // Parked (waiting for a person): only its approval or sign-in queues it to run.
+    throw new Refusal({ code: "CONFLICT", message: `The execution is ${started.attempt.status}` });
+  }
   const refusal = connectionRefusal(job, started.connection);
   if (refusal) throw refusal;
   if (started.attempt.earlierCallUnanswered && !(await mayRunAgain(deps, job, started.attempt))) {

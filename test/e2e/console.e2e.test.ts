@@ -1,0 +1,224 @@
+import { signUserToken } from "@kronos/shared";
+import { waitFor } from "@kronos/testing";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AxeViolation, type ConsoleBrowser, captureAndScan, launchBrowser, watchProblems } from "./browser.js";
+import { connectUser, createTenant, type Tenant } from "./flows.js";
+import { api, type RunningSystem, startSystem } from "./support.js";
+
+// The console (packages/console) in a real browser, served by the gateway, against the real services and the
+// Composio emulator: what an operator and an end user do, each page scanned by axe-core at 375 and 1440 px.
+
+let system: RunningSystem;
+let browser: ConsoleBrowser;
+let tenant: Tenant;
+let page: Page;
+let problems: string[];
+const violations: AxeViolation[] = [];
+
+async function scan(target: Page, name: string): Promise<void> {
+  violations.push(...(await captureAndScan(target, name)));
+}
+
+async function signIn(target: Page, credential: string): Promise<void> {
+  await target.getByLabel("API key or user token").fill(credential);
+  await target.getByRole("button", { name: "Sign in" }).click();
+}
+
+async function openConsole(): Promise<Page> {
+  const opened = await browser.context.newPage();
+  await opened.goto(`${system.gatewayUrl}/console/`);
+  await opened.getByRole("heading", { name: "Sign in to the Kronos console" }).waitFor();
+  return opened;
+}
+
+const userToken = (userId: string, expiresInSeconds: number) =>
+  signUserToken({ tenantId: tenant.tenantId, userId, exp: Math.floor(Date.now() / 1000) + expiresInSeconds }, system.env.SESSION_SECRET!);
+
+const row = (target: Page, text: string) => target.locator("tbody tr", { hasText: text });
+
+beforeAll(async () => {
+  [system, browser] = await Promise.all([startSystem(), launchBrowser()]);
+  tenant = await createTenant(system, "Console");
+  page = await openConsole();
+  problems = watchProblems(page);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.stop();
+});
+
+describe("the console", () => {
+  it("is served at /console with its own CSP, immutable hashed assets and a revalidated index", async () => {
+    const index = await fetch(`${system.gatewayUrl}/console/`);
+    expect(index.headers.get("cache-control")).toBe("no-cache");
+    const csp = index.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain(`connect-src 'self' ${system.webhooksUrl.replace("http", "ws")}`);
+    expect(csp).not.toContain("unsafe");
+    const asset = /\/console\/assets\/[^"]+\.js/.exec(await index.text())?.[0];
+    expect(asset).toBeDefined();
+    const script = await fetch(`${system.gatewayUrl}${asset}`);
+    expect(script.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    const config = await api<{ feed_url: string }>(system.gatewayUrl, "GET", "/console/config.json");
+    expect(config.body.feed_url).toBe(`${system.webhooksUrl.replace("http", "ws")}/ws`);
+  });
+
+  it("signs an operator in with the tenant API key and keeps it out of the URL and localStorage", async () => {
+    await scan(page, "sign-in");
+    await signIn(page, tenant.apiKey);
+    await page.getByRole("heading", { name: "Connections", level: 1 }).waitFor();
+    await page.locator(".feed-live").waitFor();
+    expect(page.url()).not.toContain(tenant.apiKey);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    await page.getByText("No connection yet").waitFor();
+    await scan(page, "connections-empty");
+  });
+
+  it("connects a toolkit in a new window and shows it turn ACTIVE live, without a reload", async () => {
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    await page.getByLabel("Search toolkits").fill("git");
+    await page.getByRole("radio", { name: /GitHub/ }).check();
+    await page.getByLabel("For user").fill("alice");
+    await page.getByLabel("Labels").fill("production, team-alpha");
+    await page.getByRole("button", { name: "Connect", exact: true }).click();
+    const link = page.getByRole("link", { name: /authorisation page/ });
+    await link.waitFor();
+    await row(page, "alice").getByText("INITIATED").waitFor();
+
+    // The emulator's consent page sends the new window to our callback ("you can close this window").
+    const [consent] = await Promise.all([browser.context.waitForEvent("page"), link.click()]);
+    await consent.getByText(/close this window/i).waitFor();
+    await consent.close();
+
+    await row(page, "alice").getByText("ACTIVE").waitFor();
+    await expect.poll(() => page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await expect.poll(() => row(page, "alice").textContent()).toContain("team-alpha");
+    await scan(page, "connections");
+  });
+
+  it("creates an auth config (the secret never shown again) and deletes it", async () => {
+    await page.getByRole("link", { name: "Auth configs" }).click();
+    await page.getByRole("heading", { name: "Auth configs", level: 1 }).waitFor();
+    const create = page.getByRole("region", { name: "Create an OAuth2 auth config" });
+    await create.getByLabel("Name").fill("Acme GitHub app");
+    await create.getByLabel("Toolkit").fill("github");
+    await create.getByLabel("Client id").fill("client-123");
+    await create.getByLabel("Client secret").fill("s3cret-value-never-shown");
+    await create.getByLabel("Scopes").fill("repo, read:user");
+    await create.getByRole("button", { name: "Create auth config" }).click();
+    await create.getByText(/Created Acme GitHub app .* not shown again/).waitFor();
+    await row(page, "Acme GitHub app").waitFor();
+    expect(await create.getByLabel("Client secret").inputValue()).toBe("");
+    expect(await page.content()).not.toContain("s3cret-value-never-shown");
+    await scan(page, "auth-configs");
+
+    await row(page, "Acme GitHub app").getByRole("button", { name: "Delete" }).click();
+    const dialog = page.getByRole("dialog", { name: /Delete Acme GitHub app/ });
+    await scan(page, "auth-configs-delete");
+    await dialog.getByRole("button", { name: "Delete it" }).click();
+    await row(page, "Acme GitHub app").waitFor({ state: "detached" });
+  });
+
+  it("runs a tool from the form generated from its input schema (enum, array, nested object) and follows it live", async () => {
+    await connectUser(system, tenant.apiKey, { user_id: "alice", app_name: "linear" });
+    await page.getByRole("link", { name: "Tool runner" }).click();
+    await page.getByRole("radio", { name: /Linear/ }).check();
+    await page.getByLabel("Action of Linear").selectOption("LINEAR_CREATE_LINEAR_ISSUE");
+    await page.getByLabel("Run as user").fill("alice");
+    await page.getByLabel(/^team_id/).fill("team_1");
+    await page.getByLabel(/^title/).fill("From the console");
+    await page.getByLabel(/^priority/).selectOption("high");
+    await page.getByRole("button", { name: "Add" }).click();
+    await page.getByLabel(/^label_names-1/).fill("bug");
+    await page.getByLabel(/^points/).fill("3");
+    await scan(page, "tool-runner-form");
+    await page.getByRole("button", { name: "Run" }).click();
+    await page.getByRole("status").filter({ hasText: "SUCCEEDED" }).waitFor();
+    const result = page.getByRole("region", { name: "Result" });
+    await expect.poll(() => result.textContent()).toContain("From the console");
+    expect(await result.textContent()).toContain('"high"');
+    await scan(page, "tool-runner");
+  });
+
+  it("edits the tenant's tool policy in a form made from its contract; a denied tool is refused with the API's message", async () => {
+    await page.getByRole("link", { name: "Tool policies" }).click();
+    await page.getByRole("heading", { name: "Tool policies", level: 1 }).waitFor();
+    await page.getByText("Nothing is stored: the defaults apply.").waitFor();
+    const deny = page.getByRole("group", { name: "Denied tools" });
+    await deny.getByRole("button", { name: "Add" }).click();
+    await deny.getByRole("textbox").fill("LINEAR_DELETE_*");
+    await page.getByRole("button", { name: "Save policy" }).click();
+    await page.getByText("Saved. New requests follow it").waitFor();
+    await expect.poll(() => page.getByRole("region", { name: "Effective policy" }).textContent()).toContain("LINEAR_DELETE_*");
+    await scan(page, "tool-policies");
+
+    await page.getByRole("link", { name: "Tool runner" }).click();
+    await page.getByRole("radio", { name: /Linear/ }).check();
+    await page.getByLabel("Action of Linear").selectOption("LINEAR_DELETE_LINEAR_ISSUE");
+    await page.getByLabel("Run as user").fill("alice");
+    await page.getByLabel(/^issue_id/).fill("ISS-1");
+    await page.getByRole("button", { name: "Run" }).click();
+    await page.getByRole("alert").filter({ hasText: 'Tool "LINEAR_DELETE_LINEAR_ISSUE" is denied by the tool policy' }).waitFor();
+    await scan(page, "tool-runner-refused");
+  });
+
+  it("bulk-disables two connections and shows each item's result", async () => {
+    await connectUser(system, tenant.apiKey, { user_id: "bob", app_name: "github" });
+    await connectUser(system, tenant.apiKey, { user_id: "bob", app_name: "slack" });
+    await page.getByRole("link", { name: "Connections" }).click();
+    await page.getByLabel("User", { exact: true }).fill("bob");
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(2);
+    await page.getByRole("checkbox", { name: "Select github of bob" }).check();
+    await page.getByRole("checkbox", { name: "Select slack of bob" }).check();
+    await page.getByRole("button", { name: "Disable selected" }).click();
+    await page.getByRole("dialog", { name: "Disable 2 connections?" }).getByRole("button", { name: "Disable them" }).click();
+    await page.getByText("Bulk disable: 2 succeeded, 0 failed.").waitFor();
+    await expect.poll(() => page.getByRole("list", { name: "Per-item results" }).getByRole("listitem").count()).toBe(2);
+    await row(page, "github").getByText("INACTIVE").waitFor();
+    await row(page, "slack").getByText("INACTIVE").waitFor();
+    await scan(page, "connections-bulk");
+  });
+
+  it("refuses an expired user token at sign-in, and keeps a half-filled form when a token expires in use", async () => {
+    const user = await openConsole();
+    const userProblems = watchProblems(user);
+    await signIn(user, userToken("alice", -60));
+    await user.getByText(/This user token expired at .* Ask for a new one/).waitFor();
+    await scan(user, "sign-in-expired");
+
+    // A token about to expire: sign in, start filling the tool form, let it expire.
+    const shortLived = userToken("alice", 12);
+    const expiresAt = (Math.floor(Date.now() / 1000) + 12) * 1000;
+    await signIn(user, shortLived);
+    await user.getByText("User alice").waitFor();
+    await user.getByRole("link", { name: "Tool runner" }).click();
+    await user.getByRole("radio", { name: /Linear/ }).check();
+    await user.getByLabel("Action of Linear").selectOption("LINEAR_CREATE_LINEAR_ISSUE");
+    await user.getByLabel(/^team_id/).fill("team_half");
+    await user.getByLabel(/^title/).fill("Half-filled");
+    await user.getByLabel(/^points/).fill("5");
+    await waitFor(() => Date.now() > expiresAt, { timeoutMs: 30_000, what: "the token to expire" });
+    // The feed closes the socket at the token's expiry (4001), and the console asks for a new credential over the page.
+    const again = user.getByRole("dialog", { name: "Sign in again" });
+    await again
+      .getByText(/has expired/)
+      .first()
+      .waitFor();
+    await scan(user, "session-expired");
+    await signIn(user, userToken("alice", 600));
+    await again.waitFor({ state: "hidden" });
+    expect(await user.getByLabel(/^team_id/).inputValue()).toBe("team_half");
+    expect(await user.getByLabel(/^title/).inputValue()).toBe("Half-filled");
+    await user.getByRole("button", { name: "Run" }).click();
+    await user.getByRole("status").filter({ hasText: "SUCCEEDED" }).waitFor();
+    expect(userProblems).toEqual([]);
+    await user.close();
+  }, 90_000);
+
+  it("met no script error, no CSP refusal and no serious or critical accessibility violation on any page", () => {
+    expect(problems).toEqual([]);
+    expect(violations).toEqual([]);
+  });
+});
