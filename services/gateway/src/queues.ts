@@ -22,6 +22,7 @@ export function createGatewayQueues(
     authConfig: opened.authConfig,
     toolExecution: opened.toolExecution,
     bulk: opened.bulk,
+    webhookDelivery: opened.webhookDelivery,
     all,
     connectionEvents: events(opened.connection as Queue),
     connectionOpsEvents: events(opened.connectionOps as Queue),

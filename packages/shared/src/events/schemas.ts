@@ -10,6 +10,7 @@ export const EVENT_TYPES = {
   bulkCompleted: "bulk.completed",
   triggerMessage: "trigger.message",
   triggerDisabled: "trigger.disabled",
+  endpointDisabled: "endpoint.disabled",
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
@@ -132,6 +133,15 @@ export const triggerDisabledEventDataSchema = z.object({
 });
 export type TriggerDisabledEventData = z.infer<typeof triggerDisabledEventDataSchema>;
 
+export const endpointDisabledEventDataSchema = z.object({
+  endpoint_id: z.string(),
+  url: z.string(),
+  /** "gone" (the endpoint answered 410), "failing" (no success for WEBHOOK_DISABLE_AFTER_HOURS). */
+  reason: z.enum(["gone", "failing"]),
+  disabled_at: z.string(),
+});
+export type EndpointDisabledEventData = z.infer<typeof endpointDisabledEventDataSchema>;
+
 /** The data schema of each event type: the one description of what a client receives. */
 export const EVENT_DATA_SCHEMAS = {
   [EVENT_TYPES.connectionStatus]: connectionStatusEventDataSchema,
@@ -141,4 +151,8 @@ export const EVENT_DATA_SCHEMAS = {
   [EVENT_TYPES.bulkCompleted]: bulkCompletedEventDataSchema,
   [EVENT_TYPES.triggerMessage]: triggerMessageEventDataSchema,
   [EVENT_TYPES.triggerDisabled]: triggerDisabledEventDataSchema,
+  [EVENT_TYPES.endpointDisabled]: endpointDisabledEventDataSchema,
 } as const;
+
+/** Every event type, as a list (the valid values of an endpoint's `events` filter). */
+export const ALL_EVENT_TYPES = Object.values(EVENT_TYPES) as EventType[];

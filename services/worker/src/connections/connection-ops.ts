@@ -11,7 +11,7 @@ import {
   isSettled,
   type Logger,
 } from "@kronos/shared";
-import { describeError, Refusal } from "../jobs/failure-policy.js";
+import { Refusal } from "../jobs/failure-policy.js";
 import { changeConnectionStatus } from "./connection-status.js";
 
 export const CONNECTION_REFRESHED_ACTION = "connection.refreshed";
