@@ -9,7 +9,7 @@ const client = new pg.Client({ connectionString: admin.toString() });
 try {
   await client.connect();
 } catch (error) {
-  console.error(`Cannot reach Postgres at ${url.host}: ${error.message}. Is it running? (see README, Configuration)`);
+  console.error(`Cannot reach Postgres at ${url.host}: ${error.message}. Is it running? (see docs/configuration.md)`);
   process.exit(1);
 }
 const { rowCount } = await client.query("select 1 from pg_database where datname = $1", [name]);

@@ -36,7 +36,7 @@ export interface LatencyRun {
 }
 
 /** Receives the measured messages of one side: `${run}:${seq}` -> arrival time. */
-class Inbox {
+export class Inbox {
   arrivals = new Map<string, number>();
   take(data: string, at: number): void {
     const match = /"bench_seq":"([^"]+)"/.exec(data);
@@ -44,7 +44,7 @@ class Inbox {
   }
 }
 
-async function measure(
+export async function measure(
   rate: number,
   seconds: number,
   inbox: Inbox,

@@ -167,6 +167,31 @@ describe("approvals", () => {
   });
 });
 
+describe("sign-in on demand", () => {
+  it("a call for a toolkit the user has not connected answers a sign-in link, and runs by itself once the user signs in", async () => {
+    const carol = await userToken(system, tenant, "carol");
+    const carolFeed = await feed({ token: carol });
+    const title = `sign-in-${randomUUID()}`;
+    const parked = await api<{ execution_id: string; status: string; authorization?: { connection_id: string; redirect_url: string } }>(
+      system.gatewayUrl,
+      "POST",
+      "/api/v1/composio/tools/execute?wait=5",
+      { token: tenant.apiKey, body: { user_id: "carol", ...issue(title) } },
+    );
+    expect(parked.status).toBe(202);
+    expect(parked.body.status).toBe("AWAITING_AUTH");
+    const authorization = parked.body.authorization!;
+    expect(authorization.redirect_url).toMatch(/^http/);
+    const event = await waitForEvent(carolFeed, "execution.status", (d) => d.execution_id === parked.body.execution_id);
+    expect(event.data).toMatchObject({ status: "AWAITING_AUTH", authorization: { connection_id: authorization.connection_id } });
+    // The user's browser follows the link; no further call from the agent.
+    await completeInBrowser(system, authorization.redirect_url);
+    const done = await settledExecution(system, tenant.apiKey, parked.body.execution_id, 30_000);
+    expect(done.status).toBe("SUCCEEDED");
+    expect(await toolRuns(system, "GITHUB_CREATE_AN_ISSUE", { title })).toHaveLength(1);
+  });
+});
+
 describe("connection operations", () => {
   it("disables, enables, relabels, refreshes and deletes a connection, each with its event", async () => {
     const bob = await userToken(system, tenant, "bob");

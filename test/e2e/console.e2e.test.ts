@@ -164,6 +164,28 @@ describe("the console", () => {
     await scan(page, "tool-runner-refused");
   });
 
+  it("parks a tool the policy wants approved, and runs it once approved from the tool runner", async () => {
+    const policy = await api(system.gatewayUrl, "PUT", "/api/v1/policies/tools", {
+      token: tenant.apiKey,
+      body: { require_approval: { tools: ["LINEAR_CREATE_*"] }, api_key_may_approve: true },
+    });
+    expect(policy.status).toBe(200);
+    await page.getByRole("link", { name: "Tool runner" }).click();
+    await page.getByRole("radio", { name: /Linear/ }).check();
+    await page.getByLabel("Action of Linear").selectOption("LINEAR_CREATE_LINEAR_ISSUE");
+    await page.getByLabel("Run as user").fill("alice");
+    await page.getByLabel(/^team_id/).fill("team_1");
+    await page.getByLabel(/^title/).fill("Needs a yes");
+    await page.getByLabel(/^points/).fill("1");
+    await page.getByRole("button", { name: "Run" }).click();
+    await page.getByRole("status").filter({ hasText: "AWAITING_APPROVAL" }).waitFor();
+    await scan(page, "tool-runner-approval");
+    await page.getByRole("button", { name: "Approve" }).click();
+    await page.getByRole("status").filter({ hasText: "SUCCEEDED" }).waitFor();
+    expect(await page.getByRole("region", { name: "Result" }).textContent()).toContain("Needs a yes");
+    expect((await api(system.gatewayUrl, "DELETE", "/api/v1/policies/tools", { token: tenant.apiKey })).status).toBe(200);
+  });
+
   it("bulk-disables two connections and shows each item's result", async () => {
     await connectUser(system, tenant.apiKey, { user_id: "bob", app_name: "github" });
     await connectUser(system, tenant.apiKey, { user_id: "bob", app_name: "slack" });

@@ -3,9 +3,11 @@ import pg from "pg";
 import { PrismaClient } from "./generated/prisma/client.js";
 import { poolSql, type Sql } from "./sql.js";
 
+export * from "./execution-lifecycle.js";
 export * from "./generated/prisma/client.js";
 export * from "./known-trigger.js";
 export * from "./sql.js";
+export * from "./tool-policies.js";
 
 /**
  * One Prisma client over the pg driver adapter (no binary query engine; see ../shared/PLATFORM.md), for callers that

@@ -12,6 +12,11 @@ export function hashApiKey(key: string): string {
   return hash("sha256", key, "hex");
 }
 
+/** Whether a stored key still works: not revoked, and not past the end of a rotation's overlap. */
+export function apiKeyUsable(key: { revokedAt: Date | null; expiresAt: Date | null }, now = Date.now()): boolean {
+  return key.revokedAt === null && (key.expiresAt === null || key.expiresAt.getTime() > now);
+}
+
 export function safeEqual(a: string, b: string): boolean {
   const left = createHash("sha256").update(a).digest();
   const right = createHash("sha256").update(b).digest();
@@ -37,8 +42,10 @@ export function verifyUserToken(token: string, secret: string, nowSeconds = Math
   if (!token.startsWith(USER_TOKEN_PREFIX)) return { ok: false, reason: "malformed" };
   const [payload, signature, extra] = token.slice(USER_TOKEN_PREFIX.length).split(".");
   if (!payload || !signature || extra !== undefined) return { ok: false, reason: "malformed" };
-  const expected = createHmac("sha256", secret).update(payload).digest();
-  const given = Buffer.from(signature, "base64url");
+  // One spelling only: the signature is compared as the canonical base64url text, not decoded first (a decoder
+  // ignores an appended "=" or "!" and an inserted "*", which would let altered tokens through).
+  const expected = Buffer.from(createHmac("sha256", secret).update(payload).digest("base64url"));
+  const given = Buffer.from(signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: "bad_signature" };
   let parsed: { t?: unknown; u?: unknown; exp?: unknown };
   try {
@@ -54,7 +61,7 @@ export function verifyUserToken(token: string, secret: string, nowSeconds = Math
 
 /** Who is calling, once authenticated. A user principal acts for its own user only. */
 export type Principal =
-  | { kind: "api_key"; tenantId: string; apiKeyId: string }
+  | { kind: "api_key"; tenantId: string; apiKeyId: string; scopes: readonly string[] }
   | { kind: "user"; tenantId: string; userId: string; expiresAt: number };
 
 export function actorOf(principal: Principal): string {

@@ -61,6 +61,13 @@ export const configSchema = z.object({
   /** How long a hosted connect link stays valid when Composio does not say (it says about 10 minutes). */
   CONNECT_LINK_TTL_SECONDS: positiveInt.default(600),
   WORKER_CONCURRENCY: positiveInt.max(256).default(10),
+  /**
+   * Tool executions one worker process runs at once: they wait on Composio, not on the CPU, so a few slow calls
+   * (each bounded by COMPOSIO_TIMEOUT_MS) must not hold every slot.
+   */
+  EXECUTION_CONCURRENCY: positiveInt.max(1_000).default(50),
+  /** The share of COMPOSIO_REQUESTS_PER_MINUTE that connection status polls may use: executions come first. */
+  STATUS_POLL_BUDGET_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
 
   /** Events kept per tenant for clients that reconnect with `since`. */
   EVENT_RETENTION_COUNT: positiveInt.default(10_000),
@@ -91,6 +98,8 @@ export const configSchema = z.object({
   TOOLKIT_CACHE_STALE_SECONDS: positiveInt.default(86_400),
   /** Largest `?wait=` of POST tools/execute. */
   EXECUTE_MAX_WAIT_SECONDS: positiveInt.max(60).default(30),
+  /** Largest `params` of a tool execution (bytes of JSON); larger is 413 before anything is queued. */
+  EXECUTION_PARAMS_MAX_BYTES: positiveInt.max(1_048_576).default(65_536),
   /** How long an execution waits AWAITING_APPROVAL before it ends EXPIRED. */
   APPROVAL_TTL_SECONDS: positiveInt.max(30 * 86_400).default(900),
   /** Results larger than this (bytes of JSON) are stored truncated. */
@@ -102,6 +111,10 @@ export const configSchema = z.object({
   /** A socket whose unsent bytes exceed this is a slow consumer and is closed. */
   WS_MAX_BUFFERED_BYTES: positiveInt.default(1_048_576),
   WS_MAX_MESSAGE_BYTES: positiveInt.max(1_048_576).default(4_096),
+  /** Most feed sockets one user's tokens may hold open on one webhooks instance (more: 429). */
+  WS_MAX_SOCKETS_PER_USER: positiveInt.default(20),
+  /** Most feed sockets one API key may hold open on one webhooks instance (more: 429). */
+  WS_MAX_SOCKETS_PER_API_KEY: positiveInt.default(200),
   /** Most connections listed in the `snapshot` message a socket receives on connect. */
   WS_SNAPSHOT_LIMIT: positiveInt.max(10_000).default(1_000),
 
@@ -111,6 +124,47 @@ export const configSchema = z.object({
 
   TRUST_PROXY: bool.default(false),
 
+  /** Seals the signing secrets of outbound webhook endpoints at rest; by default a key derived from SESSION_SECRET. */
+  WEBHOOK_SECRETS_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Lets outbound webhooks reach private, loopback and link-local addresses (development, tests). Metadata: never. */
+  OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: bool.default(false),
+  /**
+   * When each attempt of an outbound webhook is made, counted from the previous one: durations such as
+   * "0,5s,5m,30m,2h,5h,10h,10h" (Svix's schedule, the default): the first is the first attempt, each later one a retry.
+   */
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default("0,5s,5m,30m,2h,5h,10h,10h")
+    .transform((value, ctx) => {
+      const delays = parseRetrySchedule(value);
+      if (!delays) ctx.addIssue({ code: "custom", message: 'must be a comma-separated list of durations such as "0,5s,5m,2h"' });
+      return delays ?? [];
+    }),
+  /** An endpoint that has failed without a success for this long is disabled (fractions allowed). */
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().positive().default(120),
+  /** After a secret rotation, how long the previous secret still signs too (fractions allowed). */
+  WEBHOOK_SECRET_GRACE_HOURS: z.coerce.number().min(0).default(24),
+  /** One attempt's time limit (connecting, sending and reading the answer). */
+  WEBHOOK_TIMEOUT_MS: positiveInt.max(10_000).default(10_000),
+  /** Attempts in flight at once per worker process, all endpoints together, and per endpoint. */
+  WEBHOOK_DELIVERY_CONCURRENCY: positiveInt.max(1_000).default(100),
+  WEBHOOK_ENDPOINT_CONCURRENCY: positiveInt.max(100).default(10),
+  /** How often each worker looks for due deliveries whose job is missing (and re-enqueues them). */
+  WEBHOOK_SWEEP_INTERVAL_MS: positiveInt.default(30_000),
+  /** Audit records older than this many days are deleted by the gateway's retention sweep; 0 keeps them forever. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).default(365),
+  /** Widest time range of one audit-log export (wider: 400). */
+  AUDIT_EXPORT_MAX_DAYS: positiveInt.max(3_660).default(31),
+
+  /** Requests per minute per API key (a tenant may have its own, set by the operator); counted in Redis. */
+  RATE_LIMIT_API_KEY_PER_MINUTE: positiveInt.default(1_200),
+  /** Requests per minute per user (all of the user's tokens together). */
+  RATE_LIMIT_USER_PER_MINUTE: positiveInt.default(300),
+  /** Requests per minute per client IP on unauthenticated routes (the Composio callback, the docs). */
+  RATE_LIMIT_IP_PER_MINUTE: positiveInt.default(300),
+  /** Lookups of unknown `kc_` keys per minute per client IP; past it, 429 without a Postgres query. */
+  RATE_LIMIT_UNKNOWN_KEYS_PER_MINUTE: positiveInt.default(30),
+
   /** Emulator only: where it delivers its signed webhooks (signed with COMPOSIO_WEBHOOK_SECRET). */
   EMULATOR_WEBHOOK_URL: z.url().optional(),
   /** Emulator only: answer 429 past this many requests per minute, as Composio's plans do. */
@@ -118,6 +172,19 @@ export const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** "0,5s,5m,2h" -> delays in milliseconds (a bare number is milliseconds); null when any part is not a duration. */
+export function parseRetrySchedule(value: string): number[] | null {
+  const delays: number[] = [];
+  for (const part of value.split(",")) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(part);
+    if (!match) return null;
+    delays.push(Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] ?? "ms"]!));
+  }
+  return delays.length > 0 ? delays : null;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -78,6 +78,9 @@ export const isSettled = (status: ConnectionStatus) => SETTLED_CONNECTION_STATUS
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string) => UUID_PATTERN.test(value);
 
+/** The actor of what no caller asked for directly (a worker's sign-in, a wake-up, an expiry), in audit rows and events. */
+export const SYSTEM_ACTOR = "system";
+
 export const userIdSchema = z
   .string()
   .min(1)

@@ -32,9 +32,25 @@ const REDACTED_PATHS = [
   "credentials",
 ];
 
-/** Removes the `token` query parameter (user tokens of WebSocket clients) from a URL before it is logged. */
+const SECRET_QUERY_NAMES = new Set(["token", "api_key"]);
+
+/** A query parameter's name as the server reads it: percent-decoded (`%74oken` is `token`), case-insensitive. */
+function queryName(raw: string): string {
+  try {
+    return decodeURIComponent(raw).toLowerCase();
+  } catch {
+    return raw.toLowerCase();
+  }
+}
+
+/**
+ * Removes the value of the `token` and `api_key` query parameters (user tokens of WebSocket clients) from a URL
+ * before it is logged, however the name is spelt: the query parser decodes `?%74oken=` to `token` and authenticates.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:token|api_key)=)[^&#]*/gi, "$1[Redacted]");
+  return url.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, separator: string, name: string) =>
+    SECRET_QUERY_NAMES.has(queryName(name)) ? `${separator}${name}=[Redacted]` : whole,
+  );
 }
 
 export function loggerOptions(service: string, level: string): LoggerOptions {

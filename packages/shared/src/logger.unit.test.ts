@@ -32,6 +32,13 @@ describe("logging", () => {
     expect(redactUrl("/ws?since=1-0&token=kcu.abc.def")).toBe("/ws?since=1-0&token=[Redacted]");
     expect(redactUrl("/ws?token=kcu.abc&since=1-0")).toBe("/ws?token=[Redacted]&since=1-0");
   });
+
+  it("removes it however its name is spelt, as the query parser reads it", () => {
+    expect(redactUrl("/ws?%74oken=kcu.abc.def")).toBe("/ws?%74oken=[Redacted]");
+    expect(redactUrl("/ws?since=1&%54%4F%4B%45%4E=kcu.x")).toBe("/ws?since=1&%54%4F%4B%45%4E=[Redacted]");
+    expect(redactUrl("/x?API_KEY=kc_1&%zz=keep")).toBe("/x?API_KEY=[Redacted]&%zz=keep");
+    expect(redactUrl("/x?tokens=keep")).toBe("/x?tokens=keep");
+  });
 });
 
 /** Counts the real pino children made from `logger` from now on. */

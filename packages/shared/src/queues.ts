@@ -20,6 +20,8 @@ export const QUEUES = {
   webhookEvent: "webhook-event",
   /** create, enable, disable, update, delete: a trigger at Composio and its row. */
   triggerOps: "trigger-ops",
+  /** One job per (event, endpoint): an attempt to deliver an outbound webhook (see webhooks-out/outbox.ts). */
+  webhookDelivery: "webhook-delivery",
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -34,6 +36,7 @@ export const JOBS = {
   completeBulk: "complete-bulk",
   processWebhookEvent: "process-webhook-event",
   triggerOp: "trigger-op",
+  deliverWebhook: "deliver-webhook",
 } as const;
 
 export const initiateConnectionJobSchema = z.object({
@@ -80,7 +83,9 @@ export const DEFAULT_JOB_OPTIONS = {
   attempts: 5,
   backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
+  // Failed jobs stay in Redis for inspection only (outcomes are in Postgres): three days, and at most 2,000 per queue,
+  // so that what a tenant's failures can keep in Redis is bounded (an execution's params: EXECUTION_PARAMS_MAX_BYTES).
+  removeOnFail: { age: 3 * 24 * 3600, count: 2_000 },
 } as const;
 
 /**
@@ -202,7 +207,11 @@ export const authConfigOpResultSchema = z.object({ auth_config_id: z.string(), d
 export type AuthConfigOpResult = z.infer<typeof authConfigOpResultSchema>;
 
 /** What a tool-execution job returns; the gateway answers with the stored execution. */
-export const executeToolJobResultSchema = z.object({ execution_id: z.string(), status: finalExecutionStatusSchema });
+/** A final status, or AWAITING_AUTH: the user must sign in first (sign-in on demand parked it). */
+export const executeToolJobResultSchema = z.object({
+  execution_id: z.string(),
+  status: z.union([finalExecutionStatusSchema, z.literal("AWAITING_AUTH")]),
+});
 export type ExecuteToolJobResult = z.infer<typeof executeToolJobResultSchema>;
 
 /** What a status-poll job returns when it stops polling (null: no such connection); a pending one is delayed. */
@@ -247,6 +256,14 @@ export type TriggerOpJob = z.infer<typeof triggerOpJobSchema>;
 /** What a trigger-ops job returns; the gateway answers with the row read back. `status` is null once deleted. */
 export const triggerOpResultSchema = z.object({ trigger_id: z.string(), status: triggerStatusSchema.nullable() });
 export type TriggerOpResult = z.infer<typeof triggerOpResultSchema>;
+export const deliverWebhookJobSchema = z.object({
+  deliveryId: z.uuid(),
+  /** Its endpoint, so a worker can bound the attempts in flight per endpoint before reading the row. */
+  endpointId: z.uuid(),
+});
+export type DeliverWebhookJob = z.infer<typeof deliverWebhookJobSchema>;
+/** Nothing: the delivery row records the outcome. */
+export const deliverWebhookResultSchema = z.undefined();
 
 /** BullMQ's options for a job, as far as the contracts set them. */
 export interface ContractJobOptions {
@@ -351,6 +368,19 @@ export const QUEUE_CONTRACTS = {
     result: triggerOpResultSchema,
     options: withDefaults(),
   }),
+  /**
+   * Its job id is the delivery's, so adding it again while it exists (the sweeper, a retry) adds nothing; finished
+   * jobs are removed at once, so the row alone records the outcome and the id is free for a later retry. The HTTP
+   * attempts follow WEBHOOK_RETRY_SCHEDULE (the job moves itself to delayed); these attempts only cover the
+   * worker's own failures (Postgres unreachable...), after which the sweeper takes the row over.
+   */
+  webhookDelivery: contract({
+    name: QUEUES.webhookDelivery,
+    job: JOBS.deliverWebhook,
+    data: deliverWebhookJobSchema,
+    result: deliverWebhookResultSchema,
+    options: withDefaults({ removeOnComplete: true, removeOnFail: true }),
+  }),
 } as const satisfies { [K in keyof typeof QUEUES]: QueueContract<(typeof QUEUES)[K]> };
 
 export type QueueKey = keyof typeof QUEUE_CONTRACTS;
@@ -381,4 +411,22 @@ export function createQueue<K extends QueueKey>(key: K, options: { connection: R
 /** Opens every queue of the contracts, by key. */
 export function createQueues(options: { connection: Redis; prefix: string }): { [K in QueueKey]: TypedQueue<K> } {
   return Object.fromEntries(QUEUE_KEYS.map((key) => [key, createQueue(key, options)])) as { [K in QueueKey]: TypedQueue<K> };
+}
+
+/** The job of one outbound webhook delivery (see the webhookDelivery contract). */
+export function webhookDeliveryJob(delivery: { id: string; endpointId: string }) {
+  return {
+    name: JOBS.deliverWebhook,
+    data: { deliveryId: delivery.id, endpointId: delivery.endpointId } satisfies DeliverWebhookJob,
+    opts: { ...structuredClone(QUEUE_CONTRACTS.webhookDelivery.options), jobId: delivery.id } as DefaultJobOptions & { jobId: string },
+  };
+}
+
+/**
+ * Queues a stored execution to run (again: approved, or woken after sign-in). An earlier job of the same id (the run
+ * that parked it) is removed first: BullMQ ignores an add whose job id exists.
+ */
+export async function queueExecution(queue: TypedQueue<"toolExecution">, job: ExecuteToolJob, attempts?: number): Promise<void> {
+  await queue.remove(job.executionId).catch(() => 0);
+  await queue.add(JOBS.executeTool, job, { jobId: job.executionId, ...(attempts === undefined ? {} : { attempts }) });
 }

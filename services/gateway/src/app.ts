@@ -10,6 +10,7 @@ import {
   instrumentHttp,
   instrumentQueues,
   type Logger,
+  onApiKeyRevoked,
   publicFeedUrl,
   RateBudget,
   type Redis,
@@ -18,16 +19,23 @@ import {
 import type { FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { GatewayContext } from "./context.js";
+import { apiKeyUsageRecorder } from "./lib/api-key-usage.js";
+import { startAuditRetention } from "./lib/audit-retention.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { startParkedSweeper } from "./lib/parked-sweeper.js";
+import { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
 import { ToolPolicyCache } from "./lib/tool-policies.js";
+import { UnknownKeyGuard } from "./lib/unknown-keys.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
 import { consoleDistDir, consolePlugin } from "./plugins/console.js";
 import { queueDashboardPlugin } from "./plugins/queue-dashboard.js";
+import { rateLimitPlugin } from "./plugins/rate-limits.js";
 import { securityPlugin } from "./plugins/security.js";
 import { swaggerPlugin } from "./plugins/swagger.js";
 import { createGatewayQueues, queueEmitters } from "./queues.js";
 import { adminRoutes } from "./routes/admin.js";
+import { apiKeyRoutes } from "./routes/api-keys.js";
+import { auditLogRoutes } from "./routes/audit-logs.js";
 import { authConfigRoutes } from "./routes/auth-configs.js";
 import { bulkRoutes } from "./routes/bulk.js";
 import { callbackRoutes } from "./routes/callback.js";
@@ -40,6 +48,7 @@ import { policyRoutes } from "./routes/policies.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { toolRoutes } from "./routes/tools.js";
 import { triggerRoutes } from "./routes/triggers.js";
+import { webhookEndpointRoutes } from "./routes/webhook-endpoints.js";
 
 export interface GatewayDeps {
   config: Config;
@@ -100,19 +109,45 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await policies.start();
   app.addHook("onClose", async () => policies.close());
   const bus = new EventBus(deps.redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
-  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue, policies, bus };
+  const tenantLimits = new TenantRateLimitsCache(deps.prisma, config);
+  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue, policies, bus, tenantLimits };
   const stopSweeper = startParkedSweeper(ctx, deps.parkedSweepMs ?? 10_000, (error) =>
     app.log.error({ err: error }, "parked sweep failed"),
   );
   app.addHook("onClose", async () => stopSweeper());
+  // Counters of the rate limits: a connection that fails at once while Redis is away (no offline queue), so a limit
+  // is skipped then rather than waited on.
+  const limitsRedis = deps.redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  limitsRedis.on("error", (error) => app.log.warn({ err: error }, "rate-limit Redis connection error"));
+  app.addHook("onClose", async () => {
+    await limitsRedis.quit().catch(() => limitsRedis.disconnect());
+  });
 
   // First: it adds its check to each route declaring `config.auth` as the route is declared (`onRoute`), which
   // reaches only routes and plugin scopes that come after it.
+  const apiKeyCache = new ApiKeyCache({ ...API_KEY_CACHE_DEFAULTS, ...deps.apiKeyCache });
+  // Revocations published by any instance evict the key here at once (see api-key-revocations in packages/shared).
+  const subscriber = deps.redis.duplicate();
+  subscriber.on("error", (error) => app.log.warn({ err: error }, "revocation subscriber error"));
+  const unsubscribe = await onApiKeyRevoked(subscriber, config.REDIS_KEY_PREFIX, ({ keyHash }) => apiKeyCache.forget(keyHash));
+  app.addHook("onClose", async () => {
+    await unsubscribe();
+    await subscriber.quit().catch(() => subscriber.disconnect());
+  });
   await app.register(authPlugin, {
     prisma: deps.prisma,
     adminToken: config.ADMIN_TOKEN,
     sessionSecret: config.SESSION_SECRET,
-    apiKeyCache: new ApiKeyCache({ ...API_KEY_CACHE_DEFAULTS, ...deps.apiKeyCache }),
+    apiKeyCache,
+    unknownKeys: new UnknownKeyGuard(limitsRedis, config.REDIS_KEY_PREFIX, config.RATE_LIMIT_UNKNOWN_KEYS_PER_MINUTE),
+    touchApiKey: apiKeyUsageRecorder(deps.prisma, app.log),
+  });
+  // After the auth plugin: its limit hook then runs after each route's auth check, with the principal known.
+  await app.register(rateLimitPlugin, {
+    redis: limitsRedis,
+    prefix: config.REDIS_KEY_PREFIX,
+    ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+    tenantLimits,
   });
   await app.register(securityPlugin, { corsOrigins: config.CORS_ORIGINS });
   await app.register(swaggerPlugin, { publicUrl: config.PUBLIC_GATEWAY_URL });
@@ -126,6 +161,8 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   });
   await app.register(healthRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
+  await app.register(apiKeyRoutes, { ctx });
+  await app.register(auditLogRoutes, { ctx });
   await app.register(sessionRoutes, { ctx });
   await app.register(connectionRoutes, { ctx });
   await app.register(callbackRoutes, { ctx });
@@ -137,8 +174,18 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(policyRoutes, { ctx });
   await app.register(toolRoutes, { ctx });
   await app.register(triggerRoutes, { ctx });
+  await app.register(webhookEndpointRoutes, { ctx });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });
   await app.register(consolePlugin, { distDir: deps.consoleDir ?? consoleDistDir(), feedUrl: publicFeedUrl(config) });
+
+  const stopRetention = startAuditRetention({
+    prisma: deps.prisma,
+    redis: deps.redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    retentionDays: config.AUDIT_RETENTION_DAYS,
+    log: app.log,
+  });
+  app.addHook("onClose", async () => stopRetention());
 
   await app.ready();
   return app as unknown as FastifyInstance;

@@ -1,8 +1,9 @@
 import type { PrismaClient } from "@kronos/db";
-import type { ComposioPort, Config, EventBus, Principal, Redis, TypedQueue } from "@kronos/shared";
+import type { ComposioPort, Config, EventBus, Principal, Redis, Scope, TypedQueue } from "@kronos/shared";
 import type { FlowProducer, Queue } from "bullmq";
 import type { CatalogueCache } from "./lib/catalogue-cache.js";
 import type { QueueEventsOnDemand } from "./lib/queue-events-on-demand.js";
+import type { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
 import type { ToolPolicyCache } from "./lib/tool-policies.js";
 
 /** Everything a use case may need: built once per app, handed to route plugins as options. */
@@ -14,6 +15,8 @@ export interface GatewayContext {
   /** The catalogue (toolkits, actions) is the one thing the gateway reads from Composio itself. */
   composio: ComposioPort;
   catalogue: CatalogueCache;
+  /** Tenants' rate-limit overrides (the admin route updates this instance's copy at once). */
+  tenantLimits: TenantRateLimitsCache;
   /** Tool policies, cached in this process and invalidated across gateways by message. */
   policies: ToolPolicyCache;
   /** For the lifecycle events the gateway causes (parking, approvals, cancellations). */
@@ -28,6 +31,8 @@ export interface GatewayQueues {
   toolExecution: TypedQueue<"toolExecution">;
   bulk: TypedQueue<"bulk">;
   triggerOps: TypedQueue<"triggerOps">;
+  /** Outbound webhook attempts (retries and replays asked through the API). */
+  webhookDelivery: TypedQueue<"webhookDelivery">;
   /** Every queue of QUEUES (the dashboard and the metrics show them all). */
   all: Queue[];
   /** Job events, read only while a request waits for a job of that queue. */
@@ -61,5 +66,7 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** The principals a route accepts. Absent: the route is public. */
     auth?: readonly PrincipalKind[];
+    /** The scope an API key needs (required on every route that accepts API keys; user tokens are not scoped). */
+    scope?: Scope;
   }
 }

@@ -23,6 +23,7 @@ export function createGatewayQueues(
     toolExecution: opened.toolExecution,
     bulk: opened.bulk,
     triggerOps: opened.triggerOps,
+    webhookDelivery: opened.webhookDelivery,
     all,
     connectionEvents: events(opened.connection as Queue),
     connectionOpsEvents: events(opened.connectionOps as Queue),

@@ -9,9 +9,11 @@ import {
   FEED_PROTOCOL,
   instrumentHttp,
   type Logger,
+  onApiKeyRevoked,
   type Principal,
   type Redis,
   type TypedQueue,
+  WebhookOutbox,
 } from "@kronos/shared";
 import type { FastifyInstance } from "fastify";
 import { authenticateFeed } from "./auth.js";
@@ -34,6 +36,9 @@ export interface FeedOptions {
   maxInboundBytes: number;
   /** Most connections in the `snapshot` message. */
   snapshotLimit: number;
+  /** Most sockets per user and per API key on this instance; one more is refused with 429 before the upgrade. */
+  maxSocketsPerUser: number;
+  maxSocketsPerApiKey: number;
 }
 
 /** Live events held per socket during its start: not configurable (a memory bound, not a deployment choice). */
@@ -47,6 +52,8 @@ export function feedOptionsFromConfig(config: Config): FeedOptions {
     maxPendingEvents: MAX_PENDING_EVENTS,
     maxInboundBytes: config.WS_MAX_MESSAGE_BYTES,
     snapshotLimit: config.WS_SNAPSHOT_LIMIT,
+    maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
+    maxSocketsPerApiKey: config.WS_MAX_SOCKETS_PER_API_KEY,
   };
 }
 
@@ -115,6 +122,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   );
   // Shares the caller's Redis connection (BullMQ does not close a connection it was given).
   const webhookQueue = createQueue("webhookEvent", { connection: redis, prefix: config.REDIS_KEY_PREFIX });
+  const webhookDeliveryQueue = createQueue("webhookDelivery", { connection: redis, prefix: config.REDIS_KEY_PREFIX });
   app.decorate("feedHub", hub);
   app.decorate("webhookQueue", webhookQueue);
   app.decorate("metrics", metrics);
@@ -133,14 +141,22 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     if (closing) reply.header("connection", "close");
   });
   // Subscribed once the app is ready (before it listens): no socket can exist before the subscription does.
+  let unsubscribeRevocations: (() => Promise<void>) | undefined;
   app.addHook("onReady", async () => {
     await hub.start();
+    // A revoked API key's sockets are closed on every instance (the gateway publishes the revocation).
+    unsubscribeRevocations = await onApiKeyRevoked(subscriber, config.REDIS_KEY_PREFIX, ({ tenantId, apiKeyId }) => {
+      const closed = hub.closeApiKey(tenantId, apiKeyId);
+      if (closed > 0) app.log.info({ apiKeyId, closed }, "closed the sockets of a revoked API key");
+    });
   });
   // onClose hooks run once the HTTP server has closed, i.e. after in-flight requests (a webhook being stored and
   // enqueued) have been answered: only then is the queue closed.
   app.addHook("onClose", async () => {
     await hub.stop();
+    await unsubscribeRevocations?.();
     await webhookQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the webhook queue failed"));
+    await webhookDeliveryQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the delivery queue failed"));
     if (ownsSubscriber) await subscriber.quit().catch(() => subscriber.disconnect());
   });
 
@@ -152,8 +168,13 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
 
   await app.register(opsRoutes, { service: "webhooks", registry: metrics.registry, adminToken: config.ADMIN_TOKEN });
 
-  const bus = deps.bus ?? new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
   const sql = deps.sql ?? prismaSql(prisma);
+  const bus = deps.bus ?? new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
+  if (!deps.bus) {
+    // Trigger messages published here reach the tenant's webhook endpoints too: their outbox rows are written here.
+    const outbox = new WebhookOutbox(sql, webhookDeliveryQueue);
+    (bus as EventBus).afterPublish((event, draft) => outbox.record(event, draft.tenantId));
+  }
   await app.register(composioWebhookRoutes, { config, prisma, sql, queue: webhookQueue, bus, metrics });
 
   app.route<{ Querystring: FeedQuery }>({
@@ -167,10 +188,14 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     },
     // Authentication happens before the upgrade: a refused client gets an HTTP 401 and never a socket.
     preValidation: async (request) => {
-      request.principal = await authenticateFeed(
+      const principal = await authenticateFeed(
         { token: request.query.token, authorization: request.headers.authorization, protocols: request.headers["sec-websocket-protocol"] },
         { prisma, sessionSecret: config.SESSION_SECRET },
       );
+      const [cap, whose] = principal.kind === "user" ? [feed.maxSocketsPerUser, "user"] : [feed.maxSocketsPerApiKey, "API key"];
+      if (hub.openFor(principal) >= cap)
+        throw new AppError("RATE_LIMITED", `This ${whose} already has ${cap} feed sockets open here: close one first`, { limit: cap });
+      request.principal = principal;
     },
     handler: async () => {
       throw new AppError("BAD_REQUEST", "GET /ws is a WebSocket endpoint: send an upgrade request");

@@ -1,10 +1,12 @@
 import type { PrismaClient } from "@kronos/db";
 import {
   AppError,
+  apiKeyUsable,
   bearerCredential,
   credentialFromProtocols,
   credentialKind,
   hashApiKey,
+  hasScope,
   type Principal,
   verifyUserToken,
 } from "@kronos/shared";
@@ -34,8 +36,10 @@ export async function authenticateFeed(
   if (!key) throw new AppError("UNAUTHENTICATED", "Send a user token as ?token= or an API key as Authorization: Bearer <key>");
   const row = await deps.prisma.apiKey.findUnique({
     where: { keyHash: hashApiKey(key) },
-    select: { id: true, tenantId: true, revokedAt: true },
+    select: { id: true, tenantId: true, scopes: true, expiresAt: true, revokedAt: true },
   });
-  if (!row || row.revokedAt !== null) throw new AppError("UNAUTHENTICATED", "Invalid API key");
-  return { kind: "api_key", tenantId: row.tenantId, apiKeyId: row.id };
+  if (!row || !apiKeyUsable(row)) throw new AppError("UNAUTHENTICATED", "Invalid API key");
+  if (!hasScope(row.scopes, "webhooks"))
+    throw new AppError("FORBIDDEN", 'This API key lacks the "webhooks" scope the feed requires', { scope: "webhooks" });
+  return { kind: "api_key", tenantId: row.tenantId, apiKeyId: row.id, scopes: row.scopes };
 }

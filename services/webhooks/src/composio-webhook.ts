@@ -31,7 +31,7 @@ const WEBHOOK_MAX_IN_FLIGHT = 1024;
 /** Seconds a shed delivery is told to wait (the Retry-After header). */
 const WEBHOOK_RETRY_AFTER_SECONDS = 1;
 
-/** The route, for the README and the tests. */
+/** The route (documented in docs/composio.md). */
 const COMPOSIO_WEBHOOK_PATH = "/webhooks/composio";
 
 /** What the route needs of the BullMQ queue (tests wrap it). */

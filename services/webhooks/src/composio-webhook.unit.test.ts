@@ -25,12 +25,16 @@ describe("feedOptionsFromConfig", () => {
       WS_MAX_BUFFERED_BYTES: "2048",
       WS_MAX_MESSAGE_BYTES: "512",
       WS_SNAPSHOT_LIMIT: "7",
+      WS_MAX_SOCKETS_PER_USER: "3",
+      WS_MAX_SOCKETS_PER_API_KEY: "9",
     });
     expect(feedOptionsFromConfig(config)).toEqual({
       heartbeatIntervalMs: 1234,
       maxBufferedBytes: 2048,
       maxInboundBytes: 512,
       snapshotLimit: 7,
+      maxSocketsPerUser: 3,
+      maxSocketsPerApiKey: 9,
       maxPendingEvents: MAX_PENDING_EVENTS,
     });
   });

@@ -5,13 +5,16 @@ import {
   createComposioClient,
   createLogger,
   createMetricsRegistry,
+  createQueue,
   createRedis,
   EventBus,
   loadConfigOrExit,
   RateBudget,
+  WebhookOutbox,
   withRateBudget,
 } from "@kronos/shared";
 import { buildHealthServer } from "./health.js";
+import { startWebhookSweeper } from "./webhook-deliveries/sweeper.js";
 import { startWorkers } from "./workers.js";
 
 const config = loadConfigOrExit("worker");
@@ -20,6 +23,11 @@ const database = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE
 const { prisma, sql } = database;
 const redis = createRedis(config.REDIS_URL);
 const bus = new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
+// Every event published here (connection, execution, bulk, trigger events) also gets its outbox rows: wired before
+// any job runs, so no event misses its webhook deliveries.
+const deliveryQueue = createQueue("webhookDelivery", { connection: redis, prefix: config.REDIS_KEY_PREFIX });
+const outbox = new WebhookOutbox(sql, deliveryQueue);
+bus.afterPublish((event, draft) => outbox.record(event, draft.tenantId));
 // Every Composio call of every process (the gateway's too) counts against one budget in Redis: however many
 // workers run, the organisation's limit is not exceeded.
 const composio = withRateBudget(
@@ -38,6 +46,8 @@ const workers = await startWorkers({
   connection: () => createRedis(config.REDIS_URL),
   metrics: registry,
 });
+// Deliveries whose job was lost (a killed worker, a Redis restart) are re-enqueued from their outbox rows.
+const sweeper = startWebhookSweeper({ sql, queue: deliveryQueue, intervalMs: config.WEBHOOK_SWEEP_INTERVAL_MS, logger });
 const health = buildHealthServer({ metrics: { registry, adminToken: config.ADMIN_TOKEN }, logger });
 await health.listen({ host: config.HOST, port: config.WORKER_PORT });
 logger.info({ host: config.HOST, port: config.WORKER_PORT }, "worker listening");
@@ -48,7 +58,9 @@ stopOnSignals({
   // Every worker stops taking jobs and waits for its active ones; then the connections close. Jobs still active at
   // the timeout are handed back by BullMQ's stalled-job check to the next worker: nothing is lost.
   stop: async () => {
+    sweeper.stop();
     await workers.close();
+    await deliveryQueue.close();
     await health.close();
     await database.close();
     await redis.quit();

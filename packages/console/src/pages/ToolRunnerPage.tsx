@@ -148,6 +148,40 @@ export function ToolRunnerPage() {
   );
 }
 
+type Decision = "approve" | "deny" | "cancel";
+
+/**
+ * Approve or deny an execution parked AWAITING_APPROVAL (the user's own token, or an API key when the policy lets
+ * it), or cancel one that has not started; the API's refusal (403, 409) is shown as it says it.
+ */
+function ExecutionDecisions({ execution }: { execution: ExecutionView }) {
+  const { api } = useSignedIn();
+  const client = useQueryClient();
+  const decide = useMutation({
+    mutationFn: async (decision: Decision) =>
+      (await api.request<ExecutionView>("POST", `/composio/executions/${execution.execution_id}/${decision}`, {})).body,
+    onSuccess: (view) => client.setQueryData(keys.execution(view.execution_id), view),
+  });
+  return (
+    <div className="actions-row">
+      {execution.status === "AWAITING_APPROVAL" && (
+        <>
+          <button type="button" className="primary" disabled={decide.isPending} onClick={() => decide.mutate("approve")}>
+            Approve
+          </button>{" "}
+          <button type="button" className="danger" disabled={decide.isPending} onClick={() => decide.mutate("deny")}>
+            Deny
+          </button>{" "}
+        </>
+      )}
+      <button type="button" disabled={decide.isPending} onClick={() => decide.mutate("cancel")}>
+        Cancel the execution
+      </button>
+      {decide.isError && <ErrorNotice error={decide.error} title="Not done" />}
+    </div>
+  );
+}
+
 /** Where an execution is: QUEUED → (waiting for a sign-in or an approval) → RUNNING → its final status. */
 function ExecutionProgress({ execution, authorization }: { execution: ExecutionView; authorization: ExecutionAuthorization | null }) {
   const finished = isFinalExecutionStatus(execution.status);
@@ -182,6 +216,7 @@ function ExecutionProgress({ execution, authorization }: { execution: ExecutionV
       {execution.status === "AWAITING_APPROVAL" && (
         <p className="notice">A tool policy asks for a person's approval before this tool runs; it runs once approved.</p>
       )}
+      {!finished && execution.status !== "RUNNING" && <ExecutionDecisions execution={execution} />}
       {finished && execution.status !== "SUCCEEDED" && (
         <>
           <div className="notice notice-error" role="alert">

@@ -24,8 +24,12 @@ export interface BusEnvelope {
   event: Omit<FeedEvent, "id">;
 }
 
+/** Runs after an event is appended and published (the outbox of outbound webhooks); awaited by `publish`. */
+export type PublishedListener = (event: FeedEvent, draft: EventDraft) => Promise<unknown>;
+
 export class EventBus {
   private readonly keys;
+  private readonly listeners: PublishedListener[] = [];
   constructor(
     private readonly redis: Redis,
     prefix: string,
@@ -43,7 +47,17 @@ export class EventBus {
     const body = JSON.stringify(envelope);
     const keys = [this.keys.stream(draft.tenantId), this.keys.channel];
     const id = (await appendAndPublish(this.redis, keys, [this.retention, body])) as string;
-    return { id, ...envelope.event };
+    const event: FeedEvent = { id, ...envelope.event };
+    // After the append: sockets get the event without waiting; the publisher's job waits, so a failure here fails
+    // the job, which is retried (at least once).
+    for (const listener of this.listeners) await listener(event, draft);
+    return event;
+  }
+
+  /** Adds a listener run after every publish (see PublishedListener). */
+  afterPublish(listener: PublishedListener): this {
+    this.listeners.push(listener);
+    return this;
   }
 }
 

@@ -51,6 +51,8 @@ export const FEED_CLOSE_CODES = {
   internalError: 1011,
   /** The user token the socket was opened with has expired: get a new token and reconnect with `since`. */
   tokenExpired: 4001,
+  /** The API key the socket was opened with was revoked: the client must use another credential. */
+  credentialRevoked: 4003,
   /** The client reads too slowly: too much is waiting to be sent. Reconnect with `since` to catch up. */
   slowConsumer: 4008,
 } as const;

@@ -11,6 +11,7 @@ export const EVENT_TYPES = {
   triggerMessage: "trigger.message",
   triggerDisabled: "trigger.disabled",
   triggerStatus: "trigger.status",
+  endpointDisabled: "endpoint.disabled",
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
@@ -156,6 +157,14 @@ export const triggerStatusEventDataSchema = z.object({
   labels: z.array(z.string()),
 });
 export type TriggerStatusEventData = z.infer<typeof triggerStatusEventDataSchema>;
+export const endpointDisabledEventDataSchema = z.object({
+  endpoint_id: z.string(),
+  url: z.string(),
+  /** "gone" (the endpoint answered 410), "failing" (no success for WEBHOOK_DISABLE_AFTER_HOURS). */
+  reason: z.enum(["gone", "failing"]),
+  disabled_at: z.string(),
+});
+export type EndpointDisabledEventData = z.infer<typeof endpointDisabledEventDataSchema>;
 
 /** The data schema of each event type: the one description of what a client receives. */
 export const EVENT_DATA_SCHEMAS = {
@@ -167,4 +176,8 @@ export const EVENT_DATA_SCHEMAS = {
   [EVENT_TYPES.triggerMessage]: triggerMessageEventDataSchema,
   [EVENT_TYPES.triggerDisabled]: triggerDisabledEventDataSchema,
   [EVENT_TYPES.triggerStatus]: triggerStatusEventDataSchema,
+  [EVENT_TYPES.endpointDisabled]: endpointDisabledEventDataSchema,
 } as const;
+
+/** Every event type, as a list (the valid values of an endpoint's `events` filter). */
+export const ALL_EVENT_TYPES = Object.values(EVENT_TYPES) as EventType[];

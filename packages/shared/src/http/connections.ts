@@ -59,6 +59,13 @@ export const listConnectionsQuerySchema = paginationQuerySchema.extend({
 
 export const connectionIdParamsSchema = z.object({ id: z.uuid() });
 
+/** Composio's connected account id, as Composio spells it ("ca_..."). */
+export const composioAccountIdSchema = z.string().regex(/^ca_[A-Za-z0-9_-]{1,128}$/, 'must be a Composio account id ("ca_...")');
+/** How a connection route names a connection: our connection id, or Composio's "ca_..." id (as tools/execute takes). */
+export const connectionRefParamsSchema = z.object({
+  id: z.union([z.uuid(), composioAccountIdSchema]).describe('Our connection id, or Composio\'s connected account id ("ca_...")'),
+});
+
 /**
  * Where Composio sends the user's browser back after sign-in: built by the worker into the connect request, routed by
  * the gateway. The one definition of that path.

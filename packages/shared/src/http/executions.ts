@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { executionStatusSchema, userIdSchema } from "../domain.js";
+import { executionAuthorizationSchema } from "../events/schemas.js";
 
 /** The seed's tool execution request. */
 export const executeToolBodySchema = z
@@ -56,6 +57,8 @@ export const executionViewSchema = z
     completed_at: z.iso.datetime().nullable(),
     /** Present when the tool policy asked for an approval (see docs/agents.md). */
     approval: executionApprovalSchema.optional(),
+    /** Present while the execution is AWAITING_AUTH (sign-in on demand). */
+    authorization: executionAuthorizationSchema.optional(),
   })
   .meta({ id: "Execution" });
 export type ExecutionView = z.infer<typeof executionViewSchema>;
@@ -66,6 +69,8 @@ export const executionAcceptedSchema = z.object({
   status: z.enum(["QUEUED", "AWAITING_AUTH", "AWAITING_APPROVAL"]),
   poll_url: z.string(),
   approval: executionApprovalSchema.optional(),
+  /** AWAITING_AUTH: where the user signs in; the execution runs by itself once the connection is ACTIVE. */
+  authorization: executionAuthorizationSchema.optional(),
 });
 export type ExecutionAccepted = z.infer<typeof executionAcceptedSchema>;
 

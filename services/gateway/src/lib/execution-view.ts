@@ -1,7 +1,14 @@
 import type { Execution } from "@kronos/db";
-import { type ExecuteToolJob, type ExecutionView, isFinalExecutionStatus, type JobFailure } from "@kronos/shared";
+import {
+  type ExecuteToolJob,
+  type ExecutionAuthorization,
+  type ExecutionView,
+  isFinalExecutionStatus,
+  type JobFailure,
+} from "@kronos/shared";
 
-export function toExecutionView(row: Execution): ExecutionView {
+/** `authorization`: for an AWAITING_AUTH execution, the sign-in it waits for. */
+export function toExecutionView(row: Execution, authorization?: ExecutionAuthorization): ExecutionView {
   const finished = isFinalExecutionStatus(row.status);
   return {
     execution_id: row.id,
@@ -19,6 +26,7 @@ export function toExecutionView(row: Execution): ExecutionView {
     created_at: row.createdAt.toISOString(),
     started_at: row.startedAt?.toISOString() ?? null,
     completed_at: row.completedAt?.toISOString() ?? null,
+    ...(authorization && row.status === "AWAITING_AUTH" ? { authorization } : {}),
     // Only for an execution that asked for an approval.
     ...(row.approvalRules.length > 0
       ? {

@@ -1,12 +1,15 @@
-import { PARKED_EXECUTION_STATUSES } from "@kronos/shared";
+import { endAuthParked, resumeAuthParked } from "@kronos/db";
+import { isSettled, PARKED_EXECUTION_STATUSES, queueExecution, SYSTEM_ACTOR } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
 import { expireExecution } from "../use-cases/execution-decisions.js";
 
 const BATCH = 100;
 
 /**
- * Ends parked executions whose time is up (EXPIRED), every `intervalMs`, so that an approval nobody answers expires
- * without anyone asking. Every gateway runs it: each expiry is a conditional UPDATE, so two sweeps never both end one.
+ * Every `intervalMs`, on every gateway: ends parked executions whose time is up (EXPIRED), so that an approval nobody
+ * answers or a sign-in nobody finishes expires without anyone asking; and wakes what a missed wake-up left parked on
+ * a connection that has settled (ACTIVE: queued again; anything else: ended). Each change is a conditional UPDATE,
+ * so two sweeps (or a sweep and the worker's own wake-up) never both make it.
  */
 export function startParkedSweeper(ctx: GatewayContext, intervalMs: number, onError: (error: unknown) => void): () => void {
   let running = false;
@@ -20,6 +23,7 @@ export function startParkedSweeper(ctx: GatewayContext, intervalMs: number, onEr
         take: BATCH,
       });
       for (const row of due) await expireExecution(ctx, row);
+      await wakeMissed(ctx);
     } catch (error) {
       onError(error);
     } finally {
@@ -29,4 +33,29 @@ export function startParkedSweeper(ctx: GatewayContext, intervalMs: number, onEr
   const timer = setInterval(() => void sweep(), intervalMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+async function wakeMissed(ctx: GatewayContext): Promise<void> {
+  const parked = await ctx.prisma.execution.findMany({
+    where: { status: "AWAITING_AUTH", connectionId: { not: null } },
+    select: { connectionId: true },
+    distinct: ["connectionId"],
+    take: BATCH,
+  });
+  const ids = parked.map((p) => p.connectionId).filter((id): id is string => id !== null);
+  if (ids.length === 0) return;
+  const connections = await ctx.prisma.connection.findMany({
+    where: { id: { in: ids } },
+    select: { id: true, status: true, statusReason: true },
+  });
+  for (const connection of connections) {
+    if (!isSettled(connection.status)) continue;
+    if (connection.status === "ACTIVE") {
+      await resumeAuthParked(ctx, connection.id, SYSTEM_ACTOR, (job) =>
+        queueExecution(ctx.queues.toolExecution, job, ctx.config.COMPOSIO_MAX_ATTEMPTS),
+      );
+    } else {
+      await endAuthParked(ctx, connection.id, connection.status, connection.statusReason, SYSTEM_ACTOR);
+    }
+  }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { scopedUserId } from "./principal.js";
 
 describe("scopedUserId", () => {
-  const apiKey: Principal = { kind: "api_key", tenantId: "t", apiKeyId: "k" };
+  const apiKey: Principal = { kind: "api_key", tenantId: "t", apiKeyId: "k", scopes: ["*"] };
   const alice: Principal = { kind: "user", tenantId: "t", userId: "alice", expiresAt: 0 };
   it("lets an API key name anyone or no one", () => {
     expect(scopedUserId(apiKey, "bob")).toBe("bob");

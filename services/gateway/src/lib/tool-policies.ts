@@ -1,23 +1,5 @@
-import type { PrismaClient } from "@kronos/db";
-import {
-  type EffectiveToolPolicy,
-  type Redis,
-  resolveToolPolicy,
-  type ToolPolicyDocument,
-  ToolPolicyMatcher,
-  toolPolicySchema,
-} from "@kronos/shared";
-
-/** The stored rows of a tenant's policy and of one user's override. */
-export interface StoredPolicies {
-  tenant: StoredPolicy | null;
-  user: StoredPolicy | null;
-}
-export interface StoredPolicy {
-  document: ToolPolicyDocument;
-  updatedAt: Date;
-  updatedBy: string;
-}
+import { effectiveToolPolicy, type PrismaClient, readToolPolicies } from "@kronos/db";
+import { type Redis, ToolPolicyMatcher } from "@kronos/shared";
 
 export interface ToolPolicyCacheOptions {
   /** REDIS_KEY_PREFIX */
@@ -29,9 +11,6 @@ export interface ToolPolicyCacheOptions {
 
 /** The channel every gateway listens on; a message is the id of the tenant whose policies changed. */
 export const policyChannel = (prefix: string) => `${prefix}:tool-policies:changed`;
-
-/** The tenant's own policy is stored with this user id. */
-export const TENANT_POLICY_USER = "";
 
 /**
  * Tool policies, read from Postgres and kept in this process, so that checking a tool costs no I/O. A change is
@@ -84,8 +63,8 @@ export class ToolPolicyCache {
     const entry = this.entries.get(key);
     if (entry && Date.now() - entry.at < this.ttlMs) return entry.matcher;
     const generation = this.generations.get(tenantId) ?? 0;
-    const stored = await readPolicies(this.prisma, tenantId, userId);
-    const matcher = new ToolPolicyMatcher(effectiveOf(stored));
+    const stored = await readToolPolicies(this.prisma, tenantId, userId);
+    const matcher = new ToolPolicyMatcher(effectiveToolPolicy(stored));
     if (this.listening && (this.generations.get(tenantId) ?? 0) === generation) {
       if (this.entries.size >= this.maxEntries) this.entries.clear();
       this.entries.set(key, { matcher, at: Date.now() });
@@ -109,21 +88,3 @@ export class ToolPolicyCache {
     this.entries.clear();
   }
 }
-
-/** The tenant's stored policy and, for a user, that user's override. */
-export async function readPolicies(prisma: PrismaClient, tenantId: string, userId: string | null): Promise<StoredPolicies> {
-  const rows = await prisma.toolPolicy.findMany({
-    where: { tenantId, userId: { in: userId === null ? [TENANT_POLICY_USER] : [TENANT_POLICY_USER, userId] } },
-  });
-  const stored = (forUser: string): StoredPolicy | null => {
-    const row = rows.find((r) => r.userId === forUser);
-    if (!row) return null;
-    // Stored documents were validated on the way in; parse again so a hand-edited row cannot widen anything silently.
-    const document = toolPolicySchema.safeParse(row.document);
-    return { document: document.success ? document.data : { allow: [] }, updatedAt: row.updatedAt, updatedBy: row.updatedBy };
-  };
-  return { tenant: stored(TENANT_POLICY_USER), user: userId === null ? null : stored(userId) };
-}
-
-export const effectiveOf = (stored: StoredPolicies): EffectiveToolPolicy =>
-  resolveToolPolicy(stored.tenant?.document ?? null, stored.user?.document ?? null);

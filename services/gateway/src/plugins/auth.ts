@@ -3,15 +3,19 @@ import { globalPlugin } from "@kronos/service-kit";
 import {
   API_KEY_PREFIX,
   AppError,
+  apiKeyUsable,
   bearerCredential,
   hashApiKey,
+  hasScope,
   hooksOf,
+  type Scope,
   safeEqual,
   USER_TOKEN_PREFIX,
   verifyUserToken,
 } from "@kronos/shared";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AdminPrincipal, GatewayPrincipal, PrincipalKind } from "../context.js";
+import type { UnknownKeyGuard } from "../lib/unknown-keys.js";
 
 export interface AuthOptions {
   prisma: PrismaClient;
@@ -19,6 +23,10 @@ export interface AuthOptions {
   sessionSecret: string;
   /** API keys already looked up (by hash); none: every API-key request reads Postgres. */
   apiKeyCache?: ApiKeyCache | undefined;
+  /** Bounds lookups of unknown keys (in-process memory, per-IP count); none: every unknown key reads Postgres. */
+  unknownKeys?: UnknownKeyGuard | undefined;
+  /** Records that a key was used (throttled by the caller); errors are the caller's to log. */
+  touchApiKey?: ((apiKeyId: string) => void) | undefined;
 }
 
 export interface ApiKeyCacheOptions {
@@ -34,6 +42,9 @@ export const API_KEY_CACHE_DEFAULTS: ApiKeyCacheOptions = { ttlMs: 30_000, maxEn
 interface KeyOwner {
   tenantId: string;
   apiKeyId: string;
+  scopes: readonly string[];
+  /** When a rotated key stops working (ms since the epoch), or null. */
+  expiresAt: number | null;
 }
 
 interface CachedKey {
@@ -46,10 +57,9 @@ interface CachedKey {
  * (LRU). Only keys found valid are kept: an unknown key is looked up again on every request, so a key created a
  * moment ago works at once. Concurrent misses on the same key share one lookup.
  *
- * The consequence: a key revoked in Postgres (`revokedAt` set; there is no revoke endpoint yet, only the column) keeps
- * working on each gateway instance that has it cached for at most `ttlMs` (30 s by default) after the revocation.
- * A revoke endpoint, when added, should call `forget(keyHash)` on the instance that serves it, and the others
- * still honour the key until their entry expires.
+ * Revocation: `DELETE /api/v1/api-keys/{id}` publishes the key's hash (see api-key-revocations in packages/shared) and
+ * every instance `forget`s it at once; `ttlMs` bounds how long an instance that missed the message still honours it.
+ * A rotated key's end of overlap (`expiresAt`) is checked on every hit.
  */
 export class ApiKeyCache {
   private readonly entries = new Map<string, CachedKey>();
@@ -71,7 +81,8 @@ export class ApiKeyCache {
     if (this.options.ttlMs <= 0) return undefined;
     const hit = this.entries.get(keyHash);
     if (!hit) return undefined;
-    if (hit.expiresAt <= this.now()) {
+    const now = this.now();
+    if (hit.expiresAt <= now || (hit.owner.expiresAt !== null && hit.owner.expiresAt <= now)) {
       this.forget(keyHash);
       return undefined;
     }
@@ -136,13 +147,28 @@ export const authPlugin = globalPlugin<AuthOptions>("auth", async (app, options)
   app.addHook("onRoute", (route) => {
     const accepted = route.config?.auth;
     if (!accepted) return;
+    const scope = route.config?.scope;
+    if (accepted.includes("api_key")) {
+      if (!scope) throw new Error(`${route.method} ${route.url} accepts API keys but declares no scope (config.scope)`);
+      showScope(route, scope);
+    }
     // Before the route's own onRequest hooks, as a global hook would run.
-    route.onRequest = [authenticateFor(accepted, options), ...hooksOf(route.onRequest)];
+    route.onRequest = [authenticateFor(accepted, scope, options), ...hooksOf(route.onRequest)];
   });
 });
 
-function authenticateFor(accepted: readonly PrincipalKind[], options: AuthOptions) {
+/** The route's OpenAPI security names its scope on the API-key scheme (swagger reads the schema after this hook). */
+function showScope(route: { schema?: { security?: unknown } }, scope: Scope): void {
+  const security = route.schema?.security;
+  if (!Array.isArray(security)) return;
+  route.schema!.security = security.map((requirement: Record<string, string[]>) =>
+    "apiKey" in requirement ? { ...requirement, apiKey: [scope] } : requirement,
+  );
+}
+
+function authenticateFor(accepted: readonly PrincipalKind[], scope: Scope | undefined, options: AuthOptions) {
   const forbidden = `This endpoint requires ${accepted.map((kind) => KIND_NAMES[kind]).join(" or ")}`;
+  const unscoped = `This API key lacks the "${scope}" scope this endpoint requires`;
   // A callback hook: a credential known without a lookup (the common case) costs no promise.
   return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
     const credential = bearerCredential(request.headers.authorization);
@@ -150,16 +176,25 @@ function authenticateFor(accepted: readonly PrincipalKind[], options: AuthOption
     const admit = (principal: GatewayPrincipal | null) => {
       if (!principal) return done(new AppError("UNAUTHENTICATED", "Invalid or expired credential"));
       if (!accepted.includes(principal.kind)) return done(new AppError("FORBIDDEN", forbidden));
+      if (principal.kind === "api_key") {
+        if (scope && !hasScope(principal.scopes, scope)) return done(new AppError("FORBIDDEN", unscoped, { scope }));
+        options.touchApiKey?.(principal.apiKeyId);
+      }
       request.principal = principal;
       done();
     };
     const known = knownPrincipal(credential, options);
     if (known !== undefined) return admit(known);
-    lookUpApiKey(credential, options).then(admit, done);
+    lookUpApiKey(credential, options, request.ip).then(admit, done);
   };
 }
 
-const apiKeyPrincipal = (owner: KeyOwner): GatewayPrincipal => ({ kind: "api_key", tenantId: owner.tenantId, apiKeyId: owner.apiKeyId });
+const apiKeyPrincipal = (owner: KeyOwner): GatewayPrincipal => ({
+  kind: "api_key",
+  tenantId: owner.tenantId,
+  apiKeyId: owner.apiKeyId,
+  scopes: owner.scopes,
+});
 
 /**
  * Who a credential belongs to when that is known without a lookup: user and admin tokens (null when invalid), API
@@ -180,12 +215,23 @@ function knownPrincipal(credential: string, options: AuthOptions): GatewayPrinci
 }
 
 /** An API key not in the cache: read from Postgres (and cached when valid). */
-async function lookUpApiKey(credential: string, options: AuthOptions): Promise<GatewayPrincipal | null> {
+async function lookUpApiKey(credential: string, options: AuthOptions, ip?: string): Promise<GatewayPrincipal | null> {
   const keyHash = hashApiKey(credential);
+  const guard = ip === undefined ? undefined : options.unknownKeys;
+  if (guard?.knownUnknown(keyHash)) return null;
+  if (guard) await guard.admit(ip!);
   const load = async (): Promise<KeyOwner | null> => {
-    const key = await options.prisma.apiKey.findUnique({ where: { keyHash }, select: { id: true, tenantId: true, revokedAt: true } });
-    return !key || key.revokedAt ? null : { tenantId: key.tenantId, apiKeyId: key.id };
+    const key = await options.prisma.apiKey.findUnique({
+      where: { keyHash },
+      select: { id: true, tenantId: true, scopes: true, expiresAt: true, revokedAt: true },
+    });
+    if (!key || !apiKeyUsable(key)) return null;
+    return { tenantId: key.tenantId, apiKeyId: key.id, scopes: key.scopes, expiresAt: key.expiresAt?.getTime() ?? null };
   };
   const owner = options.apiKeyCache ? await options.apiKeyCache.resolve(keyHash, load) : await load();
-  return owner ? apiKeyPrincipal(owner) : null;
+  if (!owner) {
+    await guard?.record(ip!, keyHash);
+    return null;
+  }
+  return apiKeyPrincipal(owner);
 }

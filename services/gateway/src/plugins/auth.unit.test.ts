@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiKeyCache } from "./auth.js";
 
-const owner = (n: number) => ({ tenantId: `t${n}`, apiKeyId: `k${n}` });
+const owner = (n: number) => ({ tenantId: `t${n}`, apiKeyId: `k${n}`, scopes: ["*"], expiresAt: null });
 
 describe("ApiKeyCache", () => {
   it("serves a found key from memory until the TTL ends, then looks it up again", async () => {

@@ -1,7 +1,14 @@
-import { createTenantBodySchema, createTenantResponseSchema } from "@kronos/shared";
+import {
+  createTenantBodySchema,
+  createTenantResponseSchema,
+  effectiveRateLimitsSchema,
+  tenantIdParamsSchema,
+  tenantRateLimitsSchema,
+} from "@kronos/shared";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { RouteOptions } from "../context.js";
 import { createTenant } from "../use-cases/create-tenant.js";
+import { getTenantRateLimits, setTenantRateLimits } from "../use-cases/tenant-rate-limits.js";
 import { ADMIN_SECURITY, errorResponses } from "./responses.js";
 
 export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx }) => {
@@ -18,5 +25,36 @@ export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ct
       },
     },
     async (request, reply) => reply.status(201).send(await createTenant(ctx.prisma, { name: request.body.name, actor: "admin" })),
+  );
+
+  app.get(
+    "/api/v1/admin/tenants/:id/rate-limits",
+    {
+      config: { auth: ["admin"] },
+      schema: {
+        tags: ["admin"],
+        summary: "A tenant's request rate limits: those in force, and its own overrides",
+        security: ADMIN_SECURITY,
+        params: tenantIdParamsSchema,
+        response: { 200: effectiveRateLimitsSchema, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => getTenantRateLimits(ctx, request.params.id),
+  );
+
+  app.put(
+    "/api/v1/admin/tenants/:id/rate-limits",
+    {
+      config: { auth: ["admin"] },
+      schema: {
+        tags: ["admin"],
+        summary: "Override a tenant's request rate limits (null: back to the default; a limit that does not exist: 400)",
+        security: ADMIN_SECURITY,
+        params: tenantIdParamsSchema,
+        body: tenantRateLimitsSchema,
+        response: { 200: effectiveRateLimitsSchema, ...errorResponses(400, 401, 403, 404, 415) },
+      },
+    },
+    async (request) => setTenantRateLimits(ctx, request.params.id, request.body, "admin"),
   );
 };

@@ -19,7 +19,7 @@ import { API_KEY_SECURITY, errorResponses } from "./responses.js";
 const BASE = "/api/v1/composio/auth-configs";
 const WAIT = "The worker does the change; the answer is the stored row, or 202 with a poll_url after CONNECT_WAIT_MS.";
 /** Auth configs are the tenant's servers' business: API keys only. */
-const API_KEY_ONLY = { auth: ["api_key"] as const };
+const API_KEY_ONLY = { auth: ["api_key"] as const, scope: "auth_configs" as const };
 const changed = { 200: authConfigViewSchema, 202: authConfigAcceptedSchema, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503) };
 
 /** Sends an outcome (the reply is typed loosely: each route declares its own answers). */

@@ -14,7 +14,7 @@ import { getBulk } from "../use-cases/read-bulk.js";
 import { type BulkOutcome, startBulk } from "../use-cases/start-bulk.js";
 import { errorResponses, TENANT_SECURITY } from "./responses.js";
 
-const TENANT = { auth: ["api_key", "user"] as const };
+const TENANT = { auth: ["api_key", "user"] as const, scope: "connections" as const };
 const DESCRIPTION =
   "Each item runs as its own job; one item's failure never hides another's success (items that are not the " +
   "caller's fail alone, NOT_FOUND). 200 with one result per item, in request order, when every item finished " +

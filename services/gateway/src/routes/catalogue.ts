@@ -12,7 +12,7 @@ import { scopedUserId, tenantPrincipal } from "../lib/principal.js";
 import { getToolkit, listActions, listToolkits } from "../use-cases/read-catalogue.js";
 import { errorResponses, TENANT_SECURITY } from "./responses.js";
 
-const TENANT = { auth: ["api_key", "user"] as const };
+const TENANT = { auth: ["api_key", "user"] as const, scope: "catalogue" as const };
 const CACHED =
   "Read from Composio and cached for TOOLKIT_CACHE_TTL_SECONDS (header x-cache: hit, miss or stale). When Composio " +
   "fails, a copy up to TOOLKIT_CACHE_STALE_SECONDS past its TTL is served with cache.stale=true; with no copy, 503 " +

@@ -157,3 +157,27 @@ describe("body-less requests with Content-Type: application/json (what axios in 
     expect((await send("DELETE", "")).status).toBe(204);
   });
 });
+
+describe("connection operations by Composio's account id", () => {
+  it("accept the ca_ id as well as ours: the job acts on our row, and another tenant's account is 404", async () => {
+    const id = await seed(acme.tenantId, "alice", "ACTIVE");
+    const disabled = await h.inject({ method: "POST", url: `${BASE}/ca_${id}/disable`, headers: bearer(acme.apiKey) });
+    expect(disabled.statusCode).toBe(200);
+    expect(disabled.json()).toMatchObject({ connection_id: id, status: "INACTIVE" });
+    const relabelled = await h.inject({
+      method: "PUT",
+      url: `${BASE}/ca_${id}/labels`,
+      headers: bearer(acme.apiKey),
+      payload: { labels: ["by-ca"] },
+    });
+    expect(relabelled.json()).toMatchObject({ connection_id: id, labels: ["by-ca"] });
+    const deleted = await h.inject({ method: "DELETE", url: `${BASE}/ca_${id}`, headers: bearer(acme.apiKey) });
+    expect(deleted.statusCode).toBe(204);
+    expect(await h.prisma.connection.findUnique({ where: { id } })).toBeNull();
+
+    const theirs = await seed(globex.tenantId, "alice", "ACTIVE");
+    const foreign = await h.inject({ method: "POST", url: `${BASE}/ca_${theirs}/disable`, headers: bearer(acme.apiKey) });
+    expect(foreign.statusCode).toBe(404);
+    expect((await h.prisma.connection.findUniqueOrThrow({ where: { id: theirs } })).status).toBe("ACTIVE");
+  });
+});

@@ -1,4 +1,4 @@
-import { connectionIdParamsSchema, connectionOpAcceptedSchema, connectionViewSchema, updateLabelsBodySchema } from "@kronos/shared";
+import { connectionOpAcceptedSchema, connectionRefParamsSchema, connectionViewSchema, updateLabelsBodySchema } from "@kronos/shared";
 import type { FastifyReply } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -9,7 +9,7 @@ import { errorResponses, TENANT_SECURITY } from "./responses.js";
 
 const BASE = "/api/v1/composio/connections";
 const WAIT = "The worker does it; the answer is the connection read back, or 202 with a poll_url after CONNECT_WAIT_MS.";
-const TENANT = { auth: ["api_key", "user"] as const };
+const TENANT = { auth: ["api_key", "user"] as const, scope: "connections" as const };
 const changed = { 200: connectionViewSchema, 202: connectionOpAcceptedSchema, ...errorResponses(400, 401, 403, 404, 409, 502, 503) };
 
 /** Sends an outcome (the reply is typed loosely: each route declares its own answers). */
@@ -35,7 +35,7 @@ export const connectionOpRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
           summary,
           description: WAIT,
           security: TENANT_SECURITY,
-          params: connectionIdParamsSchema,
+          params: connectionRefParamsSchema,
           response: changed,
         },
       },
@@ -54,7 +54,7 @@ export const connectionOpRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
         summary: "Revoke a connection at Composio, then delete it",
         description: "204 once done; 202 with a poll_url after CONNECT_WAIT_MS.",
         security: TENANT_SECURITY,
-        params: connectionIdParamsSchema,
+        params: connectionRefParamsSchema,
         response: {
           204: z.null().describe("Deleted"),
           202: connectionOpAcceptedSchema,
@@ -76,7 +76,7 @@ export const connectionOpRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
         summary: "Replace a connection's labels",
         description: WAIT,
         security: TENANT_SECURITY,
-        params: connectionIdParamsSchema,
+        params: connectionRefParamsSchema,
         body: updateLabelsBodySchema,
         response: { ...changed, ...errorResponses(415) },
       },

@@ -160,3 +160,22 @@ describe("GET /api/v1/composio/connections/:id", () => {
     expect((await h.inject({ method: "GET", url: `${LIST}/${ids.a1}` })).statusCode).toBe(401);
   });
 });
+
+describe("connection routes by Composio's account id", () => {
+  it("accept the ca_ id as well as ours, within the tenant only", async () => {
+    const byOurs = await h.inject({ method: "GET", url: `${LIST}/${ids.a1}`, headers: bearer(acme.apiKey) });
+    const byComposio = await h.inject({ method: "GET", url: `${LIST}/ca_${ids.a1}`, headers: bearer(acme.apiKey) });
+    expect(byComposio.statusCode).toBe(200);
+    expect(byComposio.json()).toEqual(byOurs.json());
+
+    // Another tenant's account, or one nobody has: not found, never another tenant's row.
+    const foreign = await h.inject({ method: "GET", url: `${LIST}/ca_${ids.g1}`, headers: bearer(acme.apiKey) });
+    expect(foreign.statusCode).toBe(404);
+    const unknown = await h.inject({ method: "GET", url: `${LIST}/ca_nobody`, headers: bearer(acme.apiKey) });
+    expect(unknown.statusCode).toBe(404);
+    // Neither ours nor Composio's spelling: a clear 400.
+    const bad = await h.inject({ method: "GET", url: `${LIST}/nope`, headers: bearer(acme.apiKey) });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe("VALIDATION_FAILED");
+  });
+});

@@ -1,5 +1,5 @@
 import {
-  connectionIdParamsSchema,
+  connectionRefParamsSchema,
   connectionViewSchema,
   initiateConnectionAcceptedSchema,
   initiateConnectionBodySchema,
@@ -18,7 +18,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
   app.post(
     "/api/v1/composio/connections/initiate-enhanced",
     {
-      config: { auth: ["api_key", "user"] },
+      config: { auth: ["api_key", "user"], scope: "connections" },
       schema: {
         tags: ["connections"],
         summary: "Start connecting a user's account",
@@ -44,7 +44,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
   app.get(
     "/api/v1/composio/connections",
     {
-      config: { auth: ["api_key", "user"] },
+      config: { auth: ["api_key", "user"], scope: "connections" },
       schema: {
         tags: ["connections"],
         summary: "List connections, newest first",
@@ -60,12 +60,12 @@ export const connectionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
   app.get(
     "/api/v1/composio/connections/:id",
     {
-      config: { auth: ["api_key", "user"] },
+      config: { auth: ["api_key", "user"], scope: "connections" },
       schema: {
         tags: ["connections"],
         summary: "Get one connection",
         security: TENANT_SECURITY,
-        params: connectionIdParamsSchema,
+        params: connectionRefParamsSchema,
         response: { 200: connectionViewSchema, ...errorResponses(400, 401, 403, 404) },
       },
     },

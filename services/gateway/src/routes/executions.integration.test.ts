@@ -154,6 +154,18 @@ describe("POST /tools/execute", () => {
     expect(await countJobs(h.config, h.redis, QUEUES.toolExecution)).toBe(before);
   });
 
+  it("refuses params over EXECUTION_PARAMS_MAX_BYTES with 413, enqueuing nothing", async () => {
+    const before = await countJobs(h.config, h.redis, QUEUES.toolExecution);
+    const limit = h.config.EXECUTION_PARAMS_MAX_BYTES;
+    const response = await execute({ ...body, params: { text: "x".repeat(limit) } });
+    expect(response.statusCode).toBe(413);
+    expect(response.json().error).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { limit } });
+    expect(await countJobs(h.config, h.redis, QUEUES.toolExecution)).toBe(before);
+    // Just under the limit is accepted.
+    const fits = await execute({ ...body, params: { text: "x".repeat(limit - 20) } });
+    expect(fits.statusCode).toBe(202);
+  });
+
   it("checks a given connected account: ours by either id, anyone else's is 404", async () => {
     const own = randomUUID();
     const bobs = randomUUID();

@@ -18,7 +18,7 @@ import { cancelExecution, decideExecution } from "../use-cases/execution-decisio
 import { getExecution } from "../use-cases/read-executions.js";
 import { errorResponses, TENANT_SECURITY } from "./responses.js";
 
-const TENANT = { auth: ["api_key", "user"] as const };
+const TENANT = { auth: ["api_key", "user"] as const, scope: "executions" as const };
 
 export const executionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx }) => {
   app.post(
@@ -36,7 +36,11 @@ export const executionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
         headers: z.looseObject({ "idempotency-key": idempotencyKeySchema.optional() }),
         querystring: executeToolQuerySchema,
         body: executeToolBodySchema,
-        response: { 200: executionViewSchema, 202: executionAcceptedSchema, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503) },
+        response: {
+          200: executionViewSchema,
+          202: executionAcceptedSchema,
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 502, 503),
+        },
       },
     },
     async (request, reply) => {

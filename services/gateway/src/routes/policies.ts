@@ -7,7 +7,7 @@ import { API_KEY_SECURITY, errorResponses } from "./responses.js";
 
 const PATH = "/api/v1/policies/tools";
 /** A tenant's rules for its agents: its servers' business, so API keys only. */
-const API_KEY_ONLY = { auth: ["api_key"] as const };
+const API_KEY_ONLY = { auth: ["api_key"] as const, scope: "policies" as const };
 const USER = "With ?user_id=, that user's override (each field it sets replaces the tenant's); without, the tenant's policy.";
 
 export const policyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx }) => {

@@ -9,7 +9,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
   app.post(
     "/api/v1/sessions",
     {
-      config: { auth: ["api_key"] },
+      config: { auth: ["api_key"], scope: "sessions" },
       schema: {
         tags: ["sessions"],
         summary: "Issue a short-lived user token for a browser",

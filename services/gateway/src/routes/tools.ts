@@ -9,7 +9,7 @@ export const toolRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx
   app.get(
     "/api/v1/tools",
     {
-      config: { auth: ["api_key", "user"] as const },
+      config: { auth: ["api_key", "user"] as const, scope: "catalogue" as const },
       schema: {
         tags: ["agents"],
         summary: "The actions a user may run, as function-calling tools for a model",

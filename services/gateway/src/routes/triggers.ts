@@ -21,7 +21,7 @@ import { getTriggerType, listTriggerTypes } from "../use-cases/read-catalogue.js
 import { errorResponses, TENANT_SECURITY } from "./responses.js";
 
 const BASE = "/api/v1/composio/triggers";
-const TENANT = { auth: ["api_key", "user"] as const };
+const TENANT = { auth: ["api_key", "user"] as const, scope: "triggers" as const };
 const WAIT = "The worker does it at Composio; the answer is the trigger read back, or 202 with a poll_url after CONNECT_WAIT_MS.";
 const CACHED = "Read from Composio and cached like the toolkits (TOOLKIT_CACHE_TTL_SECONDS; header x-cache: hit, miss or stale).";
 const changed = { 200: triggerViewSchema, 202: triggerOpAcceptedSchema, ...errorResponses(400, 401, 403, 404, 409, 502, 503) };

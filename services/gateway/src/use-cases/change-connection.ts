@@ -12,6 +12,7 @@ import {
   type Principal,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
+import { connectionRefWhere } from "../lib/connection-ref.js";
 import { toConnectionView } from "../lib/connection-view.js";
 import { addAndWait } from "../lib/job-wait.js";
 import { scopedUserId } from "../lib/principal.js";
@@ -31,16 +32,17 @@ export type ConnectionOpOutcome =
 export async function changeConnection(
   ctx: GatewayContext,
   principal: Principal,
-  connectionId: string,
+  connectionRef: string,
   op: ConnectionOp,
   labels?: string[],
 ): Promise<ConnectionOpOutcome> {
   const userId = scopedUserId(principal, undefined);
   const own = await ctx.prisma.connection.findFirst({
-    where: { id: connectionId, tenantId: principal.tenantId, ...(userId === undefined ? {} : { userId }) },
+    where: { ...connectionRefWhere(connectionRef), tenantId: principal.tenantId, ...(userId === undefined ? {} : { userId }) },
     select: { id: true },
   });
   if (!own) throw notFound("Connection");
+  const connectionId = own.id;
 
   const base = { tenantId: principal.tenantId, connectionId, actor: actorOf(principal) };
   const data: ConnectionOpJob = op === "update_labels" ? { ...base, op, labels: labels ?? [] } : { ...base, op };

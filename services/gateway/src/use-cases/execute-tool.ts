@@ -6,21 +6,22 @@ import {
   type ExecuteToolJob,
   type ExecutionAccepted,
   type ExecutionView,
+  executionFairShare,
   isFinalExecutionStatus,
   isParkedExecutionStatus,
-  isUuid,
   JOBS,
   notFound,
   type Principal,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
+import { connectionRefWhere } from "../lib/connection-ref.js";
 import { toExecutionView } from "../lib/execution-view.js";
 import { claimIdempotencyKey, idempotencyRedisKey, releaseIdempotencyKey, requestHash } from "../lib/idempotency.js";
 import { addAndWait, currentOutcome, type JobOutcome } from "../lib/job-wait.js";
 import { scopedUserId } from "../lib/principal.js";
 import { checkToolAccess } from "../lib/tool-access.js";
 import { parkedAnswer, parkForApproval } from "./execution-decisions.js";
-import { executionPath, getExecution } from "./read-executions.js";
+import { authorizationOf, executionPath, getExecution } from "./read-executions.js";
 
 export type ExecuteOutcome = { replay: boolean } & ({ kind: "done"; body: ExecutionView } | { kind: "accepted"; body: ExecutionAccepted });
 
@@ -40,6 +41,7 @@ export async function executeTool(
       { field: "querystring.wait", message: `must be at most ${ctx.config.EXECUTE_MAX_WAIT_SECONDS} seconds` },
     ]);
   }
+  assertParamsSize(body.params, ctx.config.EXECUTION_PARAMS_MAX_BYTES);
   const userId = scopedUserId(principal, body.user_id) ?? body.user_id;
   if (body.connected_account_id !== undefined) await assertOwnConnection(ctx, principal.tenantId, userId, body.connected_account_id);
   const waitMs = Math.round((waitSeconds ?? 0) * 1000);
@@ -74,12 +76,19 @@ export async function executeTool(
   }
 
   const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
+  // Round robin between tenants (see FairShare): the worker releases the share when the job is finished for good.
+  const fairShare = executionFairShare(ctx.redis, ctx.config.REDIS_KEY_PREFIX);
   let outcome: JobOutcome;
+  let added = false;
   try {
-    outcome = await addAndWait({ queue, events, jobId: executionId }, waitMs, () =>
-      queue.add(JOBS.executeTool, data, { jobId: executionId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS }),
-    );
+    const priority = await fairShare.admit(principal.tenantId);
+    outcome = await addAndWait({ queue, events, jobId: executionId }, waitMs, async () => {
+      const job = await queue.add(JOBS.executeTool, data, { jobId: executionId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS, priority });
+      added = true;
+      return job;
+    });
   } catch (error) {
+    if (!added) await fairShare.release(principal.tenantId).catch(() => {});
     await release();
     throw error;
   }
@@ -91,7 +100,9 @@ async function replay(ctx: GatewayContext, principal: Principal, executionId: st
   const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
   const row = await ctx.prisma.execution.findFirst({ where: { id: executionId, tenantId: principal.tenantId } });
   // Parked: the same parked execution, never a second one.
-  if (row && isParkedExecutionStatus(row.status)) return { kind: "accepted", replay: true, body: parkedAnswer(toExecutionView(row)) };
+  if (row && isParkedExecutionStatus(row.status)) {
+    return { kind: "accepted", replay: true, body: parkedAnswer(toExecutionView(row, await authorizationOf(ctx, row))) };
+  }
   let outcome: JobOutcome = row && isFinalExecutionStatus(row.status) ? { state: "completed", value: null } : { state: "pending" };
   if (outcome.state === "pending" && waitMs > 0) {
     outcome = await currentOutcome(queue, executionId);
@@ -116,13 +127,25 @@ async function settle(
   }
   const row = await ctx.prisma.execution.findFirst({ where: { id: executionId, tenantId: principal.tenantId } });
   if (!row && outcome.state === "failed") throw new AppError(outcome.failure.code, outcome.failure.message);
-  return { kind: "done", replay: replayed, body: await getExecution(ctx, principal, executionId) };
+  const view = await getExecution(ctx, principal, executionId);
+  if (isParkedExecutionStatus(view.status)) return { kind: "accepted", replay: replayed, body: parkedAnswer(view) };
+  return { kind: "done", replay: replayed, body: view };
+}
+
+/** What a job keeps in Redis is bounded: params over the limit are refused before anything is queued. */
+function assertParamsSize(params: Record<string, unknown>, maxBytes: number): void {
+  const bytes = Buffer.byteLength(JSON.stringify(params));
+  if (bytes > maxBytes)
+    throw new AppError("PAYLOAD_TOO_LARGE", `params is ${bytes} bytes of JSON; at most ${maxBytes} are accepted`, {
+      limit: maxBytes,
+      size: bytes,
+    });
 }
 
 /** A given connected account must be a connection of this tenant's user: ours by id, or Composio's ca_ id. */
 async function assertOwnConnection(ctx: GatewayContext, tenantId: string, userId: string, given: string): Promise<void> {
   const match = await ctx.prisma.connection.findFirst({
-    where: { tenantId, userId, OR: [{ composioAccountId: given }, ...(isUuid(given) ? [{ id: given }] : [])] },
+    where: { tenantId, userId, ...connectionRefWhere(given) },
     select: { id: true },
   });
   if (!match) throw notFound("Connected account");

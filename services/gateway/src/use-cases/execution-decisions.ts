@@ -1,3 +1,4 @@
+import { executionJobOf, publishTransition, transitionExecution } from "@kronos/db";
 import {
   AppError,
   actorOf,
@@ -11,11 +12,11 @@ import {
   notFound,
   PARKED_EXECUTION_STATUSES,
   type Principal,
+  queueExecution,
   redactArguments,
   toolkitOfTool,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
-import { publishTransition, transitionExecution } from "../lib/execution-transitions.js";
 import { toExecutionView } from "../lib/execution-view.js";
 import { requestHash } from "../lib/idempotency.js";
 import { getAction } from "./read-catalogue.js";
@@ -88,6 +89,7 @@ export function parkedAnswer(view: ExecutionView): ExecutionAccepted {
     status,
     poll_url: executionPath(view.execution_id),
     ...(view.approval && status === "AWAITING_APPROVAL" ? { approval: view.approval } : {}),
+    ...(view.authorization && status === "AWAITING_AUTH" ? { authorization: view.authorization } : {}),
   };
 }
 
@@ -139,23 +141,8 @@ export async function decideExecution(
     if (now.status === "AWAITING_APPROVAL" && (await expireIfDue(ctx, now))) throw conflict("EXPIRED", "The approval request expired");
     throw conflict(now.status, `The execution is ${now.status}, not AWAITING_APPROVAL`);
   }
-  if (decision.approve) await queueApproved(ctx, moved.row);
+  if (decision.approve) await queueExecution(ctx.queues.toolExecution, executionJobOf(moved.row), ctx.config.COMPOSIO_MAX_ATTEMPTS);
   return toExecutionView(moved.row);
-}
-
-/** Queues an approved execution: the job carries the stored arguments, so it runs exactly what was approved. */
-async function queueApproved(ctx: GatewayContext, row: Awaited<ReturnType<typeof ownExecution>>): Promise<void> {
-  const data: ExecuteToolJob = {
-    executionId: row.id,
-    tenantId: row.tenantId,
-    userId: row.userId,
-    toolSlug: row.toolSlug,
-    arguments: row.arguments as Record<string, unknown>,
-    actor: row.requestedBy ?? row.decidedBy ?? "system",
-    ...(row.connectedAccountId ? { connectedAccountId: row.connectedAccountId } : {}),
-    ...(row.idempotencyKey ? { idempotencyKey: row.idempotencyKey } : {}),
-  };
-  await ctx.queues.toolExecution.add(JOBS.executeTool, data, { jobId: row.id, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS });
 }
 
 /** Ends a parked execution whose time is up (EXPIRED); whether it did (or found it so). */

@@ -4,10 +4,12 @@ import {
   type ConnectionView,
   decodeJobFailure,
   type InitiateConnectionJob,
+  isUuid,
   notFound,
   type Principal,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
+import { connectionRefWhere } from "../lib/connection-ref.js";
 import { pendingConnectionView, toConnectionView } from "../lib/connection-view.js";
 import { afterCursor, NEWEST_FIRST, pageOfRows } from "../lib/cursor.js";
 import { scopedUserId } from "../lib/principal.js";
@@ -45,9 +47,11 @@ export async function listConnections(ctx: GatewayContext, principal: Principal,
 export async function getConnection(ctx: GatewayContext, principal: Principal, connectionId: string): Promise<ConnectionView> {
   const userId = scopedUserId(principal, undefined);
   const row = await ctx.prisma.connection.findFirst({
-    where: { id: connectionId, tenantId: principal.tenantId, ...(userId === undefined ? {} : { userId }) },
+    where: { ...connectionRefWhere(connectionId), tenantId: principal.tenantId, ...(userId === undefined ? {} : { userId }) },
   });
   if (row) return toConnectionView(row);
+  // Only our own id can name a connection whose row is not written yet.
+  if (!isUuid(connectionId)) throw notFound("Connection");
 
   const job = await ctx.queues.connection.getJob(connectionId);
   const data = job?.data as InitiateConnectionJob | undefined;

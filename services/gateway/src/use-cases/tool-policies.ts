@@ -1,19 +1,18 @@
-import type { Prisma } from "@kronos/db";
+import { effectiveToolPolicy, type Prisma, readToolPolicies, TENANT_POLICY_USER } from "@kronos/db";
 import { actorOf, type Principal, type ToolPolicyDocument, type ToolPolicyResponse } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
-import { effectiveOf, readPolicies, TENANT_POLICY_USER } from "../lib/tool-policies.js";
 
 export const TOOL_POLICY_UPDATED = "tool_policy.updated";
 export const TOOL_POLICY_DELETED = "tool_policy.deleted";
 
 /** The stored policy (the tenant's, or a user's override) and what applies. */
 export async function getToolPolicy(ctx: GatewayContext, principal: Principal, userId: string | undefined): Promise<ToolPolicyResponse> {
-  const stored = await readPolicies(ctx.prisma, principal.tenantId, userId ?? null);
+  const stored = await readToolPolicies(ctx.prisma, principal.tenantId, userId ?? null);
   const own = userId === undefined ? stored.tenant : stored.user;
   return {
     user_id: userId ?? null,
     policy: own?.document ?? null,
-    effective: effectiveOf(stored),
+    effective: effectiveToolPolicy(stored),
     updated_at: own?.updatedAt.toISOString() ?? null,
     updated_by: own?.updatedBy ?? null,
   };

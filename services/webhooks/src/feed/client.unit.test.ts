@@ -24,7 +24,7 @@ class FakeSocket extends EventEmitter {
   }
 }
 
-const apiKey: Principal = { kind: "api_key", tenantId: "t", apiKeyId: "k" };
+const apiKey: Principal = { kind: "api_key", tenantId: "t", apiKeyId: "k", scopes: ["*"] };
 const limits = { maxBufferedBytes: 100, maxPendingEvents: 3 };
 
 function client(principal: Principal = apiKey, overrides: Partial<typeof limits> = {}) {

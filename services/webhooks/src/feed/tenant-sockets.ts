@@ -9,6 +9,7 @@ export class TenantSockets {
   readonly all = new Set<FeedClient>();
   private readonly tenantWide = new Set<FeedClient>();
   private readonly byUser = new Map<string, Set<FeedClient>>();
+  private readonly byKey = new Map<string, Set<FeedClient>>();
 
   get size(): number {
     return this.all.size;
@@ -16,15 +17,13 @@ export class TenantSockets {
 
   add(client: FeedClient): void {
     this.all.add(client);
-    const userId = client.principal.kind === "user" ? client.principal.userId : null;
-    if (userId === null) {
-      this.tenantWide.add(client);
-      return;
-    }
-    let set = this.byUser.get(userId);
+    const { principal } = client;
+    if (principal.kind === "api_key") this.tenantWide.add(client);
+    const [index, id] = principal.kind === "user" ? [this.byUser, principal.userId] : [this.byKey, principal.apiKeyId];
+    let set = index.get(id);
     if (!set) {
       set = new Set();
-      this.byUser.set(userId, set);
+      index.set(id, set);
     }
     set.add(client);
   }
@@ -32,11 +31,17 @@ export class TenantSockets {
   remove(client: FeedClient): void {
     this.all.delete(client);
     this.tenantWide.delete(client);
-    if (client.principal.kind !== "user") return;
-    const set = this.byUser.get(client.principal.userId);
+    const { principal } = client;
+    const [index, id] = principal.kind === "user" ? [this.byUser, principal.userId] : [this.byKey, principal.apiKeyId];
+    const set = index.get(id);
     if (!set) return;
     set.delete(client);
-    if (set.size === 0) this.byUser.delete(client.principal.userId);
+    if (set.size === 0) index.delete(id);
+  }
+
+  /** The sockets opened with this user's tokens or with this API key. */
+  of(principal: FeedClient["principal"]): ReadonlySet<FeedClient> {
+    return (principal.kind === "user" ? this.byUser.get(principal.userId) : this.byKey.get(principal.apiKeyId)) ?? new Set();
   }
 
   /** The sockets an event about `userId` (null: tenant-wide) goes to. */

@@ -5,7 +5,7 @@ import { TenantSockets } from "./tenant-sockets.js";
 
 const TENANT = "00000000-0000-4000-8000-000000000001";
 const client = (principal: Principal) => ({ principal, tenantId: TENANT }) as unknown as FeedClient;
-const apiKey = () => client({ kind: "api_key", tenantId: TENANT, apiKeyId: "k" });
+const apiKey = () => client({ kind: "api_key", tenantId: TENANT, apiKeyId: "k", scopes: ["*"] });
 const user = (userId: string) => client({ kind: "user", tenantId: TENANT, userId, expiresAt: 0 });
 
 describe("TenantSockets", () => {

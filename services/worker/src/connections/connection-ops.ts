@@ -11,7 +11,7 @@ import {
   isSettled,
   type Logger,
 } from "@kronos/shared";
-import { describeError, Refusal } from "../jobs/failure-policy.js";
+import { Refusal } from "../jobs/failure-policy.js";
 import { removeConnectionTriggers } from "../triggers/trigger-ops.js";
 import { changeConnectionStatus } from "./connection-status.js";
 

@@ -1,7 +1,8 @@
 import type { Connection, PrismaClient } from "@kronos/db";
 import { type ConnectionStatus, type ConnectionStatusEventData, EVENT_TYPES, type EventBus, type Logger } from "@kronos/shared";
+import { type WakeDeps, wakeParkedOn } from "../executions/wake-parked.js";
 
-export interface StatusChangeDeps {
+export interface StatusChangeDeps extends WakeDeps {
   prisma: PrismaClient;
   bus: Pick<EventBus, "publish">;
   logger: Logger;
@@ -80,6 +81,8 @@ export async function changeConnectionStatus(deps: StatusChangeDeps, change: Sta
       "could not publish the connection.status event",
     );
   }
+  // Sign-in on demand: executions parked on this connection wake now (ACTIVE) or end (anything else settled).
+  await wakeParkedOn(deps, updated);
   return updated;
 }
 

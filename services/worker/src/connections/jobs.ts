@@ -29,6 +29,11 @@ export const initiateConnectionJob: JobHandler<"connection"> = {
 /** Reads a pending connection's status at Composio, again later (a delayed job) while it is pending. */
 export const pollConnectionStatusJob: JobHandler<"statusPoll"> = {
   callsComposio: true,
+  // A bounded share of the Composio budget (BullMQ's limiter counts across every worker): polls of many pending
+  // connections never crowd out executions.
+  workerOptions: (config) => ({
+    limiter: { max: Math.max(1, Math.floor(config.COMPOSIO_REQUESTS_PER_MINUTE * config.STATUS_POLL_BUDGET_SHARE)), duration: 60_000 },
+  }),
   async run(data, { job, token, log }, ctx) {
     const isMainPoller = job.id === statusPollJobId(data.connectionId);
     const outcome = await pollConnectionStatus({ ...ctx, logger: log }, data, { isMainPoller });

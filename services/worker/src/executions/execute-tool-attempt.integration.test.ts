@@ -146,6 +146,8 @@ describe("execution attempts", () => {
 
   it("records a connection refusal on the row, publishing it once", async () => {
     const { tenantId } = await createTestTenant(prisma);
+    // No connection, and no sign-in on demand (sign-in-on-demand.integration.test.ts covers it): refused.
+    await prisma.toolPolicy.create({ data: { tenantId, userId: "", document: { sign_in_on_demand: false }, updatedBy: "test" } });
     const data = job(tenantId);
     expect(await failureOf(runExecution(data))).toMatchObject({ code: "NOT_FOUND" });
     expect(await prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } })).toMatchObject({

@@ -149,7 +149,8 @@ describe("tool execution", () => {
     );
     expect(event.data.error).toEqual({ code: CONNECTION_NOT_ACTIVE_CODE, message: row.errorMessage });
 
-    // No ACTIVE github connection for the user: NOT_FOUND.
+    // No ACTIVE github connection for the user, and sign-in on demand off: NOT_FOUND.
+    await h.prisma.toolPolicy.create({ data: { tenantId, userId: "", document: { sign_in_on_demand: false }, updatedBy: "test" } });
     const none = jobData(tenantId);
     const missing = await execute(none);
     expect(decodeJobFailure(missing.failedReason).code).toBe("NOT_FOUND");

@@ -24,6 +24,8 @@ import {
   startAttempt,
   toolkitOfTool,
 } from "./execution-store.js";
+import { parkForSignIn, type SignInDeps } from "./sign-in-on-demand.js";
+import { type WakeDeps, wakeParkedOn } from "./wake-parked.js";
 
 export { toolkitOfTool };
 
@@ -48,6 +50,8 @@ export interface ExecuteToolDeps {
   bus: Pick<EventBus, "publish">;
   logger: Logger;
   now?: () => Date;
+  /** Sign-in on demand (with the queues to wake parked executions); without it a missing connection fails as before. */
+  signIn?: SignInDeps & WakeDeps;
 }
 
 /** The stored result: the data itself (null for none), or, past `maxBytes` of JSON, a preview (the first bytes of that JSON). */
@@ -84,6 +88,17 @@ export async function executeTool(deps: ExecuteToolDeps, job: ExecuteToolJob): P
   if (started.attempt.status !== "RUNNING") {
     // Parked (waiting for a person): only its approval or sign-in queues it to run.
     throw new Refusal({ code: "CONFLICT", message: `The execution is ${started.attempt.status}` });
+  }
+  if (!job.connectedAccountId && !started.connection && deps.signIn) {
+    // No ACTIVE connection of the toolkit: sign-in on demand parks the execution (unless the tenant turned it off).
+    const signIn = await parkForSignIn({ ...deps.signIn, logger: log }, job);
+    if (signIn.kind === "parked") {
+      log.info({ connectionId: signIn.authorization.connection_id }, "parked until the user signs in");
+      // The user may have finished before the execution was parked: then nothing else would wake it so soon.
+      const connection = await deps.prisma.connection.findUnique({ where: { id: signIn.authorization.connection_id } });
+      if (connection?.status === "ACTIVE") await wakeParkedOn({ ...deps.signIn, logger: log }, connection);
+      return { execution_id: job.executionId, status: "AWAITING_AUTH" };
+    }
   }
   const refusal = connectionRefusal(job, started.connection);
   if (refusal) throw refusal;

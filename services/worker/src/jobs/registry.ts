@@ -29,7 +29,7 @@ export interface JobHandler<K extends QueueKey = QueueKey> {
   callsComposio: boolean;
   /** How many jobs one process runs at once (default WORKER_CONCURRENCY). */
   concurrency?: (config: Config) => number;
-  /** BullMQ worker options of this queue (lock duration, stalled-job checks...). */
+  /** BullMQ worker options of this queue (lock duration, stalled-job checks, its own limiter...). */
   workerOptions?: (config: Config) => Partial<WorkerOptions>;
   /** Postgres and Redis errors make the job wait and try again (default); false: give up (the next run retries). */
   waitsOnInfrastructure?: boolean;

@@ -117,7 +117,12 @@ export function startJobWorker<K extends QueueKey>(
   key: K,
   handler: JobHandler<K>,
   ctx: JobContext,
-  options: { connection: Redis; metrics: ReturnType<typeof jobMetrics> | null },
+  options: {
+    connection: Redis;
+    metrics: ReturnType<typeof jobMetrics> | null;
+    /** Tests shorten the lock and the stalled-job check, to see a dead worker's job taken over quickly. */
+    workerOptions?: Pick<WorkerOptions, "lockDuration" | "stalledInterval">;
+  },
 ): Worker {
   const contract = QUEUE_CONTRACTS[key];
   const queue = contract.name;
@@ -189,6 +194,7 @@ export function startJobWorker<K extends QueueKey>(
       concurrency: handler.concurrency?.(config) ?? config.WORKER_CONCURRENCY,
       ...(handler.callsComposio ? composioOptions : {}),
       ...handler.workerOptions?.(config),
+      ...options.workerOptions,
     },
   );
 

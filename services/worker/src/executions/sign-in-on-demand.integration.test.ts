@@ -1,0 +1,121 @@
+// The emulator is not a dependency of the worker's build: tests use its build directly.
+import { CONTROL_PREFIX, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
+import {
+  type ComposioPort,
+  createComposioClient,
+  decodeJobFailure,
+  EVENT_TYPES,
+  type ExecuteToolJob,
+  type ExecutionStatusEventData,
+  JOBS,
+} from "@kronos/shared";
+import { createTestTenant, waitFor } from "@kronos/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WorkerHarness } from "../test-support/harness.js";
+
+let emulator: RunningEmulator;
+let composio: ComposioPort;
+const h = new WorkerHarness();
+
+beforeAll(async () => {
+  emulator = await startEmulator();
+  composio = createComposioClient({ apiKey: emulator.apiKey, baseUrl: emulator.url, timeoutMs: 2_000 });
+  await h.start(composio);
+});
+afterAll(async () => {
+  await h.stop();
+  await emulator?.close();
+});
+
+async function setAccountStatus(accountId: string, status: string) {
+  const response = await fetch(`${emulator.url}${CONTROL_PREFIX}/connected_accounts/${accountId}/status`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ status }),
+  });
+  expect(response.ok).toBe(true);
+}
+
+const jobData = (tenantId: string, overrides: Partial<ExecuteToolJob> = {}): ExecuteToolJob => ({
+  executionId: crypto.randomUUID(),
+  tenantId,
+  userId: "alice",
+  toolSlug: "GITHUB_CREATE_AN_ISSUE",
+  arguments: { owner: "acme", repo: "app", title: "Bug" },
+  actor: "api_key:test",
+  ...overrides,
+});
+const execute = (data: ExecuteToolJob) => h.run(h.workers.queues.toolExecution, JOBS.executeTool, data, { jobId: data.executionId });
+const row = (id: string) => h.prisma.execution.findUniqueOrThrow({ where: { id } });
+const statusEvents = (id: string) =>
+  h.eventsOf<ExecutionStatusEventData>(EVENT_TYPES.executionStatus, (d) => d.execution_id === id).map((e) => e.data);
+
+describe("sign-in on demand", () => {
+  it("parks AWAITING_AUTH on a new connection, reuses it for the next call, and both run once the user signs in", async () => {
+    const { tenantId } = await createTestTenant(h.prisma);
+    const first = jobData(tenantId);
+    const job = await execute(first);
+    expect(job.returnvalue).toEqual({ execution_id: first.executionId, status: "AWAITING_AUTH" });
+    const parked = await row(first.executionId);
+    expect(parked).toMatchObject({ status: "AWAITING_AUTH", errorCode: "AUTH_REQUIRED" });
+    const connection = await h.prisma.connection.findUniqueOrThrow({ where: { id: parked.connectionId! } });
+    expect(connection).toMatchObject({ tenantId, userId: "alice", toolkitSlug: "github", status: "INITIATED" });
+    expect(connection.redirectUrl).toBeTruthy();
+    const [event] = statusEvents(first.executionId);
+    expect(event).toMatchObject({
+      status: "AWAITING_AUTH",
+      previous_status: "RUNNING",
+      actor: "system",
+      authorization: { connection_id: connection.id, redirect_url: connection.redirectUrl },
+    });
+
+    // A second call while the link is valid waits on the same connection.
+    const second = jobData(tenantId, { arguments: { owner: "acme", repo: "app", title: "Second" } });
+    await execute(second);
+    expect((await row(second.executionId)).connectionId).toBe(connection.id);
+    expect(await h.prisma.connection.count({ where: { tenantId, userId: "alice" } })).toBe(1);
+
+    // The user signs in (the status poll sees it): both resume by themselves and run.
+    await setAccountStatus(connection.composioAccountId!, "ACTIVE");
+    for (const id of [first.executionId, second.executionId]) {
+      await waitFor(async () => ((await row(id)).status === "SUCCEEDED" ? true : undefined), { what: `${id} to run` });
+      expect(statusEvents(id).map((e) => e.status)).toEqual(["AWAITING_AUTH", "QUEUED"]);
+    }
+    expect((await row(second.executionId)).result).toMatchObject({ issue: { title: "Second" } });
+    const audit = await h.prisma.auditLog.findMany({ where: { targetId: first.executionId }, orderBy: { id: "asc" } });
+    expect(audit.map((a) => a.action)).toEqual(["execution.awaiting_auth", "execution.queued"]);
+  });
+
+  it("ends parked executions FAILED when the connection fails, EXPIRED when its link expires", async () => {
+    for (const [accountStatus, expected] of [
+      ["FAILED", "FAILED"],
+      ["EXPIRED", "EXPIRED"],
+    ] as const) {
+      const { tenantId } = await createTestTenant(h.prisma);
+      const data = jobData(tenantId);
+      await execute(data);
+      const connectionId = (await row(data.executionId)).connectionId!;
+      const connection = await h.prisma.connection.findUniqueOrThrow({ where: { id: connectionId } });
+      await setAccountStatus(connection.composioAccountId!, accountStatus);
+      const ended = await waitFor(async () => {
+        const current = await row(data.executionId);
+        return current.status === expected ? current : undefined;
+      });
+      expect(ended.errorMessage).toContain(accountStatus);
+      await h.waitForEvent<{ execution_id: string; status: string }>(
+        EVENT_TYPES.executionCompleted,
+        (d) => d.execution_id === data.executionId && d.status === expected,
+      );
+    }
+  });
+
+  it("a tenant that turned it off gets the old failure, with a clear code", async () => {
+    const { tenantId } = await createTestTenant(h.prisma);
+    await h.prisma.toolPolicy.create({ data: { tenantId, userId: "", document: { sign_in_on_demand: false }, updatedBy: "test" } });
+    const data = jobData(tenantId);
+    const job = await execute(data);
+    expect(decodeJobFailure(job.failedReason).code).toBe("NOT_FOUND");
+    expect(await row(data.executionId)).toMatchObject({ status: "FAILED", errorCode: "NOT_FOUND" });
+    expect(await h.prisma.connection.count({ where: { tenantId } })).toBe(0);
+  });
+});
