@@ -39,7 +39,7 @@ describe("links", () => {
       "README.md",
       "bench/README.md",
       ...readdirSync(new URL("docs/", root))
-        .filter((name) => name.endsWith(".md")) // docs/console/ holds the console's screenshots
+        .filter((name) => name.endsWith(".md"))
         .map((name) => `docs/${name}`),
     ];
     const missing: string[] = [];

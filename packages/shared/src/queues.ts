@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { z } from "zod";
 import { connectionStatusSchema, finalExecutionStatusSchema, labelsSchema, toolkitSlugSchema } from "./domain.js";
 import { ERROR_STATUS, type ErrorCode } from "./errors.js";
-import { bulkCompletedEventDataSchema } from "./events/schemas.js";
+import { bulkCompletedEventDataSchema, triggerStatusSchema } from "./events/schemas.js";
 
 /** Every BullMQ queue, by its one name. */
 export const QUEUES = {
@@ -18,6 +18,8 @@ export const QUEUES = {
   /** Parent jobs of bulk requests: they run when every item (a child job) has finished. */
   bulk: "bulk",
   webhookEvent: "webhook-event",
+  /** create, enable, disable, update, delete: a trigger at Composio and its row. */
+  triggerOps: "trigger-ops",
   /** One job per (event, endpoint): an attempt to deliver an outbound webhook (see webhooks-out/outbox.ts). */
   webhookDelivery: "webhook-delivery",
 } as const;
@@ -33,6 +35,7 @@ export const JOBS = {
   executeTool: "execute-tool",
   completeBulk: "complete-bulk",
   processWebhookEvent: "process-webhook-event",
+  triggerOp: "trigger-op",
   deliverWebhook: "deliver-webhook",
 } as const;
 
@@ -233,6 +236,26 @@ export const processWebhookEventResultSchema = z.object({
 });
 export type ProcessWebhookEventResult = z.infer<typeof processWebhookEventResultSchema>;
 
+export const TRIGGER_OPS = ["create", "enable", "disable", "update", "delete"] as const;
+export type TriggerOp = (typeof TRIGGER_OPS)[number];
+const triggerOpBase = z.object({ tenantId: z.uuid(), triggerId: z.uuid(), actor: z.string() });
+/** A trigger operation, tagged by `op`: update carries the new config (already checked by the gateway) and/or labels. */
+export const triggerOpJobSchema = z.discriminatedUnion("op", [
+  triggerOpBase.extend({ op: z.literal("create") }),
+  triggerOpBase.extend({ op: z.literal("enable") }),
+  triggerOpBase.extend({ op: z.literal("disable") }),
+  triggerOpBase.extend({
+    op: z.literal("update"),
+    config: z.record(z.string(), z.unknown()).optional(),
+    labels: labelsSchema.optional(),
+  }),
+  triggerOpBase.extend({ op: z.literal("delete") }),
+]);
+export type TriggerOpJob = z.infer<typeof triggerOpJobSchema>;
+
+/** What a trigger-ops job returns; the gateway answers with the row read back. `status` is null once deleted. */
+export const triggerOpResultSchema = z.object({ trigger_id: z.string(), status: triggerStatusSchema.nullable() });
+export type TriggerOpResult = z.infer<typeof triggerOpResultSchema>;
 export const deliverWebhookJobSchema = z.object({
   deliveryId: z.uuid(),
   /** Its endpoint, so a worker can bound the attempts in flight per endpoint before reading the row. */
@@ -336,6 +359,13 @@ export const QUEUE_CONTRACTS = {
     job: JOBS.processWebhookEvent,
     data: processWebhookEventJobSchema,
     result: processWebhookEventResultSchema,
+    options: withDefaults(),
+  }),
+  triggerOps: contract({
+    name: QUEUES.triggerOps,
+    job: JOBS.triggerOp,
+    data: triggerOpJobSchema,
+    result: triggerOpResultSchema,
     options: withDefaults(),
   }),
   /**

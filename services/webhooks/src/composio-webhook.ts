@@ -1,4 +1,4 @@
-import type { PrismaClient, Sql } from "@kronos/db";
+import { findKnownTrigger, type PrismaClient, type Sql } from "@kronos/db";
 import {
   AppError,
   COMPOSIO_WEBHOOK_TYPES,
@@ -147,9 +147,12 @@ export async function composioWebhookRoutes(app: FastifyInstance, options: Compo
   const publishTriggerMessage = async (webhookId: string, envelope: Envelope, log: FastifyBaseLogger): Promise<boolean> => {
     let published: { tenantId: string } | null = null;
     try {
-      const owner = await owners.resolve(triggerMessageRefs(envelope));
+      const refs = triggerMessageRefs(envelope);
+      const owner = await owners.resolve(refs);
       if (!owner) return false;
-      const data = triggerMessageEventData(envelope, owner);
+      // One of our triggers (made through our API): the event carries its id, labels and connection.
+      const trigger = refs.composioTriggerId ? await findKnownTrigger(sql, refs.composioTriggerId, owner.tenantId) : null;
+      const data = triggerMessageEventData(envelope, owner, trigger);
       await bus.publish({ type: EVENT_TYPES.triggerMessage, tenantId: owner.tenantId, userId: owner.userId, data });
       published = { tenantId: owner.tenantId };
       await store.markApplied(webhookId, owner.tenantId);

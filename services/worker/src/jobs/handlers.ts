@@ -2,6 +2,7 @@ import { authConfigOpJob } from "../auth-configs/jobs.js";
 import { completeBulkJob } from "../bulk/jobs.js";
 import { connectionOpJob, initiateConnectionJob, pollConnectionStatusJob, reconcileConnectionsJob } from "../connections/jobs.js";
 import { executeToolJob } from "../executions/jobs.js";
+import { triggerOpJob } from "../triggers/jobs.js";
 import { deliverWebhookJob } from "../webhook-deliveries/jobs.js";
 import { processWebhookEventJob } from "../webhook-events/jobs.js";
 import type { JobRegistry } from "./registry.js";
@@ -20,5 +21,6 @@ export const JOB_HANDLERS: JobRegistry = {
   toolExecution: executeToolJob,
   bulk: completeBulkJob,
   webhookEvent: processWebhookEventJob,
+  triggerOps: triggerOpJob,
   webhookDelivery: deliverWebhookJob,
 };
