@@ -203,6 +203,30 @@ describe("the console", () => {
     expect((await api(system.gatewayUrl, "DELETE", "/api/v1/policies/tools", { token: tenant.apiKey })).status).toBe(200);
   });
 
+  it("creates a trigger from the form generated from its type's config schema, disables and deletes it", async () => {
+    await page.getByRole("link", { name: "Triggers" }).click();
+    await page.getByRole("heading", { name: "Triggers", level: 1 }).waitFor();
+    await page.getByText("No trigger matches.").waitFor();
+    await page.getByLabel("Trigger toolkit").fill("github");
+    await page.getByLabel("Trigger type").selectOption("GITHUB_COMMIT_EVENT");
+    await page.getByLabel(/^Owner/).fill("kronos");
+    await page.getByLabel(/^Repo/).fill("connect");
+    await page.getByLabel("For user").fill("alice");
+    await page.getByLabel("Trigger labels").fill("ci");
+    await scan(page, "triggers-form");
+    await page.getByRole("button", { name: "Create trigger" }).click();
+    await row(page, "GITHUB_COMMIT_EVENT").getByText("ACTIVE").waitFor(); // from the feed's trigger.status
+    await scan(page, "triggers");
+    await row(page, "GITHUB_COMMIT_EVENT").getByRole("button", { name: "Disable" }).click();
+    await row(page, "GITHUB_COMMIT_EVENT").getByText("DISABLED").waitFor();
+    await row(page, "GITHUB_COMMIT_EVENT").getByRole("button", { name: "Delete" }).click();
+    await page
+      .getByRole("dialog", { name: /Delete GITHUB_COMMIT_EVENT of alice/ })
+      .getByRole("button", { name: "Delete it" })
+      .click();
+    await page.getByText("No trigger matches.").waitFor();
+  });
+
   it("approves from the approvals inbox an execution that appears there live", async () => {
     const policy = await api(system.gatewayUrl, "PUT", "/api/v1/policies/tools", {
       token: tenant.apiKey,

@@ -14,7 +14,6 @@ export * from "./http/health.js";
 export * from "./http/rate-limits.js";
 export * from "./http/route-hooks.js";
 export * from "./http/tools.js";
-export * from "./http/triggers.js";
 export * from "./infrastructure-errors.js";
 export * from "./job-secrets.js";
 export * from "./llm-tools.js";

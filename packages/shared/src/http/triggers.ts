@@ -39,7 +39,8 @@ export const triggerConfigSchema = z.record(z.string(), z.unknown()).superRefine
     ctx.addIssue({ code: "custom", message: problem.message, path: problem.path });
     return;
   }
-  if (Buffer.byteLength(JSON.stringify(config)) > TRIGGER_CONFIG_MAX_BYTES) {
+  // TextEncoder, not Buffer: the console checks bodies with this schema too.
+  if (new TextEncoder().encode(JSON.stringify(config)).length > TRIGGER_CONFIG_MAX_BYTES) {
     ctx.addIssue({ code: "custom", message: `must be at most ${TRIGGER_CONFIG_MAX_BYTES} bytes of JSON` });
   }
 });
