@@ -1,3 +1,5 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { signUserToken } from "@kronos/shared";
 import { waitFor } from "@kronos/testing";
 import type { Page } from "playwright-core";
@@ -14,6 +16,8 @@ let browser: ConsoleBrowser;
 let tenant: Tenant;
 let page: Page;
 let problems: string[];
+let receiver: Server;
+const received: string[] = [];
 const violations: AxeViolation[] = [];
 
 async function scan(target: Page, name: string): Promise<void> {
@@ -38,7 +42,19 @@ const userToken = (userId: string, expiresInSeconds: number) =>
 const row = (target: Page, text: string) => target.locator("tbody tr", { hasText: text });
 
 beforeAll(async () => {
-  [system, browser] = await Promise.all([startSystem(), launchBrowser()]);
+  // The webhook endpoint the console adds: a local receiver (private addresses allowed, as in development).
+  receiver = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      received.push(body);
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  [system, browser] = await Promise.all([startSystem({ OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: "true" }), launchBrowser()]);
   tenant = await createTenant(system, "Console");
   page = await openConsole();
   problems = watchProblems(page);
@@ -47,6 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await system?.stop();
+  await new Promise((resolve) => receiver?.close(resolve));
 });
 
 describe("the console", () => {
@@ -184,6 +201,145 @@ describe("the console", () => {
     await page.getByRole("status").filter({ hasText: "SUCCEEDED" }).waitFor();
     expect(await page.getByRole("region", { name: "Result" }).textContent()).toContain("Needs a yes");
     expect((await api(system.gatewayUrl, "DELETE", "/api/v1/policies/tools", { token: tenant.apiKey })).status).toBe(200);
+  });
+
+  it("creates a trigger from the form generated from its type's config schema, disables and deletes it", async () => {
+    await page.getByRole("link", { name: "Triggers" }).click();
+    await page.getByRole("heading", { name: "Triggers", level: 1 }).waitFor();
+    await page.getByText("No trigger matches.").waitFor();
+    await page.getByLabel("Trigger toolkit").fill("github");
+    await page.getByLabel("Trigger type").selectOption("GITHUB_COMMIT_EVENT");
+    await page.getByLabel(/^Owner/).fill("kronos");
+    await page.getByLabel(/^Repo/).fill("connect");
+    await page.getByLabel("For user").fill("alice");
+    await page.getByLabel("Trigger labels").fill("ci");
+    await scan(page, "triggers-form");
+    await page.getByRole("button", { name: "Create trigger" }).click();
+    await row(page, "GITHUB_COMMIT_EVENT").getByText("ACTIVE").waitFor(); // from the feed's trigger.status
+    await scan(page, "triggers");
+    await row(page, "GITHUB_COMMIT_EVENT").getByRole("button", { name: "Disable" }).click();
+    await row(page, "GITHUB_COMMIT_EVENT").getByText("DISABLED").waitFor();
+    await row(page, "GITHUB_COMMIT_EVENT").getByRole("button", { name: "Delete" }).click();
+    await page
+      .getByRole("dialog", { name: /Delete GITHUB_COMMIT_EVENT of alice/ })
+      .getByRole("button", { name: "Delete it" })
+      .click();
+    await page.getByText("No trigger matches.").waitFor();
+  });
+
+  it("approves from the approvals inbox an execution that appears there live", async () => {
+    const policy = await api(system.gatewayUrl, "PUT", "/api/v1/policies/tools", {
+      token: tenant.apiKey,
+      body: { require_approval: { tools: ["LINEAR_CREATE_*"] }, api_key_may_approve: true },
+    });
+    expect(policy.status).toBe(200);
+    await page.getByRole("link", { name: "Approvals" }).click();
+    await page.getByRole("heading", { name: "Approvals", level: 1 }).waitFor();
+    await page.getByText("Nothing waits for an approval.").waitFor();
+    await page.getByText("No execution waits for a sign-in.").waitFor();
+    await scan(page, "approvals-empty");
+
+    const parked = await api<{ execution_id: string; status: string }>(system.gatewayUrl, "POST", "/api/v1/composio/tools/execute", {
+      token: tenant.apiKey,
+      body: { user_id: "alice", action_name: "LINEAR_CREATE_LINEAR_ISSUE", params: { team_id: "team_1", title: "From the inbox" } },
+    });
+    expect(parked.body.status).toBe("AWAITING_APPROVAL");
+    const inbox = page.getByRole("list", { name: "Executions waiting for approval" });
+    const request = inbox.getByRole("listitem").filter({ hasText: "LINEAR_CREATE_LINEAR_ISSUE" });
+    await request.waitFor(); // from the feed, without a reload
+    await scan(page, "approvals");
+    await request.getByLabel(/^Reason/).fill("Looks right");
+    await request.getByRole("button", { name: "Approve" }).click();
+    await page.getByText("Nothing waits for an approval.").waitFor();
+    await expect
+      .poll(
+        async () =>
+          (
+            await api<{ status: string }>(system.gatewayUrl, "GET", `/api/v1/composio/executions/${parked.body.execution_id}`, {
+              token: tenant.apiKey,
+            })
+          ).body.status,
+      )
+      .toBe("SUCCEEDED");
+    expect((await api(system.gatewayUrl, "DELETE", "/api/v1/policies/tools", { token: tenant.apiKey })).status).toBe(200);
+  });
+
+  it("adds a webhook endpoint (its secret shown once), rotates it, reads its deliveries and deletes it", async () => {
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+    await page.getByRole("link", { name: "Webhook endpoints" }).click();
+    await page.getByRole("heading", { name: "Webhook endpoints", level: 1 }).waitFor();
+    await page.getByText("No webhook endpoint yet.").waitFor();
+    const form = page.getByRole("region", { name: "Add an endpoint" });
+    await form.getByLabel("URL").fill(url);
+    await form.getByLabel("Events").fill("connection.status");
+    await form.getByLabel("Description").fill("Our CRM");
+    await form.getByRole("button", { name: "Add endpoint" }).click();
+    const shown = page.getByRole("region", { name: `Signing secret of ${url}` });
+    const secret = (await shown.locator("code").textContent()) ?? "";
+    expect(secret).toMatch(/^whsec_/);
+    await row(page, "Our CRM").waitFor();
+    await scan(page, "webhook-endpoints");
+    await shown.getByRole("button", { name: "I have stored it" }).click();
+    expect(await page.content()).not.toContain(secret);
+
+    await row(page, "Our CRM").getByRole("button", { name: "Rotate secret" }).click();
+    const rotated =
+      (await page
+        .getByRole("region", { name: `Signing secret of ${url}` })
+        .locator("code")
+        .textContent()) ?? "";
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(secret);
+
+    await row(page, "Our CRM").getByRole("button", { name: "Disable" }).click();
+    await row(page, "Our CRM").getByText("INACTIVE").waitFor();
+    await row(page, "Our CRM").getByRole("button", { name: "Enable" }).click();
+    await row(page, "Our CRM").getByText("ACTIVE").waitFor();
+    await row(page, "Our CRM").getByRole("button", { name: "Deliveries" }).click();
+    await page
+      .getByRole("region", { name: `Deliveries to ${url}` })
+      .getByText("No delivery yet.")
+      .waitFor();
+    await scan(page, "webhook-deliveries");
+
+    await row(page, "Our CRM").getByRole("button", { name: "Delete" }).click();
+    await page
+      .getByRole("dialog", { name: `Delete ${url}?` })
+      .getByRole("button", { name: "Delete it" })
+      .click();
+    await page.getByText("No webhook endpoint yet.").waitFor();
+  });
+
+  it("shows the audit log with filters and exports it as NDJSON through an authorised fetch", async () => {
+    await page.getByRole("link", { name: "Activity" }).click();
+    await page.getByRole("heading", { name: "Activity", level: 1 }).waitFor();
+    await page.locator("tbody tr").first().waitFor();
+    await scan(page, "activity");
+    await page.getByLabel("Action").fill("no.such.action");
+    await page.getByText("No record matches.").waitFor();
+    await page.getByLabel("Action").fill("");
+    await page.locator("tbody tr").first().waitFor();
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export as NDJSON" }).click()]);
+    expect(download.suggestedFilename()).toMatch(/\.ndjson$/);
+    expect(download.url()).not.toContain(tenant.apiKey);
+  });
+
+  it("creates a scoped API key (shown once) and revokes it with a confirmation", async () => {
+    await page.getByRole("link", { name: "API keys" }).click();
+    await page.getByRole("heading", { name: "API keys", level: 1 }).waitFor();
+    await page.getByLabel("Key name").fill("ci-reader");
+    await page.getByRole("checkbox", { name: "connections" }).check();
+    await page.getByRole("button", { name: "Create API key" }).click();
+    const shown = page.getByRole("region", { name: "API key ci-reader" });
+    const key = (await shown.locator("code").textContent()) ?? "";
+    expect(key).toMatch(/^kc_/);
+    await row(page, "ci-reader").waitFor();
+    await scan(page, "api-keys");
+    await shown.getByRole("button", { name: "I have stored it" }).click();
+    await row(page, "ci-reader").getByRole("button", { name: "Revoke" }).click();
+    await page.getByRole("dialog", { name: "Revoke ci-reader?" }).getByRole("button", { name: "Revoke it" }).click();
+    await row(page, "ci-reader").getByText("REVOKED").waitFor();
+    expect((await api(system.gatewayUrl, "GET", "/api/v1/composio/connections", { token: key })).status).toBe(401);
   });
 
   it("bulk-disables two connections and shows each item's result", async () => {

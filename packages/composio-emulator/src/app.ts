@@ -10,6 +10,7 @@ import { authConfigRoutes } from "./routes/auth-configs.js";
 import { catalogueRoutes } from "./routes/catalogue.js";
 import { connectedAccountRoutes } from "./routes/connected-accounts.js";
 import { linkPageRoutes } from "./routes/link-page.js";
+import { triggerRoutes } from "./routes/triggers.js";
 import { type ApiVersion, connectedAccountOut, redactSecrets } from "./serialize.js";
 import { EmulatorState, type RequestLogEntry } from "./state.js";
 import { EMULATOR_ORG_ID, EMULATOR_PROJECT_ID, WEBHOOK_EVENT_TYPES, WebhookDispatcher, type WebhookOptions } from "./webhooks.js";
@@ -185,6 +186,7 @@ export function createEmulatorApp(options: EmulatorOptions): FastifyInstance {
         await authConfigRoutes(api, ctx);
         await connectedAccountRoutes(api, ctx);
         await catalogueRoutes(api, ctx);
+        await triggerRoutes(api, ctx);
       },
       { prefix },
     );

@@ -31,6 +31,9 @@ export interface CatalogueTool {
 export interface JsonSchemaProperty {
   type: string;
   description: string;
+  title?: string;
+  default?: unknown;
+  minimum?: number;
   enum?: string[];
   format?: string;
   items?: { type: string };
@@ -334,24 +337,36 @@ export function toolkitLogo(slug: string): string {
 
 /** Checks the arguments against the tool's input schema (required keys and primitive types). */
 export function argumentProblems(tool: CatalogueTool, args: Record<string, unknown>): string[] {
+  return schemaProblems(tool.inputParameters, args);
+}
+
+/** Problems of an object against a flat JSON schema: required keys, primitive types, enums and minimums. */
+export function schemaProblems(schema: JsonSchemaObject, values: Record<string, unknown>): string[] {
   const problems: string[] = [];
-  for (const key of tool.inputParameters.required) {
-    if (args[key] === undefined || args[key] === null) problems.push(`Missing required field: ${key}`);
+  for (const key of schema.required) {
+    if (values[key] === undefined || values[key] === null) problems.push(`Missing required field: ${key}`);
   }
-  for (const [key, value] of Object.entries(args)) {
-    const prop = tool.inputParameters.properties[key];
+  for (const [key, value] of Object.entries(values)) {
+    const prop = schema.properties[key];
     if (!prop || value === undefined || value === null) continue;
     const ok =
       prop.type === "string"
         ? typeof value === "string"
         : prop.type === "integer"
           ? Number.isInteger(value)
-          : prop.type === "array"
-            ? Array.isArray(value)
-            : prop.type === "object"
-              ? typeof value === "object" && !Array.isArray(value)
-              : true;
+          : prop.type === "number"
+            ? typeof value === "number"
+            : prop.type === "boolean"
+              ? typeof value === "boolean"
+              : prop.type === "array"
+                ? Array.isArray(value)
+                : prop.type === "object"
+                  ? typeof value === "object" && !Array.isArray(value)
+                  : true;
     if (!ok) problems.push(`Field ${key} must be of type ${prop.type}`);
+    else if (prop.enum && !(prop.enum as unknown[]).includes(value)) problems.push(`Field ${key} must be one of ${prop.enum.join(", ")}`);
+    else if (prop.minimum !== undefined && typeof value === "number" && value < prop.minimum)
+      problems.push(`Field ${key} must be at least ${prop.minimum}`);
   }
   return problems;
 }

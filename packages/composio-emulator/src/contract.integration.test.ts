@@ -365,6 +365,66 @@ for (const prefix of ["/api/v3", "/api/v3.1"] as const) {
       await call("POST", "/connected_accounts/{nanoid}/refresh", { params: { nanoid: "ca_missing" }, expectStatus: 404 });
     });
 
+    it("triggers: types (list, filter, get with config schema), instances (upsert, active list, disable/enable, delete)", async () => {
+      const types = await call("GET", "/triggers_types", { query: "toolkit_slugs=github,slack&limit=2", expectStatus: 200 });
+      expect(types.items).toHaveLength(2);
+      expect(types.items.every((t: Json) => ["github", "slack"].includes(t.toolkit.slug))).toBe(true);
+      const rest = await call("GET", "/triggers_types", {
+        query: `toolkit_slugs=github&toolkit_slugs=slack&cursor=${types.next_cursor}`,
+        expectStatus: 200,
+      });
+      expect(rest.items.length + types.items.length).toBe(types.total_items);
+      const type = await call("GET", "/triggers_types/{slug}", { params: { slug: "GITHUB_COMMIT_EVENT" }, expectStatus: 200 });
+      expect(type.config).toMatchObject({ type: "object", required: ["owner", "repo"] });
+      await call("GET", "/triggers_types/{slug}", { params: { slug: "GITHUB_NOTHING_LIKE_IT" }, expectStatus: 404 });
+      const enumAnswer = await http("GET", `${emulator.url}${prefix}/triggers_types/list/enum`);
+      expect(enumAnswer.body).toContain("GITHUB_COMMIT_EVENT");
+
+      const ac = await call("POST", "/auth_configs", { body: { toolkit: { slug: "github" } }, expectStatus: 201 });
+      const link = await call("POST", "/connected_accounts/link", {
+        body: { auth_config_id: ac.auth_config.id, user_id: "trigger-user" },
+        expectStatus: 201,
+      });
+      const accountId = link.connected_account_id as string;
+      const upsert = (config: unknown, expectStatus: number, slug = "GITHUB_COMMIT_EVENT") => {
+        const body = { connected_account_id: accountId, trigger_config: config };
+        expect(spec.requestProblems("/api/v3/trigger_instances/{slug}/upsert", "POST", body)).toEqual([]);
+        return call("POST", "/trigger_instances/{slug}/upsert", { params: { slug }, body, expectStatus });
+      };
+      const notActive = await upsert({ owner: "o", repo: "r" }, 422);
+      expect(notActive.error.code).toBe(1810);
+      await http("GET", link.redirect_url, undefined, null);
+      const invalid = await upsert({ owner: "o" }, 400);
+      expect(invalid.error.message).toContain("repo");
+      await upsert({ owner: "o", repo: "r" }, 404, "GITHUB_NOTHING_LIKE_IT");
+      await upsert({ channel: "C1" }, 400, "SLACK_RECEIVE_MESSAGE");
+      const created = await upsert({ owner: "o", repo: "r" }, 200);
+      const triggerId = created.trigger_id as string;
+      expect(triggerId).toMatch(/^ti_/);
+      const again = await upsert({ owner: "o", repo: "other" }, 200);
+      expect(again.trigger_id).toBe(triggerId);
+
+      const active = await call("GET", "/trigger_instances/active", { query: `connected_account_ids=${accountId}`, expectStatus: 200 });
+      expect(active.items).toMatchObject([{ id: triggerId, trigger_name: "GITHUB_COMMIT_EVENT", trigger_config: { repo: "other" } }]);
+      const manage = { params: { triggerId } };
+      const disableBody = { status: "disable" };
+      expect(spec.requestProblems("/api/v3/trigger_instances/manage/{triggerId}", "PATCH", disableBody)).toEqual([]);
+      await call("PATCH", "/trigger_instances/manage/{triggerId}", { ...manage, body: disableBody, expectStatus: 200 });
+      const hidden = await call("GET", "/trigger_instances/active", { query: `trigger_ids=${triggerId}`, expectStatus: 200 });
+      expect(hidden.items).toEqual([]);
+      const shown = await call("GET", "/trigger_instances/active", {
+        query: `trigger_ids=${triggerId}&show_disabled=true`,
+        expectStatus: 200,
+      });
+      expect(shown.items[0].disabled_at).toEqual(expect.any(String));
+      await call("PATCH", "/trigger_instances/manage/{triggerId}", { ...manage, body: { status: "enable" }, expectStatus: 200 });
+      await call("PATCH", "/trigger_instances/manage/{triggerId}", { ...manage, body: { status: "sideways" }, expectStatus: 400 });
+      const deleted = await call("DELETE", "/trigger_instances/manage/{triggerId}", { ...manage, expectStatus: 200 });
+      expect(deleted.trigger_id).toBe(triggerId);
+      const gone = await http("DELETE", `${emulator.url}${prefix}/trigger_instances/manage/${triggerId}`);
+      expect(gone.status).toBe(404);
+    });
+
     it("429 carries Retry-After and COMPOSIO.md's plain { message } body (the spec's envelope is wrong here)", async () => {
       const fault = await http(
         "POST",

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { FAULT_KINDS, type FaultRegistry, type FaultSpec, pathMatches } from "./faults.js";
 import type { RateLimiter } from "./rate-limit.js";
 import { connectedAccountOut } from "./serialize.js";
-import { ACCOUNT_STATUSES, type AccountStatus, type EmulatorState, nanoid } from "./state.js";
+import { ACCOUNT_STATUSES, type AccountStatus, type ConnectedAccountRecord, type EmulatorState, nanoid } from "./state.js";
 import { EMULATOR_ORG_ID, EMULATOR_PROJECT_ID, WEBHOOK_EVENT_TYPES, type WebhookDispatcher, type WebhookEvent } from "./webhooks.js";
 
 export const CONTROL_PREFIX = "/_emulator";
@@ -44,7 +44,12 @@ export interface ControlDeps {
  *   POST   /_emulator/triggers/fire  { connected_account_id, trigger_slug, payload? }
  *                                                    -> 202 { id, type, delivering, event } (composio.trigger.message)
  *   POST   /_emulator/triggers/disable  { connected_account_id, trigger_name, reason? }
- *                                                    -> 202 { id, type, delivering, event } (composio.trigger.disabled)
+ *                                                    -> 202 { id, type, delivering, event } (composio.trigger.disabled;
+ *                                                       the account's instance of that trigger, if any, is disabled)
+ *   GET    /_emulator/trigger_instances              -> { items: TriggerInstanceRecord[] } (made with the upsert API)
+ *   POST   /_emulator/trigger_instances/:id/fire  { payload? }
+ *                                                    -> 202 { id, type, delivering, event } (composio.trigger.message of
+ *                                                       that instance) | 404 unknown | 409 disabled
  *   POST   /_emulator/webhooks/redeliver  { id }     -> 202 { id, type, delivery, delivering } | 404 (same id and body)
  *
  * Rate limit (API routes only; control and link routes are never counted):
@@ -131,6 +136,22 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
     return { now: state.nowIso() };
   });
 
+  /** Composio's `composio.trigger.message` for the account's trigger `slug`, signed and delivered in the background. */
+  const fireTrigger = (account: ConnectedAccountRecord, slug: string, payload: unknown) =>
+    webhooks.emit(
+      WEBHOOK_EVENT_TYPES.triggerMessage,
+      {
+        log_id: nanoid("log"),
+        trigger_slug: slug,
+        trigger_id: state.triggerId(account.id, slug),
+        connected_account_id: account.id,
+        auth_config_id: account.authConfigId,
+        user_id: account.userId,
+      },
+      payload,
+      state.nowIso(),
+    );
+
   const accepted = (event: WebhookEvent) => ({ id: event.id, type: event.type, delivering: webhooks.configured, event });
 
   app.get<{ Querystring: { id?: string; type?: string } }>("/webhooks", async (request) => {
@@ -163,20 +184,21 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
       return reply.code(400).send(bad("payload must be an object"));
     const account = state.accounts.get(body.connected_account_id);
     if (!account) return reply.code(404).send(bad("No such connected account"));
-    const event = webhooks.emit(
-      WEBHOOK_EVENT_TYPES.triggerMessage,
-      {
-        log_id: nanoid("log"),
-        trigger_slug: body.trigger_slug,
-        trigger_id: state.triggerId(account.id, body.trigger_slug),
-        connected_account_id: account.id,
-        auth_config_id: account.authConfigId,
-        user_id: account.userId,
-      },
-      payload,
-      state.nowIso(),
-    );
-    return reply.code(202).send(accepted(event));
+    return reply.code(202).send(accepted(fireTrigger(account, body.trigger_slug, payload)));
+  });
+
+  app.get("/trigger_instances", async () => ({ items: [...state.triggerInstances.values()] }));
+
+  app.post<{ Params: { id: string } }>("/trigger_instances/:id/fire", async (request, reply) => {
+    const instance = state.triggerInstances.get(request.params.id);
+    if (!instance) return reply.code(404).send(bad("No such trigger instance"));
+    if (instance.disabledAt !== null) return reply.code(409).send(bad("The trigger instance is disabled"));
+    const account = state.accounts.get(instance.connectedAccountId);
+    if (!account) return reply.code(404).send(bad("The instance's connected account is gone"));
+    const payload = ((request.body ?? {}) as { payload?: unknown }).payload ?? {};
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload))
+      return reply.code(400).send(bad("payload must be an object"));
+    return reply.code(202).send(accepted(fireTrigger(account, instance.slug, payload)));
   });
 
   app.post("/triggers/disable", async (request, reply) => {
@@ -188,6 +210,11 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
     const account = state.accounts.get(body.connected_account_id);
     if (!account) return reply.code(404).send(bad("No such connected account"));
     const now = state.nowIso();
+    const instance = state.triggerInstances.get(state.triggerId(account.id, body.trigger_name));
+    if (instance && instance.disabledAt === null) {
+      instance.disabledAt = now;
+      instance.updatedAt = now;
+    }
     const event = webhooks.emit(
       WEBHOOK_EVENT_TYPES.triggerDisabled,
       { project_id: EMULATOR_PROJECT_ID, org_id: EMULATOR_ORG_ID, user_id: account.userId },

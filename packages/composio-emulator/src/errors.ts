@@ -16,6 +16,9 @@ export const ERRORS = {
   TOOLKIT_NOT_FOUND: { code: 2201, slug: "Toolkit_NotFound", status: 404 },
   TOOL_NOT_FOUND: { code: 2401, slug: "Tool_NotFound", status: 404 },
   TOOL_INVALID_ARGUMENTS: { code: 2402, slug: "Tool_InvalidArguments", status: 400 },
+  TRIGGER_TYPE_NOT_FOUND: { code: 2601, slug: "TriggerType_NotFound", status: 404 },
+  TRIGGER_INSTANCE_NOT_FOUND: { code: 2602, slug: "TriggerInstance_NotFound", status: 404 },
+  TRIGGER_INVALID_CONFIG: { code: 2603, slug: "Trigger_InvalidConfig", status: 400 },
 } as const;
 
 export type ErrorKind = (typeof ERRORS)[keyof typeof ERRORS];

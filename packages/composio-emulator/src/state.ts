@@ -45,6 +45,19 @@ export interface LinkRecord {
   used: boolean;
 }
 
+/** A trigger instance: one per connected account and trigger slug (an upsert updates its config). */
+export interface TriggerInstanceRecord {
+  id: string;
+  uuid: string;
+  slug: string;
+  connectedAccountId: string;
+  config: Record<string, unknown>;
+  /** Null while enabled. */
+  disabledAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface RequestLogEntry {
   seq: number;
   method: string;
@@ -94,6 +107,8 @@ export class EmulatorState {
   executions: ExecutionRecord[] = [];
   /** Trigger instance ids (`ti_...`), one per connected account and trigger slug: `<account id> <slug>` -> id. */
   triggerIds = new Map<string, string>();
+  /** Trigger instances made with the upsert endpoint, by id. */
+  triggerInstances = new Map<string, TriggerInstanceRecord>();
   /** Survive reset: they are wiring (the webhook dispatcher), not state. */
   private readonly statusListeners: AccountStatusListener[] = [];
   private seq = 0;
@@ -120,6 +135,7 @@ export class EmulatorState {
     this.requests = [];
     this.executions = [];
     this.triggerIds.clear();
+    this.triggerInstances.clear();
     this.clockOffsetMs = 0;
   }
 
@@ -136,6 +152,43 @@ export class EmulatorState {
       this.triggerIds.set(key, id);
     }
     return id;
+  }
+
+  /** Creates the account's instance of `slug`, or updates its config (Composio's upsert). */
+  upsertTriggerInstance(account: ConnectedAccountRecord, slug: string, config: Record<string, unknown>): TriggerInstanceRecord {
+    const id = this.triggerId(account.id, slug);
+    const now = this.nowIso();
+    const existing = this.triggerInstances.get(id);
+    if (existing) {
+      existing.config = config;
+      existing.updatedAt = now;
+      return existing;
+    }
+    const created: TriggerInstanceRecord = {
+      id,
+      uuid: this.newUuid(),
+      slug,
+      connectedAccountId: account.id,
+      config,
+      disabledAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.triggerInstances.set(id, created);
+    return created;
+  }
+
+  /** Deletes an instance; a later upsert of the same account and slug makes a new one, with a new id. */
+  deleteTriggerInstance(instance: TriggerInstanceRecord): void {
+    this.triggerInstances.delete(instance.id);
+    this.triggerIds.delete(`${instance.connectedAccountId} ${instance.slug}`);
+  }
+
+  /** A deleted account's trigger instances go with it, as at Composio. */
+  deleteAccountTriggers(accountId: string): void {
+    for (const instance of [...this.triggerInstances.values()]) {
+      if (instance.connectedAccountId === accountId) this.deleteTriggerInstance(instance);
+    }
   }
 
   newUuid(): string {

@@ -301,6 +301,49 @@ describe("signed webhooks", () => {
     );
   });
 
+  it("POST /_emulator/trigger_instances/:id/fire: an upserted instance delivers a signed message; a disabled or deleted one does not", async () => {
+    const account = await activeAccount("tenant_5:carol");
+    const upserted = await api("POST", "/trigger_instances/GITHUB_COMMIT_EVENT/upsert", {
+      connected_account_id: account.id,
+      trigger_config: { owner: "kronos", repo: "connect" },
+    });
+    expect(upserted.status).toBe(200);
+    const triggerId = upserted.body.trigger_id as string;
+    expect((await control("GET", "/trigger_instances")).body.items).toMatchObject([
+      { id: triggerId, slug: "GITHUB_COMMIT_EVENT", connectedAccountId: account.id, config: { repo: "connect" }, disabledAt: null },
+    ]);
+
+    const fired = await control("POST", `/trigger_instances/${triggerId}/fire`, { payload: { sha: "f00" } });
+    expect(fired.status).toBe(202);
+    const delivery = await waitUntil("the delivery", () => receiver.received[0]);
+    expectSignedDelivery(delivery);
+    expect(delivery.body).toMatchObject({
+      id: fired.body.id,
+      type: "composio.trigger.message",
+      data: { sha: "f00" },
+      metadata: { trigger_id: triggerId, trigger_slug: "GITHUB_COMMIT_EVENT", connected_account_id: account.id, user_id: "tenant_5:carol" },
+    });
+
+    expect((await api("PATCH", `/trigger_instances/manage/${triggerId}`, { status: "disable" })).status).toBe(200);
+    expect((await control("POST", `/trigger_instances/${triggerId}/fire`, {})).status).toBe(409);
+    expect((await api("PATCH", `/trigger_instances/manage/${triggerId}`, { status: "enable" })).status).toBe(200);
+    expect((await control("POST", `/trigger_instances/${triggerId}/fire`, { payload: [1] })).status).toBe(400);
+    expect((await api("DELETE", `/trigger_instances/manage/${triggerId}`)).status).toBe(200);
+    expect((await control("POST", `/trigger_instances/${triggerId}/fire`, {})).status).toBe(404);
+    expect(receiver.received).toHaveLength(1);
+
+    // Composio disabling a trigger also disables the account's instance of it.
+    const again = await api("POST", "/trigger_instances/GITHUB_COMMIT_EVENT/upsert", {
+      connected_account_id: account.id,
+      trigger_config: { owner: "kronos", repo: "connect" },
+    });
+    expect(again.body.trigger_id).not.toBe(triggerId);
+    await control("POST", "/triggers/disable", { connected_account_id: account.id, trigger_name: "GITHUB_COMMIT_EVENT" });
+    const disabled = await waitUntil("the disabled delivery", () => receiver.received[1]);
+    expect(disabled.body.data.id).toBe(again.body.trigger_id);
+    expect((await control("POST", `/trigger_instances/${again.body.trigger_id}/fire`, {})).status).toBe(409);
+  });
+
   it("POST /_emulator/triggers/disable sends composio.trigger.disabled", async () => {
     const account = await activeAccount("tenant_3:bob");
     await control("POST", "/triggers/fire", { connected_account_id: account.id, trigger_slug: "GITHUB_COMMIT_EVENT", payload: { a: 1 } });

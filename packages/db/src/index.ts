@@ -5,6 +5,7 @@ import { poolSql, type Sql } from "./sql.js";
 
 export * from "./execution-lifecycle.js";
 export * from "./generated/prisma/client.js";
+export * from "./known-trigger.js";
 export * from "./sql.js";
 export * from "./tool-policies.js";
 export * from "./webhook-claims.js";

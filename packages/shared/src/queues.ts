@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { z } from "zod";
 import { connectionStatusSchema, finalExecutionStatusSchema, labelsSchema, toolkitSlugSchema } from "./domain.js";
 import { ERROR_STATUS, type ErrorCode } from "./errors.js";
-import { bulkCompletedEventDataSchema } from "./events/schemas.js";
+import { bulkCompletedEventDataSchema, triggerStatusSchema } from "./events/schemas.js";
 
 /** Every BullMQ queue, by its one name. */
 export const QUEUES = {
@@ -20,6 +20,8 @@ export const QUEUES = {
   webhookEvent: "webhook-event",
   /** Repeatable: re-adds accepted jobs (accepted_jobs rows) that Redis lost, and other durable work without a job. */
   sweeper: "accepted-sweeper",
+  /** create, enable, disable, update, delete: a trigger at Composio and its row. */
+  triggerOps: "trigger-ops",
   /** One job per (event, endpoint): an attempt to deliver an outbound webhook (see webhooks-out/outbox.ts). */
   webhookDelivery: "webhook-delivery",
 } as const;
@@ -36,6 +38,7 @@ export const JOBS = {
   completeBulk: "complete-bulk",
   processWebhookEvent: "process-webhook-event",
   sweepAccepted: "sweep-accepted",
+  triggerOp: "trigger-op",
   deliverWebhook: "deliver-webhook",
 } as const;
 
@@ -253,6 +256,26 @@ export const processWebhookEventResultSchema = z.object({
 });
 export type ProcessWebhookEventResult = z.infer<typeof processWebhookEventResultSchema>;
 
+export const TRIGGER_OPS = ["create", "enable", "disable", "update", "delete"] as const;
+export type TriggerOp = (typeof TRIGGER_OPS)[number];
+const triggerOpBase = z.object({ tenantId: z.uuid(), triggerId: z.uuid(), actor: z.string() });
+/** A trigger operation, tagged by `op`: update carries the new config (already checked by the gateway) and/or labels. */
+export const triggerOpJobSchema = z.discriminatedUnion("op", [
+  triggerOpBase.extend({ op: z.literal("create") }),
+  triggerOpBase.extend({ op: z.literal("enable") }),
+  triggerOpBase.extend({ op: z.literal("disable") }),
+  triggerOpBase.extend({
+    op: z.literal("update"),
+    config: z.record(z.string(), z.unknown()).optional(),
+    labels: labelsSchema.optional(),
+  }),
+  triggerOpBase.extend({ op: z.literal("delete") }),
+]);
+export type TriggerOpJob = z.infer<typeof triggerOpJobSchema>;
+
+/** What a trigger-ops job returns; the gateway answers with the row read back. `status` is null once deleted. */
+export const triggerOpResultSchema = z.object({ trigger_id: z.string(), status: triggerStatusSchema.nullable() });
+export type TriggerOpResult = z.infer<typeof triggerOpResultSchema>;
 export const deliverWebhookJobSchema = z.object({
   deliveryId: z.uuid(),
   /** Its endpoint, so a worker can bound the attempts in flight per endpoint before reading the row. */
@@ -365,6 +388,13 @@ export const QUEUE_CONTRACTS = {
     result: sweepReportSchema,
     // One try: the next scheduled run is the retry.
     options: { removeOnComplete: { count: 10 }, removeOnFail: { count: 10 } },
+  }),
+  triggerOps: contract({
+    name: QUEUES.triggerOps,
+    job: JOBS.triggerOp,
+    data: triggerOpJobSchema,
+    result: triggerOpResultSchema,
+    options: withDefaults(),
   }),
   /**
    * Its job id is the delivery's, so adding it again while it exists (the sweeper, a retry) adds nothing; finished

@@ -49,6 +49,7 @@ import { healthRouteOptions, healthRoutes, metricsRouteOptions } from "./routes/
 import { policyRoutes } from "./routes/policies.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { toolRoutes } from "./routes/tools.js";
+import { triggerRoutes } from "./routes/triggers.js";
 import { webhookEndpointRoutes } from "./routes/webhook-endpoints.js";
 
 export interface GatewayDeps {
@@ -176,6 +177,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(executionRoutes, { ctx });
   await app.register(policyRoutes, { ctx });
   await app.register(toolRoutes, { ctx });
+  await app.register(triggerRoutes, { ctx });
   await app.register(webhookEndpointRoutes, { ctx });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });
   await app.register(consolePlugin, { distDir: deps.consoleDir ?? consoleDistDir(), feedUrl: publicFeedUrl(config) });

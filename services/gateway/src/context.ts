@@ -30,6 +30,7 @@ export interface GatewayQueues {
   authConfig: TypedQueue<"authConfig">;
   toolExecution: TypedQueue<"toolExecution">;
   bulk: TypedQueue<"bulk">;
+  triggerOps: TypedQueue<"triggerOps">;
   /** Outbound webhook attempts (retries and replays asked through the API). */
   webhookDelivery: TypedQueue<"webhookDelivery">;
   /** Every queue of QUEUES (the dashboard and the metrics show them all). */
@@ -40,6 +41,7 @@ export interface GatewayQueues {
   authConfigEvents: QueueEventsOnDemand;
   toolExecutionEvents: QueueEventsOnDemand;
   bulkEvents: QueueEventsOnDemand;
+  triggerOpsEvents: QueueEventsOnDemand;
   /** Adds bulk requests: a parent job whose children are the items. */
   flows: FlowProducer;
 }

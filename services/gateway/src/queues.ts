@@ -22,6 +22,7 @@ export function createGatewayQueues(
     authConfig: opened.authConfig,
     toolExecution: opened.toolExecution,
     bulk: opened.bulk,
+    triggerOps: opened.triggerOps,
     webhookDelivery: opened.webhookDelivery,
     all,
     connectionEvents: events(opened.connection as Queue),
@@ -29,6 +30,7 @@ export function createGatewayQueues(
     authConfigEvents: events(opened.authConfig as Queue),
     toolExecutionEvents: events(opened.toolExecution as Queue),
     bulkEvents: events(opened.bulk as Queue),
+    triggerOpsEvents: events(opened.triggerOps as Queue),
     flows: new FlowProducer({ connection: redis, prefix }),
   };
   const allEvents = [
@@ -37,6 +39,7 @@ export function createGatewayQueues(
     queues.authConfigEvents,
     queues.toolExecutionEvents,
     queues.bulkEvents,
+    queues.triggerOpsEvents,
   ];
   return {
     ...queues,

@@ -154,7 +154,9 @@ describe("POST /webhooks/composio: accepted deliveries", () => {
       const event = alice.events().find((e) => e.type === "trigger.message");
       expect(event?.data).toEqual({
         trigger_slug: "GITHUB_COMMIT_EVENT",
-        trigger_id: "ti_1",
+        trigger_id: null,
+        composio_trigger_id: "ti_1",
+        labels: [],
         connection_id: null,
         connected_account_id: "ca_1",
         user_id: "alice",
@@ -231,6 +233,57 @@ describe("POST /webhooks/composio: accepted deliveries", () => {
     const id = nextId();
     await post(running.httpBase, { id, body: `{"id":"${id}","type":"t","data":{"text":"a\\u0000b"}}`, secret: SECRET });
     expect((await stored(id))?.payload).toMatchObject({ data: { text: "a\uFFFDb" } });
+  });
+
+  it("names our trigger (id, labels, connection) when the message is of a trigger made through our API", async () => {
+    const id = nextId();
+    const connectionId = crypto.randomUUID();
+    const accountId = `ca_${connectionId.slice(0, 12)}`;
+    const composioTriggerId = `ti_${connectionId.slice(0, 12)}`;
+    await prisma.connection.create({
+      data: {
+        id: connectionId,
+        tenantId: acme.tenantId,
+        userId: "alice",
+        toolkitSlug: "github",
+        status: "ACTIVE",
+        composioAccountId: accountId,
+      },
+    });
+    const trigger = await prisma.trigger.create({
+      data: {
+        id: crypto.randomUUID(),
+        tenantId: acme.tenantId,
+        userId: "alice",
+        connectionId,
+        toolkitSlug: "github",
+        triggerSlug: "GITHUB_COMMIT_EVENT",
+        composioTriggerId,
+        status: "ACTIVE",
+        labels: ["ci", "team:a"],
+      },
+    });
+    const alice = await openFeed(running.wsBase, { token: aliceToken() });
+    try {
+      const base = envelope(id, {}, composioUserId(acme.tenantId, "alice"));
+      const payload = {
+        ...base,
+        metadata: { ...(base.metadata as object), trigger_id: composioTriggerId, connected_account_id: accountId },
+      };
+      expect(await post(running.httpBase, { id, body: JSON.stringify(payload), secret: SECRET })).toMatchObject({ status: 200 });
+      await waitFor(() => alice.events().some((e) => e.type === "trigger.message" && e.data?.trigger_id === trigger.id));
+      expect(alice.events().find((e) => e.type === "trigger.message")?.data).toMatchObject({
+        trigger_id: trigger.id,
+        composio_trigger_id: composioTriggerId,
+        labels: ["ci", "team:a"],
+        connection_id: connectionId,
+        user_id: "alice",
+      });
+      expect(await inspect.getJob(id)).toBeUndefined();
+    } finally {
+      alice.socket.close();
+      await prisma.connection.delete({ where: { id: connectionId } });
+    }
   });
 
   it("hands a trigger message to the worker when it cannot be published here", async () => {

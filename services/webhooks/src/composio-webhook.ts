@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { PrismaClient, Sql } from "@kronos/db";
+import { findKnownTrigger, type PrismaClient, type Sql } from "@kronos/db";
 import {
   AppError,
   COMPOSIO_WEBHOOK_TYPES,
@@ -156,9 +156,12 @@ export async function composioWebhookRoutes(app: FastifyInstance, options: Compo
       return false;
     };
     try {
-      const owner = await owners.resolve(triggerMessageRefs(envelope));
+      const refs = triggerMessageRefs(envelope);
+      const owner = await owners.resolve(refs);
       if (!owner) return await handOver();
-      const data = triggerMessageEventData(envelope, owner);
+      // One of our triggers (made through our API): the event carries its id, labels and connection.
+      const trigger = refs.composioTriggerId ? await findKnownTrigger(sql, refs.composioTriggerId, owner.tenantId) : null;
+      const data = triggerMessageEventData(envelope, owner, trigger);
       await bus.publish({ type: EVENT_TYPES.triggerMessage, tenantId: owner.tenantId, userId: owner.userId, data });
       published = { tenantId: owner.tenantId };
       await store.markApplied(webhookId, owner.tenantId);

@@ -143,6 +143,7 @@ export async function connectedAccountRoutes(app: FastifyInstance, ctx: RouteCon
   app.delete<{ Params: { nanoid: string } }>("/connected_accounts/:nanoid", async (request) => {
     const account = getAccount(request.params.nanoid);
     state.accounts.delete(account.id);
+    state.deleteAccountTriggers(account.id);
     for (const [token, link] of state.links) if (link.connectedAccountId === account.id) state.links.delete(token);
     return { success: true };
   });

@@ -22,6 +22,8 @@ export function errorMessage(error: unknown): string {
 
 export interface ApiClient {
   request<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>;
+  /** A GET answered as a file (an export): its bytes, fetched with the Authorization header, never a URL with the key. */
+  download(path: string): Promise<Blob>;
 }
 
 export const API_BASE = "/api/v1";
@@ -31,35 +33,50 @@ export const API_BASE = "/api/v1";
  * revoked: `onUnauthenticated` sends the person back to sign-in without unmounting what they were doing.
  */
 export function createApiClient(credential: () => string | null, onUnauthenticated: (message: string) => void): ApiClient {
+  async function send(method: string, path: string, body: unknown, extraHeaders: Record<string, string>): Promise<Response> {
+    const token = credential();
+    const headers: Record<string, string> = { accept: "application/json", ...extraHeaders };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    return fetch(`${API_BASE}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+    });
+  }
+  async function failure(response: Response): Promise<ApiError> {
+    const parsed = await jsonOf(response);
+    const error = errorBodySchema.safeParse(parsed);
+    const apiError = error.success
+      ? new ApiError(response.status, error.data.error.code, error.data.error.message, error.data.error.details)
+      : new ApiError(response.status, "HTTP_ERROR", `The server answered ${response.status} ${response.statusText}`.trim());
+    if (response.status === 401) onUnauthenticated(apiError.message);
+    return apiError;
+  }
   return {
+    async download(path: string) {
+      const response = await send("GET", path, undefined, { accept: "*/*" });
+      if (!response.ok) throw await failure(response);
+      return response.blob();
+    },
     async request<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}) {
-      const token = credential();
-      const headers: Record<string, string> = { accept: "application/json", ...extraHeaders };
-      if (token) headers.authorization = `Bearer ${token}`;
-      if (body !== undefined) headers["content-type"] = "application/json";
-      const response = await fetch(`${API_BASE}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "omit",
-        cache: "no-store",
-      });
-      const text = await response.text();
-      let parsed: unknown = null;
-      try {
-        parsed = text === "" ? null : JSON.parse(text);
-      } catch {
-        parsed = null;
-      }
-      if (response.ok) return { status: response.status, body: parsed as T };
-      const error = errorBodySchema.safeParse(parsed);
-      const apiError = error.success
-        ? new ApiError(response.status, error.data.error.code, error.data.error.message, error.data.error.details)
-        : new ApiError(response.status, "HTTP_ERROR", `The server answered ${response.status} ${response.statusText}`.trim());
-      if (response.status === 401) onUnauthenticated(apiError.message);
-      throw apiError;
+      const response = await send(method, path, body, extraHeaders);
+      if (!response.ok) throw await failure(response);
+      return { status: response.status, body: (await jsonOf(response)) as T };
     },
   };
+}
+
+/** The body as JSON; null when empty or not JSON. */
+async function jsonOf(response: Response): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return text === "" ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 /** A query string from the set values of an object. */

@@ -130,3 +130,32 @@ function JsonNode({ name, value, depth }: { name: string | null; value: unknown;
     </div>
   );
 }
+
+/** A table of records (cards at 375 px: each cell is labelled by its column, see `data-label` in the styles). */
+export function RecordTable({ caption, columns, children }: { caption: string; columns: readonly string[]; children: ReactNode }) {
+  return (
+    <table className="table">
+      <caption className="sr-only">{caption}</caption>
+      <thead>
+        <tr>
+          {columns.map((column) => (
+            <th key={column} scope="col">
+              {column}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
+
+/** What the API's own schema found wrong in a form, before anything was sent. */
+export function InvalidNotice({ message }: { message: string | null }) {
+  if (!message) return null;
+  return (
+    <p className="notice notice-error" role="alert">
+      {message}
+    </p>
+  );
+}

@@ -8,6 +8,7 @@ import {
   type ComposioPort,
   type ComposioTool,
   type ComposioToolkit,
+  type ComposioTriggerType,
   type Page,
 } from "./port.js";
 
@@ -119,6 +120,25 @@ function toTool(raw: unknown): ComposioTool {
     version: optStr(t.version),
     tags: strings(t.tags),
     noAuth: t.no_auth === true,
+  };
+}
+
+function jsonObject(value: unknown): Record<string, unknown> {
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Json) : {};
+}
+
+function toTriggerType(raw: unknown): ComposioTriggerType {
+  const t = obj(raw, "trigger type");
+  return {
+    slug: str(t.slug, "trigger type slug"),
+    name: typeof t.name === "string" ? t.name : str(t.slug, "trigger type slug"),
+    description: optStr(t.description),
+    instructions: optStr(t.instructions),
+    type: optStr(t.type),
+    toolkitSlug: str(obj(t.toolkit, "trigger type toolkit").slug, "trigger type toolkit slug"),
+    config: jsonObject(t.config),
+    payload: jsonObject(t.payload),
+    version: optStr(t.version),
   };
 }
 
@@ -396,6 +416,36 @@ export function createComposioClient(options: ComposioClientOptions): ComposioPo
             logId: optStr(b.log_id),
           };
         },
+      ),
+
+    listTriggerTypes: (query) =>
+      call(
+        "listTriggerTypes",
+        () => client.triggersTypes.list({ toolkit_slugs: query.toolkitSlugs, limit: query.limit, cursor: query.cursor }),
+        (body) => page(body, "trigger type list", toTriggerType),
+      ),
+
+    getTriggerType: (slug) => call("getTriggerType", () => client.triggersTypes.retrieve(slug), toTriggerType),
+
+    upsertTriggerInstance: (slug, input) =>
+      call(
+        "upsertTriggerInstance",
+        () => client.triggerInstances.upsert(slug, { connected_account_id: input.connectedAccountId, trigger_config: input.config }),
+        (body) => ({ triggerId: str(obj(body, "upsert trigger response").trigger_id, "trigger_id") }),
+      ),
+
+    setTriggerInstanceEnabled: (triggerId, enabled) =>
+      call(
+        "setTriggerInstanceEnabled",
+        () => client.triggerInstances.manage.update(triggerId, { status: enabled ? "enable" : "disable" }),
+        () => undefined,
+      ),
+
+    deleteTriggerInstance: (triggerId) =>
+      call(
+        "deleteTriggerInstance",
+        () => client.triggerInstances.manage.delete(triggerId),
+        () => undefined,
       ),
   };
   return port;

@@ -90,6 +90,21 @@ export interface ExecuteToolResult {
   logId: string | null;
 }
 
+export interface ComposioTriggerType {
+  slug: string;
+  name: string;
+  description: string | null;
+  instructions: string | null;
+  /** "webhook" or "poll". */
+  type: string | null;
+  toolkitSlug: string;
+  /** JSON Schema of the trigger_config an instance needs. */
+  config: Record<string, unknown>;
+  /** JSON Schema of what the trigger delivers. */
+  payload: Record<string, unknown>;
+  version: string | null;
+}
+
 export interface ComposioPort {
   listAuthConfigs(query: {
     toolkitSlug?: string;
@@ -135,6 +150,16 @@ export interface ComposioPort {
   listTools(query: { toolkitSlug?: string; search?: string; limit?: number; cursor?: string }): Promise<Page<ComposioTool>>;
   getTool(slug: string): Promise<ComposioTool>;
   executeTool(input: ExecuteToolInput): Promise<ExecuteToolResult>;
+
+  listTriggerTypes(query: { toolkitSlugs?: string[]; limit?: number; cursor?: string }): Promise<Page<ComposioTriggerType>>;
+  getTriggerType(slug: string): Promise<ComposioTriggerType>;
+  /** Creates (or updates: one instance per account and slug) a trigger instance; returns its id ("ti_..."). */
+  upsertTriggerInstance(
+    slug: string,
+    input: { connectedAccountId: string; config: Record<string, unknown> },
+  ): Promise<{ triggerId: string }>;
+  setTriggerInstanceEnabled(triggerId: string, enabled: boolean): Promise<void>;
+  deleteTriggerInstance(triggerId: string): Promise<void>;
 }
 
 export type ComposioErrorKind = "rate_limited" | "client" | "not_found" | "auth" | "server" | "timeout" | "network" | "malformed";

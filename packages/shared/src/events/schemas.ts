@@ -10,6 +10,7 @@ export const EVENT_TYPES = {
   bulkCompleted: "bulk.completed",
   triggerMessage: "trigger.message",
   triggerDisabled: "trigger.disabled",
+  triggerStatus: "trigger.status",
   endpointDisabled: "endpoint.disabled",
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
@@ -114,7 +115,12 @@ export type BulkCompletedEventData = z.infer<typeof bulkCompletedEventDataSchema
 
 export const triggerMessageEventDataSchema = z.object({
   trigger_slug: z.string().nullable(),
+  /** Our trigger's id (POST /triggers), null for a trigger made elsewhere than through our API. */
   trigger_id: z.string().nullable(),
+  /** Composio's trigger instance id ("ti_..."). */
+  composio_trigger_id: z.string().nullable(),
+  /** Our trigger's labels ([] when it is not one of ours). */
+  labels: z.array(z.string()),
   connection_id: z.string().nullable(),
   connected_account_id: z.string().nullable(),
   user_id: z.string(),
@@ -133,6 +139,24 @@ export const triggerDisabledEventDataSchema = z.object({
 });
 export type TriggerDisabledEventData = z.infer<typeof triggerDisabledEventDataSchema>;
 
+/** A trigger's state: DELETED is only ever an event (the row is gone). */
+export const TRIGGER_STATUSES = ["PENDING", "ACTIVE", "DISABLED", "FAILED"] as const;
+export const triggerStatusSchema = z.enum(TRIGGER_STATUSES);
+export type TriggerStatus = z.infer<typeof triggerStatusSchema>;
+
+export const triggerStatusEventDataSchema = z.object({
+  trigger_id: z.string(),
+  trigger_slug: z.string(),
+  toolkit: z.string(),
+  user_id: z.string(),
+  connection_id: z.string().nullable(),
+  composio_trigger_id: z.string().nullable(),
+  status: z.enum([...TRIGGER_STATUSES, "DELETED"]),
+  previous_status: triggerStatusSchema.nullable(),
+  status_reason: z.string().nullable(),
+  labels: z.array(z.string()),
+});
+export type TriggerStatusEventData = z.infer<typeof triggerStatusEventDataSchema>;
 export const endpointDisabledEventDataSchema = z.object({
   endpoint_id: z.string(),
   url: z.string(),
@@ -151,6 +175,7 @@ export const EVENT_DATA_SCHEMAS = {
   [EVENT_TYPES.bulkCompleted]: bulkCompletedEventDataSchema,
   [EVENT_TYPES.triggerMessage]: triggerMessageEventDataSchema,
   [EVENT_TYPES.triggerDisabled]: triggerDisabledEventDataSchema,
+  [EVENT_TYPES.triggerStatus]: triggerStatusEventDataSchema,
   [EVENT_TYPES.endpointDisabled]: endpointDisabledEventDataSchema,
 } as const;
 

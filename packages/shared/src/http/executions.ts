@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { executionStatusSchema, userIdSchema } from "../domain.js";
 import { executionAuthorizationSchema } from "../events/schemas.js";
+import { pageOf, paginationQuerySchema } from "./common.js";
 
 /** The seed's tool execution request. */
 export const executeToolBodySchema = z
@@ -88,3 +89,11 @@ export const approveExecutionBodySchema = z
 export const denyExecutionBodySchema = z.object({ reason: reasonSchema.optional() }).strict();
 export const cancelExecutionBodySchema = z.object({ reason: reasonSchema.optional() }).strict();
 export const executionIdParamsSchema = z.object({ id: z.uuid() });
+
+/** `GET /executions`: newest first; a user token sees its own user's only (the approvals inbox lists the parked ones). */
+export const listExecutionsQuerySchema = paginationQuerySchema.extend({
+  status: executionStatusSchema.optional(),
+  user_id: userIdSchema.optional(),
+});
+export type ListExecutionsQuery = z.infer<typeof listExecutionsQuerySchema>;
+export const executionPageSchema = pageOf(executionViewSchema);

@@ -26,3 +26,23 @@ export function decodeCursor(cursor: string, idPattern: RegExp = UUID_PATTERN): 
   if (!idPattern.test(id)) throw invalid();
   return { createdAt, id };
 }
+
+/** The rows after a cursor, in the lists' order (created_at desc, id desc): a where clause for any of our tables. */
+export function afterCursor(cursor: string, idPattern: RegExp = UUID_PATTERN) {
+  const after = decodeCursor(cursor, idPattern);
+  return { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] };
+}
+
+/** The order every cursor-paged list reads in. */
+export const NEWEST_FIRST = [{ createdAt: "desc" as const }, { id: "desc" as const }];
+
+/** One page from rows read with `take: limit + 1` (the extra row only says that there is a next page). */
+export function pageOfRows<R extends CursorPosition, V>(
+  rows: R[],
+  limit: number,
+  view: (row: R) => V,
+): { items: V[]; next_cursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { items: page.map(view), next_cursor: rows.length > limit && last ? encodeCursor(last) : null };
+}

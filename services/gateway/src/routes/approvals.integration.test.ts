@@ -203,7 +203,14 @@ describe("approvals", () => {
     const id = (await execute("GMAIL_SEND_EMAIL", { recipient_email: "g2@x.io", body: "hi" })).json().execution_id;
     await h.prisma.execution.update({ where: { id }, data: { parkedUntil: new Date(Date.now() - 1000) } });
     await waitFor(async () => ((await read(id)).status === "EXPIRED" ? true : undefined), { timeoutMs: 20_000 });
-    const events = await eventsOf(acme.tenantId, id);
+    // The row turns EXPIRED before its events are published: wait for the closing event, not the row.
+    const events = await waitFor(
+      async () => {
+        const published = await eventsOf(acme.tenantId, id);
+        return published.at(-1)?.type === "execution.completed" ? published : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
     expect(events.at(-1)).toMatchObject({ type: "execution.completed", status: "EXPIRED", error: { code: "EXPIRED" } });
     expect(events.at(-2)).toMatchObject({ type: "execution.status", status: "EXPIRED", actor: "system" });
   });
@@ -271,5 +278,37 @@ describe("cancel", () => {
     const id = (await execute("GMAIL_SEND_EMAIL", { recipient_email: "k@x.io", body: "hi" })).json().execution_id;
     expect((await post(executions(id, "/cancel"), globex.apiKey)).statusCode).toBe(404);
     expect((await post(executions(id, "/cancel"), bobToken)).statusCode).toBe(404);
+  });
+});
+
+describe("the list of executions (the approvals inbox)", () => {
+  const list = async (query: string, key = acme.apiKey) =>
+    h.inject({ method: "GET", url: `/api/v1/composio/executions${query}`, headers: bearer(key) });
+
+  it("lists the parked ones by status, newest first, a page at a time; a user token sees its own only", async () => {
+    const first = (await execute("GMAIL_SEND_EMAIL", { recipient_email: "l1@x.io", body: "hi" })).json().execution_id;
+    const second = (await execute("GMAIL_SEND_EMAIL", { recipient_email: "l2@x.io", body: "hi" })).json().execution_id;
+    const onePage = (await list("?status=AWAITING_APPROVAL&limit=1")).json();
+    expect(onePage.items).toHaveLength(1);
+    expect(onePage.items[0]).toMatchObject({ execution_id: second, status: "AWAITING_APPROVAL", approval: { rules: expect.any(Array) } });
+    const next = (await list(`?status=AWAITING_APPROVAL&limit=1&cursor=${onePage.next_cursor}`)).json();
+    expect(next.items[0].execution_id).toBe(first);
+
+    const ids = (query: string, key?: string) =>
+      list(query, key).then((r) => r.json().items.map((e: { execution_id: string }) => e.execution_id));
+    expect(await ids("?status=AWAITING_APPROVAL&limit=200", aliceToken)).toEqual(expect.arrayContaining([first, second]));
+    expect(await ids("?status=AWAITING_APPROVAL", bobToken)).toEqual([]);
+    expect((await list("?status=AWAITING_APPROVAL&user_id=alice", bobToken)).statusCode).toBe(403);
+    expect(await ids("?status=AWAITING_APPROVAL", globex.apiKey)).toEqual([]);
+    expect(await ids("?status=SUCCEEDED&limit=200")).not.toContain(first);
+  });
+
+  it("refuses a bad status or cursor with 400, and a key without the executions scope with 403", async () => {
+    expect((await list("?status=NOPE")).statusCode).toBe(400);
+    expect((await list("?cursor=%00nope")).json().error.code).toBe("VALIDATION_FAILED");
+    const created = await post("/api/v1/api-keys", acme.apiKey, { name: "conn-only", scopes: ["connections"] });
+    expect(created.statusCode).toBe(201);
+    h.secrets.push(created.json().api_key);
+    expect((await list("", created.json().api_key)).statusCode).toBe(403);
   });
 });

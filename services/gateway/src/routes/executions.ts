@@ -6,8 +6,10 @@ import {
   executeToolQuerySchema,
   executionAcceptedSchema,
   executionIdParamsSchema,
+  executionPageSchema,
   executionViewSchema,
   idempotencyKeySchema,
+  listExecutionsQuerySchema,
 } from "@kronos/shared";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -15,7 +17,7 @@ import type { RouteOptions } from "../context.js";
 import { tenantPrincipal } from "../lib/principal.js";
 import { executeTool } from "../use-cases/execute-tool.js";
 import { cancelExecution, decideExecution } from "../use-cases/execution-decisions.js";
-import { getExecution } from "../use-cases/read-executions.js";
+import { getExecution, listExecutions } from "../use-cases/read-executions.js";
 import { errorResponses, TENANT_SECURITY } from "./responses.js";
 
 const TENANT = { auth: ["api_key", "user"] as const, scope: "executions" as const };
@@ -52,6 +54,22 @@ export const executionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       if (outcome.kind === "done") return reply.status(200).send(outcome.body);
       return reply.status(202).header("location", outcome.body.poll_url).send(outcome.body);
     },
+  );
+
+  app.get(
+    "/api/v1/composio/executions",
+    {
+      config: TENANT,
+      schema: {
+        tags: ["executions"],
+        summary: "List executions, newest first (filter by status, e.g. AWAITING_APPROVAL, and user)",
+        description: "A user token sees its own user's executions only. Executions still queued without a row are not listed.",
+        security: TENANT_SECURITY,
+        querystring: listExecutionsQuerySchema,
+        response: { 200: executionPageSchema, ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => listExecutions(ctx, tenantPrincipal(request), request.query),
   );
 
   app.get(

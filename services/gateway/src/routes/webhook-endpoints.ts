@@ -30,7 +30,7 @@ import { API_KEY_SECURITY, errorResponses } from "./responses.js";
 
 const BASE = "/api/v1/webhook-endpoints";
 /** The tenant's servers' business: API keys only. */
-const API_KEY_ONLY = { auth: ["api_key"] as const };
+const API_KEY_ONLY = { auth: ["api_key"] as const, scope: "webhooks" as const };
 const tags = ["webhook-endpoints"];
 
 /** Outbound webhooks: the tenant's endpoints, their delivery logs, retries and replays (docs/webhooks-out.md). */

@@ -2,7 +2,7 @@ import type { Prisma } from "@kronos/db";
 import { type AuthConfigView, notFound, type Principal } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
 import { toAuthConfigView } from "../lib/auth-config-view.js";
-import { decodeCursor, encodeCursor } from "../lib/cursor.js";
+import { afterCursor, NEWEST_FIRST, pageOfRows } from "../lib/cursor.js";
 
 export interface ListAuthConfigsQuery {
   is_composio_managed?: boolean | undefined;
@@ -22,18 +22,13 @@ export async function listAuthConfigs(ctx: GatewayContext, principal: Principal,
   if (query.toolkit_slug) filters.push({ toolkitSlug: query.toolkit_slug });
   if (!query.show_disabled) filters.push({ enabled: true });
   if (query.search) filters.push({ name: { contains: query.search, mode: "insensitive" } });
-  if (query.cursor) {
-    const after = decodeCursor(query.cursor, AUTH_CONFIG_ID);
-    filters.push({ OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] });
-  }
+  if (query.cursor) filters.push(afterCursor(query.cursor, AUTH_CONFIG_ID));
   const rows = await ctx.prisma.authConfig.findMany({
     where: { AND: filters },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    orderBy: NEWEST_FIRST,
     take: query.limit + 1,
   });
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return { items: page.map(toAuthConfigView), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null };
+  return pageOfRows(rows, query.limit, toAuthConfigView);
 }
 
 export async function getAuthConfig(ctx: GatewayContext, principal: Principal, id: string): Promise<AuthConfigView> {

@@ -1,4 +1,14 @@
-import type { ActionAccess, ActionView, ComposioTool, ComposioToolkit, Page, ToolDecision, ToolkitView } from "@kronos/shared";
+import type {
+  ActionAccess,
+  ActionView,
+  ComposioTool,
+  ComposioToolkit,
+  ComposioTriggerType,
+  Page,
+  ToolDecision,
+  ToolkitView,
+  TriggerTypeView,
+} from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
 import type { Cached } from "../lib/catalogue-cache.js";
 import { composioUnavailable } from "../lib/composio-errors.js";
@@ -94,6 +104,43 @@ export function accessOf(decision: ToolDecision): ActionAccess {
 export async function getAction(ctx: GatewayContext, slug: string): Promise<ActionView> {
   const key = ctx.catalogue.key("action", { slug: slug.toUpperCase() });
   return (await cached(ctx, key, async () => toActionView(await ctx.composio.getTool(slug.toUpperCase())), "Action")).value;
+}
+
+function toTriggerTypeView(t: ComposioTriggerType): TriggerTypeView {
+  return {
+    slug: t.slug,
+    name: t.name,
+    description: t.description,
+    instructions: t.instructions,
+    type: t.type,
+    toolkit: t.toolkitSlug,
+    config: t.config,
+    payload: t.payload,
+    version: t.version,
+  };
+}
+
+/** Trigger types, of one toolkit or all; cached like the rest of the catalogue. */
+export async function listTriggerTypes(
+  ctx: GatewayContext,
+  query: { toolkit?: string | undefined; limit: number; cursor?: string | undefined },
+) {
+  const normal = { toolkit: query.toolkit, limit: query.limit, cursor: query.cursor };
+  const key = ctx.catalogue.key("trigger-types", normal);
+  const fetch = async () =>
+    pageView(
+      await ctx.composio.listTriggerTypes(
+        dropUndefined({ toolkitSlugs: query.toolkit ? [query.toolkit] : undefined, limit: query.limit, cursor: query.cursor }),
+      ),
+      toTriggerTypeView,
+    );
+  return answer(await cached(ctx, key, fetch, "Toolkit"));
+}
+
+/** One trigger type with its config schema (POST /triggers validates against it). */
+export async function getTriggerType(ctx: GatewayContext, slug: string) {
+  const key = ctx.catalogue.key("trigger-type", { slug });
+  return answer(await cached(ctx, key, async () => toTriggerTypeView(await ctx.composio.getTriggerType(slug)), "Trigger type"));
 }
 
 function dropUndefined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {

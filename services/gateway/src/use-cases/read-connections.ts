@@ -12,7 +12,7 @@ import type { GatewayContext } from "../context.js";
 import { findAcceptedJob, jobOrNothing } from "../lib/accepted-jobs.js";
 import { connectionRefWhere } from "../lib/connection-ref.js";
 import { pendingConnectionView, toConnectionView } from "../lib/connection-view.js";
-import { decodeCursor, encodeCursor } from "../lib/cursor.js";
+import { afterCursor, NEWEST_FIRST, pageOfRows } from "../lib/cursor.js";
 import { scopedUserId } from "../lib/principal.js";
 
 export interface ListConnectionsQuery {
@@ -32,18 +32,13 @@ export async function listConnections(ctx: GatewayContext, principal: Principal,
   if (query.status) filters.push({ status: query.status });
   if (query.label) filters.push({ labels: { has: query.label } });
   if (query.toolkit) filters.push({ toolkitSlug: query.toolkit });
-  if (query.cursor) {
-    const after = decodeCursor(query.cursor);
-    filters.push({ OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] });
-  }
+  if (query.cursor) filters.push(afterCursor(query.cursor));
   const rows = await ctx.prisma.connection.findMany({
     where: { AND: filters },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    orderBy: NEWEST_FIRST,
     take: query.limit + 1,
   });
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return { items: page.map(toConnectionView), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null };
+  return pageOfRows(rows, query.limit, toConnectionView);
 }
 
 /**

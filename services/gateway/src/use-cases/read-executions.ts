@@ -1,14 +1,18 @@
+import type { Prisma } from "@kronos/db";
 import {
   decodeJobFailure,
   type ExecuteToolJob,
   type ExecutionAuthorization,
   type ExecutionView,
+  type ListExecutionsQuery,
   notFound,
   type Principal,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
 import { findAcceptedJob, jobOrNothing } from "../lib/accepted-jobs.js";
+import { decodeCursor, encodeCursor } from "../lib/cursor.js";
 import { pendingExecutionView, toExecutionView } from "../lib/execution-view.js";
+import { scopedUserId } from "../lib/principal.js";
 
 export const executionPath = (executionId: string) => `/api/v1/composio/executions/${executionId}`;
 
@@ -46,4 +50,28 @@ export async function authorizationOf(
   });
   const expiresAt = connection?.expiresAt ?? row.parkedUntil;
   return { connection_id: row.connectionId, redirect_url: connection?.redirectUrl ?? null, expires_at: expiresAt?.toISOString() ?? null };
+}
+
+/**
+ * The caller's executions that have a row (a user token: its own user's only), newest first, a page at a time.
+ * Executions still only a queued job are not listed: what this list is for (the parked ones, the finished ones) has a row.
+ */
+export async function listExecutions(ctx: GatewayContext, principal: Principal, query: ListExecutionsQuery) {
+  const userId = scopedUserId(principal, query.user_id);
+  const filters: Prisma.ExecutionWhereInput[] = [{ tenantId: principal.tenantId }];
+  if (userId !== undefined) filters.push({ userId });
+  if (query.status) filters.push({ status: query.status });
+  if (query.cursor) {
+    const after = decodeCursor(query.cursor);
+    filters.push({ OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] });
+  }
+  const rows = await ctx.prisma.execution.findMany({
+    where: { AND: filters },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: query.limit + 1,
+  });
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  const items = await Promise.all(page.map(async (row) => toExecutionView(row, await authorizationOf(ctx, row))));
+  return { items, next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null };
 }

@@ -12,6 +12,7 @@ import {
   type Logger,
 } from "@kronos/shared";
 import { Refusal } from "../jobs/failure-policy.js";
+import { removeConnectionTriggers } from "../triggers/trigger-ops.js";
 import { changeConnectionStatus } from "./connection-status.js";
 
 export const CONNECTION_REFRESHED_ACTION = "connection.refreshed";
@@ -25,7 +26,13 @@ export interface ConnectionOpDeps {
   prisma: PrismaClient;
   composio: Pick<
     ComposioPort,
-    "setConnectedAccountEnabled" | "refreshConnectedAccount" | "revokeConnectedAccount" | "deleteConnectedAccount"
+    | "setConnectedAccountEnabled"
+    | "refreshConnectedAccount"
+    | "revokeConnectedAccount"
+    | "deleteConnectedAccount"
+    | "upsertTriggerInstance"
+    | "setTriggerInstanceEnabled"
+    | "deleteTriggerInstance"
   >;
   bus: Pick<EventBus, "publish">;
   logger: Logger;
@@ -172,14 +179,16 @@ async function refresh(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<Co
 }
 
 /**
- * delete: revokes the account's tokens at the provider (Composio's DELETE alone leaves them valid), deletes the
- * connected account at Composio (an account Composio no longer knows counts as deleted), marks the connection
+ * delete: deletes the connection's triggers (at Composio and here), revokes the account's tokens at the provider
+ * (Composio's DELETE alone leaves them valid), deletes the connected account at Composio (an account Composio no longer knows counts as deleted), marks the connection
  * REVOKED (one connection.status event with the previous status, while the row still exists), then deletes the row
  * with an audit row. Revoking is best effort: a refusal (a scheme without revocable tokens, an account already
  * revoked) does not stop the deletion; an outage or a 429 retries the whole job, and both calls are idempotent.
  */
 async function remove(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<ConnectionOpResult> {
   const row = await load(deps, job);
+  // Its triggers first: they stop firing before the account goes, and none is left pointing at nothing.
+  await removeConnectionTriggers(deps, row.id, job.actor);
   if (row.composioAccountId) {
     try {
       await deps.composio.revokeConnectedAccount(row.composioAccountId);

@@ -245,4 +245,43 @@ export class FakeComposio implements ComposioPort {
   executeTool(): never {
     return this.unsupported("executeTool");
   }
+  listTriggerTypes(): never {
+    return this.unsupported("listTriggerTypes");
+  }
+  getTriggerType(): never {
+    return this.unsupported("getTriggerType");
+  }
+
+  /** Trigger instances by id: one per account and slug, as at Composio. */
+  readonly triggerInstances = new Map<string, { id: string; slug: string; accountId: string; config: unknown; enabled: boolean }>();
+
+  async upsertTriggerInstance(
+    slug: string,
+    input: { connectedAccountId: string; config: Record<string, unknown> },
+  ): Promise<{ triggerId: string }> {
+    this.enter("upsertTriggerInstance", { slug, ...input });
+    if (!this.accounts.has(input.connectedAccountId)) throw new ComposioError("not_found", "No connected account found", { status: 404 });
+    const existing = [...this.triggerInstances.values()].find((t) => t.slug === slug && t.accountId === input.connectedAccountId);
+    const id = existing?.id ?? `ti_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    this.triggerInstances.set(id, {
+      id,
+      slug,
+      accountId: input.connectedAccountId,
+      config: input.config,
+      enabled: existing?.enabled ?? true,
+    });
+    return { triggerId: id };
+  }
+
+  async setTriggerInstanceEnabled(id: string, enabled: boolean): Promise<void> {
+    this.enter("setTriggerInstanceEnabled", { id, enabled });
+    const instance = this.triggerInstances.get(id);
+    if (!instance) throw new ComposioError("not_found", "Trigger instance not found", { status: 404 });
+    instance.enabled = enabled;
+  }
+
+  async deleteTriggerInstance(id: string): Promise<void> {
+    this.enter("deleteTriggerInstance", { id });
+    if (!this.triggerInstances.delete(id)) throw new ComposioError("not_found", "Trigger instance not found", { status: 404 });
+  }
 }

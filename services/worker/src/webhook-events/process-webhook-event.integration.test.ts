@@ -78,7 +78,9 @@ describe("webhook events", () => {
       type: EVENT_TYPES.triggerMessage,
       data: {
         trigger_slug: "GITHUB_COMMIT_EVENT",
-        trigger_id: "ti_1",
+        trigger_id: null,
+        composio_trigger_id: "ti_1",
+        labels: [],
         connection_id: row.id,
         connected_account_id: accountId,
         user_id: "carol",
@@ -94,7 +96,7 @@ describe("webhook events", () => {
       data: { text: "hi" },
     });
     expect(delivered.row).toMatchObject({ outcome: "applied", tenantId });
-    const event = await h.waitForEvent<TriggerMessageEventData>(EVENT_TYPES.triggerMessage, (d) => d.trigger_id === "ti_2");
+    const event = await h.waitForEvent<TriggerMessageEventData>(EVENT_TYPES.triggerMessage, (d) => d.composio_trigger_id === "ti_2");
     expect(event).toMatchObject({ tenantId, userId: "dave", data: { connection_id: null, user_id: "dave" } });
   });
 

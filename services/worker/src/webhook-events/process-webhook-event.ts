@@ -1,4 +1,4 @@
-import { type Connection, claimWebhookForJob, type PrismaClient, type WebhookEvent } from "@kronos/db";
+import { type Connection, claimWebhookForJob, findKnownTrigger, type PrismaClient, prismaSql, type WebhookEvent } from "@kronos/db";
 import {
   COMPOSIO_WEBHOOK_TYPES,
   EVENT_TYPES,
@@ -16,6 +16,7 @@ import {
 } from "@kronos/shared";
 import { changeConnectionStatus } from "../connections/connection-status.js";
 import { Refusal } from "../jobs/failure-policy.js";
+import { applyTriggerDisabledAtComposio } from "../triggers/trigger-ops.js";
 
 export const TRIGGER_DISABLED_ACTION = "trigger.disabled";
 export const APPLIED_OUTCOME = WEBHOOK_OUTCOME_APPLIED;
@@ -161,6 +162,8 @@ async function triggerDisabled(
     },
   });
   await deps.bus.publish({ type: EVENT_TYPES.triggerDisabled, tenantId: owner.tenantId, userId: owner.userId, data: event });
+  // One of our triggers: its row becomes DISABLED too (and trigger.status says so).
+  if (event.trigger_id) await applyTriggerDisabledAtComposio(deps, event.trigger_id, event.disabled_reason, WEBHOOK_ACTOR);
   return { outcome: APPLIED_OUTCOME, tenantId: owner.tenantId };
 }
 
@@ -168,7 +171,8 @@ async function triggerMessage(deps: ProcessWebhookEventDeps, envelope: Json): Pr
   const refs = triggerMessageRefs(envelope);
   const owner = await ownerOf(deps, refs.connectedAccountId, refs.composioUserId);
   if (!owner) return { outcome: `ignored: unknown connected account "${refs.connectedAccountId ?? "?"}" and user`, tenantId: null };
-  const data = triggerMessageEventData(envelope, { ...owner, connectionId: owner.connection?.id ?? null });
+  const trigger = refs.composioTriggerId ? await findKnownTrigger(prismaSql(deps.prisma), refs.composioTriggerId, owner.tenantId) : null;
+  const data = triggerMessageEventData(envelope, { ...owner, connectionId: owner.connection?.id ?? null }, trigger);
   await deps.bus.publish({ type: EVENT_TYPES.triggerMessage, tenantId: owner.tenantId, userId: owner.userId, data });
   return { outcome: APPLIED_OUTCOME, tenantId: owner.tenantId };
 }
