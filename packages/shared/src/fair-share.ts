@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { luaScript } from "./redis.js";
 
 /** BullMQ's largest priority. */
-export const MAX_PRIORITY = 2_097_152;
+export const MAX_PRIORITY = 2_097_151;
 /** A tenant's count is forgotten after this long without a new job (a safety net should a release be missed). */
 const COUNT_TTL_SECONDS = 3_600;
 

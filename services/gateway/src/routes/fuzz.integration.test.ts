@@ -14,7 +14,15 @@ let aliceToken: string;
 
 beforeAll(async () => {
   emulator = await startEmulator();
-  h = await startHarness({ COMPOSIO_BASE_URL: emulator.url, COMPOSIO_API_KEY: emulator.apiKey, CONNECT_WAIT_MS: "0" });
+  h = await startHarness({
+    COMPOSIO_BASE_URL: emulator.url,
+    COMPOSIO_API_KEY: emulator.apiKey,
+    CONNECT_WAIT_MS: "0",
+    // Every documented route, many times over, from one address and one key: the rate limits are not under test here.
+    RATE_LIMIT_IP_PER_MINUTE: "100000",
+    RATE_LIMIT_API_KEY_PER_MINUTE: "100000",
+    RATE_LIMIT_USER_PER_MINUTE: "100000",
+  });
   acme = await createTestTenant(h.prisma, "acme fuzz");
   aliceToken = await userToken(h, acme.apiKey, "alice");
   h.secrets.push(acme.apiKey, emulator.apiKey);
