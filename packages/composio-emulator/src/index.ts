@@ -5,6 +5,7 @@ import { createEmulatorApp, type EmulatorOptions } from "./app.js";
 export { createEmulatorApp, type EmulatorInternals, type EmulatorOptions } from "./app.js";
 export { TOOLKITS, TOOLS } from "./catalogue.js";
 export { CONTROL_PREFIX } from "./control.js";
+export { controlEmulator } from "./control-client.js";
 export { FAULT_KINDS, type Fault, type FaultKind, type FaultSpec } from "./faults.js";
 export { RATE_LIMIT_WINDOW_SECONDS, type RateLimitSnapshot } from "./rate-limit.js";
 export type { AccountStatus, ExecutionRecord, RequestLogEntry } from "./state.js";

@@ -1,6 +1,6 @@
 // A tool that changes something runs at most once (issue 11.4), and an interrupted execution resumes quickly (11.5):
 // against the emulator, whose answer_drop fault runs the tool and then drops the answer.
-import { CONTROL_PREFIX, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
+import { controlEmulator, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
 import {
   type ComposioPort,
   composioUserId,
@@ -45,14 +45,8 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-async function control<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${emulator.url}${CONTROL_PREFIX}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`emulator control ${method} ${path}: ${response.status}`);
-  return (response.status === 204 ? undefined : await response.json()) as T;
+function control<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  return controlEmulator<T>(emulator.url, method, path, body);
 }
 
 async function connectedUser(options: { retryUnknownOutcomes?: boolean } = {}) {

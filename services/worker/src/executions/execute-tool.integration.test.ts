@@ -1,5 +1,5 @@
 // The emulator is not a dependency of the worker's build: tests use its build directly.
-import { CONTROL_PREFIX, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
+import { controlEmulator, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
 import {
   type ComposioPort,
   composioUserId,
@@ -33,14 +33,8 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-async function control<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${emulator.url}${CONTROL_PREFIX}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`emulator control ${method} ${path}: ${response.status}`);
-  return (response.status === 204 ? undefined : await response.json()) as T;
+function control<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  return controlEmulator<T>(emulator.url, method, path, body);
 }
 
 /** A tenant whose user "alice" has a github connection, ACTIVE at the emulator and in our table. */

@@ -1,5 +1,5 @@
 // One slow call does not stall the rest (issue 11.7): hung Composio calls do not hold every execution slot.
-import { CONTROL_PREFIX, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
+import { controlEmulator, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
 import { type ComposioPort, composioUserId, createComposioClient, type ExecuteToolJob, JOBS } from "@kronos/shared";
 import { createTestTenant, waitFor } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,14 +22,8 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-async function control<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${emulator.url}${CONTROL_PREFIX}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`emulator control ${method} ${path}: ${response.status}`);
-  return (response.status === 204 ? undefined : await response.json()) as T;
+function control<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  return controlEmulator<T>(emulator.url, method, path, body);
 }
 
 describe("ten hung Composio calls", () => {
