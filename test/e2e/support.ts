@@ -53,7 +53,11 @@ export function isAlive(pid: number): boolean {
  * needs the build): emulator, worker, gateway and webhooks as separate processes on free ports.
  */
 export async function startSystem(extraEnv: Record<string, string> = {}): Promise<RunningSystem> {
-  const [gateway, webhooks, worker, emulator] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  // Four distinct ports: freePort can hand the same one out twice, and a gateway that lost its port to the emulator
+  // looked healthy (the emulator answers /health too) while every API call got the emulator's 404.
+  const ports = new Set<number>();
+  while (ports.size < 4) ports.add(await freePort());
+  const [gateway, webhooks, worker, emulator] = [...ports] as [number, number, number, number];
   const adminToken = randomBytes(18).toString("base64url");
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
