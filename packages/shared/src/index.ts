@@ -28,6 +28,7 @@ export * from "./pretty-log.js";
 export * from "./queues.js";
 export * from "./redact-arguments.js";
 export * from "./redis.js";
+export * from "./unknown-keys.js";
 export * from "./webhooks/claims.js";
 export * from "./webhooks/signature.js";
 export * from "./webhooks/trigger-message.js";

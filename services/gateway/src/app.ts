@@ -15,6 +15,7 @@ import {
   publicFeedUrl,
   RateBudget,
   type Redis,
+  UnknownKeyGuard,
   withRateBudget,
 } from "@kronos/shared";
 import type { FastifyInstance } from "fastify";
@@ -26,7 +27,6 @@ import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { startParkedSweeper } from "./lib/parked-sweeper.js";
 import { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
 import { ToolPolicyCache } from "./lib/tool-policies.js";
-import { UnknownKeyGuard } from "./lib/unknown-keys.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
 import { consoleDistDir, consolePlugin } from "./plugins/console.js";
 import { inputHygienePlugin } from "./plugins/input-hygiene.js";

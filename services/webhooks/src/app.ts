@@ -13,6 +13,7 @@ import {
   type Principal,
   type Redis,
   type TypedQueue,
+  UnknownKeyGuard,
   WebhookOutbox,
 } from "@kronos/shared";
 import type { FastifyInstance } from "fastify";
@@ -129,6 +130,12 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   app.decorateRequest("principal", null);
   instrumentHttp(app, metrics.registry);
 
+  // Counters (unknown keys per IP): a connection that fails at once while Redis is away (no offline queue), so a
+  // limit is skipped then rather than waited on, as the gateway's rate limits do.
+  const limitsRedis = redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  limitsRedis.on("error", (error) => app.log.warn({ err: error }, "limits Redis connection error"));
+  const unknownKeys = new UnknownKeyGuard(limitsRedis, config.REDIS_KEY_PREFIX, config.RATE_LIMIT_UNKNOWN_KEYS_PER_MINUTE);
+
   // Runs before @fastify/websocket's own preClose (which closes sockets with no code): ours say 1001.
   let closing = false;
   app.addHook("preClose", async () => {
@@ -158,6 +165,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     await webhookQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the webhook queue failed"));
     await webhookDeliveryQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the delivery queue failed"));
     if (ownsSubscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+    await limitsRedis.quit().catch(() => limitsRedis.disconnect());
   });
 
   // A client that offers subprotocols (the console: FEED_PROTOCOL and its credential) gets FEED_PROTOCOL back;
@@ -194,8 +202,13 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
         throw new AppError("BAD_REQUEST", "Give each query parameter (token, since) at most once");
       }
       const principal = await authenticateFeed(
-        { token: request.query.token, authorization: request.headers.authorization, protocols: request.headers["sec-websocket-protocol"] },
-        { prisma, sessionSecret: config.SESSION_SECRET },
+        {
+          token: request.query.token,
+          authorization: request.headers.authorization,
+          protocols: request.headers["sec-websocket-protocol"],
+          ip: request.ip,
+        },
+        { prisma, sessionSecret: config.SESSION_SECRET, unknownKeys },
       );
       const [cap, whose] = principal.kind === "user" ? [feed.maxSocketsPerUser, "user"] : [feed.maxSocketsPerApiKey, "API key"];
       if (hub.openFor(principal) >= cap)

@@ -85,14 +85,14 @@ export async function openFeed(wsBase: string, auth: FeedAuth): Promise<Feed> {
 export function refusedFeed(
   wsBase: string,
   auth: FeedAuth & { rawQuery?: string },
-): Promise<{ status: number; body: unknown; upgraded: boolean }> {
+): Promise<{ status: number; body: unknown; upgraded: boolean; headers: Record<string, string | string[] | undefined> }> {
   const url = feedUrl(wsBase, auth);
   if (auth.rawQuery) url.search = auth.rawQuery;
   const socket = new WebSocket(url, auth.protocols ?? [], socketOptions(auth));
   return new Promise((resolve, reject) => {
     socket.once("open", () => {
       socket.terminate();
-      resolve({ status: 101, body: null, upgraded: true });
+      resolve({ status: 101, body: null, upgraded: true, headers: {} });
     });
     socket.once("error", reject);
     socket.once("unexpected-response", (_request, response) => {
@@ -101,7 +101,9 @@ export function refusedFeed(
       response.on("data", (chunk: string) => {
         text += chunk;
       });
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text), upgraded: false }));
+      response.on("end", () =>
+        resolve({ status: response.statusCode ?? 0, body: JSON.parse(text), upgraded: false, headers: response.headers }),
+      );
       response.on("error", reject);
     });
   });

@@ -11,12 +11,12 @@ import {
   isInfrastructureError,
   type Scope,
   safeEqual,
+  type UnknownKeyGuard,
   USER_TOKEN_PREFIX,
   verifyUserToken,
 } from "@kronos/shared";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AdminPrincipal, GatewayPrincipal, PrincipalKind } from "../context.js";
-import type { UnknownKeyGuard } from "../lib/unknown-keys.js";
 
 export interface AuthOptions {
   prisma: PrismaClient;
@@ -235,9 +235,6 @@ function knownPrincipal(credential: string, options: AuthOptions): GatewayPrinci
 /** An API key not in the cache: read from Postgres (and cached when valid). */
 async function lookUpApiKey(credential: string, options: AuthOptions, ip?: string): Promise<GatewayPrincipal | null> {
   const keyHash = hashApiKey(credential);
-  const guard = ip === undefined ? undefined : options.unknownKeys;
-  if (guard?.knownUnknown(keyHash)) return null;
-  if (guard) await guard.admit(ip!);
   const load = async (): Promise<KeyOwner | null> => {
     const key = await options.prisma.apiKey.findUnique({
       where: { keyHash },
@@ -246,10 +243,8 @@ async function lookUpApiKey(credential: string, options: AuthOptions, ip?: strin
     if (!key || !apiKeyUsable(key)) return null;
     return { tenantId: key.tenantId, apiKeyId: key.id, scopes: key.scopes, expiresAt: key.expiresAt?.getTime() ?? null };
   };
-  const owner = options.apiKeyCache ? await options.apiKeyCache.resolve(keyHash, load) : await load();
-  if (!owner) {
-    await guard?.record(ip!, keyHash);
-    return null;
-  }
-  return apiKeyPrincipal(owner);
+  const cached = () => (options.apiKeyCache ? options.apiKeyCache.resolve(keyHash, load) : load());
+  const guard = options.unknownKeys;
+  const owner = guard && ip !== undefined ? await guard.lookUp(ip, keyHash, cached) : await cached();
+  return owner ? apiKeyPrincipal(owner) : null;
 }

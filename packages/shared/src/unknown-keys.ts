@@ -1,4 +1,5 @@
-import { AppError, type Redis } from "@kronos/shared";
+import { AppError } from "./errors.js";
+import type { Redis } from "./redis.js";
 
 const WINDOW_MS = 60_000;
 const NEGATIVE_TTL_MS = 60_000;
@@ -7,8 +8,9 @@ const MAX_NEGATIVE_ENTRIES = 10_000;
 /**
  * Bounds what unknown `kc_` keys cost: each would be a Postgres query. A key found unknown (or revoked) is remembered
  * in process for a minute (keys are random, so no real key is made that matches one), and each client IP may cause
- * at most `perMinute` such lookups a minute, counted in Redis across instances; past it, 429 without a query.
- * Redis unreachable: the IP limit is skipped (the in-process memory still applies).
+ * at most `perMinute` such lookups a minute, counted in Redis across instances (and across services: the gateway and
+ * the webhooks feed share the counter); past it, 429 without a query. Redis unreachable: the IP limit is skipped (the
+ * in-process memory still applies). Both services look keys up through `lookUp`, the one sequence.
  */
 export class UnknownKeyGuard {
   private readonly unknown = new Map<string, number>();
@@ -19,6 +21,18 @@ export class UnknownKeyGuard {
     private readonly perMinute: number,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * Looks a key up with `load` (null: unknown, revoked or expired), unless it was found unknown a moment ago or this
+   * IP has caused too many unknown-key lookups this minute (429). An unknown key is remembered and counted.
+   */
+  async lookUp<T>(ip: string, keyHash: string, load: () => Promise<T | null>): Promise<T | null> {
+    if (this.knownUnknown(keyHash)) return null;
+    await this.admit(ip);
+    const found = await load();
+    if (found === null) await this.record(ip, keyHash);
+    return found;
+  }
 
   /** Whether this key was found unknown a moment ago. */
   knownUnknown(keyHash: string): boolean {
