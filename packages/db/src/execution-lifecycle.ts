@@ -6,8 +6,10 @@ import {
   type ExecutionCompletedEventData,
   type ExecutionStatus,
   type ExecutionStatusEventData,
+  executionAuditAction,
   isFinalExecutionStatus,
 } from "@kronos/shared";
+import { recordAudit } from "./audit.js";
 import type { Execution, Prisma, PrismaClient } from "./generated/prisma/client.js";
 
 // The execution lifecycle's transitions, the same for the gateway (parking for approval, decisions, cancel, expiry)
@@ -22,9 +24,6 @@ export interface ExecutionReason {
   code: string;
   message: string;
 }
-
-/** Audit actions of the lifecycle: "execution.<status in lower case>" (execution.awaiting_approval, execution.denied...). */
-export const auditActionOf = (status: ExecutionStatus) => `execution.${status.toLowerCase()}`;
 
 export interface Transition {
   to: ExecutionStatus;
@@ -64,20 +63,17 @@ export async function transitionExecution(
     });
     if (count === 0) return null;
     const row = await tx.execution.findUniqueOrThrow({ where: { id: execution.id } });
-    await tx.auditLog.create({
+    await recordAudit(tx, {
+      tenantId: execution.tenantId,
+      actor: transition.actor,
+      action: executionAuditAction(transition.to),
+      resourceId: execution.id,
       data: {
-        tenantId: execution.tenantId,
-        actor: transition.actor,
-        action: auditActionOf(transition.to),
-        targetType: "execution",
-        targetId: execution.id,
-        data: {
-          previous_status: before.status,
-          reason: transition.reason ? { code: transition.reason.code, message: transition.reason.message } : null,
-          user_id: row.userId,
-          tool: row.toolSlug,
-          ...(row.connectionId && transition.to === "AWAITING_AUTH" ? { connection_id: row.connectionId } : {}),
-        },
+        previous_status: before.status,
+        reason: transition.reason ? { code: transition.reason.code, message: transition.reason.message } : null,
+        user_id: row.userId,
+        tool: row.toolSlug,
+        ...(row.connectionId && transition.to === "AWAITING_AUTH" ? { connection_id: row.connectionId } : {}),
       },
     });
     return { row, previous: before.status };

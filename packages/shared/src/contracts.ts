@@ -1,5 +1,6 @@
 // The browser-safe contracts: zod schemas, constants and types with no Node API, for the console
 // (`@kronos/shared/contracts`). Everything here is also exported by the package's main entry.
+export * from "./audit.js";
 export * from "./credentials.js";
 export * from "./domain.js";
 export { ERROR_STATUS, type ErrorBody, type ErrorCode } from "./errors.js";

@@ -1,16 +1,21 @@
-import { type AuditLogFilters, auditLogFiltersSchema, type auditLogViewSchema } from "@kronos/shared/contracts";
+import { ALL_AUDIT_ACTIONS, type AuditLogFilters, auditLogFiltersSchema, type auditLogViewSchema } from "@kronos/shared/contracts";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import type { z } from "zod";
 import { query } from "../api/client";
 import { type Page, useDebounced } from "../api/hooks";
 import { Empty, ErrorNotice, JsonView, Loading, RecordTable } from "../components/common";
-import { TextField } from "../components/fields";
+import { SelectField, TextField } from "../components/fields";
 import { OperatorOnly, useCursorPages } from "../components/operator";
 import { useSignedIn } from "../session";
 
 type AuditLogView = z.infer<typeof auditLogViewSchema>;
 type Form = Required<Record<Exclude<keyof AuditLogFilters, "resource_id">, string>>;
+// The action filter offers the schema of actions (any other value is refused by the API).
+const ACTION_OPTIONS = [
+  { value: "", label: "Any action" },
+  ...[...ALL_AUDIT_ACTIONS].sort().map((action) => ({ value: action, label: action })),
+];
 const EMPTY: Form = { actor: "", action: "", resource_type: "", user_id: "", from: "", to: "" };
 
 /** The form's filters as the API's: empty fields left out, datetime-local turned into ISO; invalid ones dropped. */
@@ -18,7 +23,7 @@ function filtersOf(form: Form): AuditLogFilters {
   const iso = (local: string) => (local ? new Date(local).toISOString() : undefined);
   const parsed = auditLogFiltersSchema.safeParse({
     actor: form.actor.trim() || undefined,
-    action: form.action.trim() || undefined,
+    action: form.action || undefined,
     resource_type: form.resource_type.trim() || undefined,
     user_id: form.user_id.trim() || undefined,
     from: iso(form.from),
@@ -76,7 +81,15 @@ function Activity() {
       <fieldset className="filters">
         <legend>Filter</legend>
         {field("actor", "Actor")}
-        {field("action", "Action")}
+        <SelectField
+          label="Action"
+          value={form.action}
+          options={ACTION_OPTIONS}
+          onChange={(value) => {
+            setForm({ ...form, action: value });
+            reset();
+          }}
+        />
         {field("resource_type", "Resource")}
         {field("user_id", "User")}
         {field("from", "From", "datetime-local")}

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ALL_AUDIT_ACTIONS, type AuditAction } from "../audit.js";
 import { paginationQuerySchema } from "./common.js";
 
 const filterText = z.string().min(1).max(200);
@@ -7,8 +8,8 @@ const filterText = z.string().min(1).max(200);
 export const auditLogFiltersSchema = z.object({
   /** Who: "admin", "api_key:<id>", "user:<id>", "worker", ... */
   actor: filterText.optional(),
-  /** What: "connection.status_changed", "api_key.revoked", ... */
-  action: filterText.optional(),
+  /** What: one of AUDIT_ACTIONS ("connection.status_changed", "api_key.revoked", ...). */
+  action: z.enum(ALL_AUDIT_ACTIONS as [AuditAction, ...AuditAction[]]).optional(),
   /** On what: "connection", "api_key", "auth_config", "tenant", ... */
   resource_type: filterText.optional(),
   resource_id: filterText.optional(),

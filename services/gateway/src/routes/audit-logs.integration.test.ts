@@ -101,6 +101,7 @@ describe("GET /api/v1/audit-logs", () => {
       "?cursor=nope",
       "?limit=0",
       "?colour=red",
+      "?action=connection.exploded",
       `?from=${new Date().toISOString()}&to=${new Date(Date.now() - DAY).toISOString()}`,
     ]) {
       expect((await list(query)).statusCode, query).toBe(400);
@@ -117,7 +118,7 @@ describe("GET /api/v1/audit-logs/export", () => {
       data: Array.from({ length: BULK }, (_, i) => ({
         tenantId: acme.tenantId,
         actor: "worker",
-        action: "bulk.test",
+        action: "trigger.updated",
         targetType: "connection",
         targetId: `b${i}`,
         createdAt: new Date(base + i),
@@ -125,7 +126,9 @@ describe("GET /api/v1/audit-logs/export", () => {
     });
     await h.app.listen({ host: "127.0.0.1", port: 0 });
     const { port } = h.app.server.address() as AddressInfo;
-    const response = await fetch(`http://127.0.0.1:${port}/api/v1/audit-logs/export?action=bulk.test`, { headers: bearer(acme.apiKey) });
+    const response = await fetch(`http://127.0.0.1:${port}/api/v1/audit-logs/export?action=trigger.updated`, {
+      headers: bearer(acme.apiKey),
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("application/x-ndjson");
     expect(response.headers.get("transfer-encoding")).toBe("chunked");

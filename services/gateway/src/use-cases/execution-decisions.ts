@@ -1,4 +1,4 @@
-import { executionJobOf, publishTransition, transitionExecution } from "@kronos/db";
+import { executionJobOf, publishTransition, recordAudit, transitionExecution } from "@kronos/db";
 import {
   AppError,
   actorOf,
@@ -8,7 +8,7 @@ import {
   type ExecutionApprovalRequestedEventData,
   type ExecutionStatus,
   type ExecutionView,
-  JOBS,
+  executionAuditAction,
   notFound,
   PARKED_EXECUTION_STATUSES,
   type Principal,
@@ -51,15 +51,12 @@ export async function parkForApproval(ctx: GatewayContext, job: ExecuteToolJob, 
         approvalRules: rules,
       },
     });
-    await tx.auditLog.create({
-      data: {
-        tenantId: job.tenantId,
-        actor: job.actor,
-        action: "execution.awaiting_approval",
-        targetType: "execution",
-        targetId: job.executionId,
-        data: { user_id: job.userId, tool: job.toolSlug, rules, arguments: shown as object, arguments_hash: hash },
-      },
+    await recordAudit(tx, {
+      tenantId: job.tenantId,
+      actor: job.actor,
+      action: executionAuditAction("AWAITING_APPROVAL"),
+      resourceId: job.executionId,
+      data: { user_id: job.userId, tool: job.toolSlug, rules, arguments: shown, arguments_hash: hash },
     });
     return created;
   });

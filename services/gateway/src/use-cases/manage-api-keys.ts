@@ -1,4 +1,4 @@
-import type { Prisma } from "@kronos/db";
+import { type Prisma, recordAudit } from "@kronos/db";
 import {
   AppError,
   actorOf,
@@ -10,12 +10,6 @@ import {
   publishApiKeyRevoked,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
-
-export const API_KEY_AUDIT_ACTIONS = {
-  created: "api_key.created",
-  revoked: "api_key.revoked",
-  rotated: "api_key.rotated",
-} as const;
 
 type KeyRow = {
   id: string;
@@ -80,15 +74,12 @@ async function insertKey(tx: Prisma.TransactionClient, tenantId: string, input: 
 export async function createApiKey(ctx: GatewayContext, principal: Principal, input: { name: string; scopes: string[] }) {
   return ctx.prisma.$transaction(async (tx) => {
     const created = await insertKey(tx, principal.tenantId, input);
-    await tx.auditLog.create({
-      data: {
-        tenantId: principal.tenantId,
-        actor: actorOf(principal),
-        action: API_KEY_AUDIT_ACTIONS.created,
-        targetType: "api_key",
-        targetId: created.id,
-        data: { prefix: created.prefix, name: created.name, scopes: created.scopes },
-      },
+    await recordAudit(tx, {
+      tenantId: principal.tenantId,
+      actor: actorOf(principal),
+      action: "api_key.created",
+      resourceId: created.id,
+      data: { prefix: created.prefix, name: created.name, scopes: created.scopes },
     });
     return created;
   });
@@ -109,15 +100,12 @@ export async function revokeApiKey(ctx: GatewayContext, principal: Principal, id
   const keyHash = await ctx.prisma.$transaction(async (tx) => {
     const row = await workingKey(tx, principal.tenantId, id);
     await tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
-    await tx.auditLog.create({
-      data: {
-        tenantId: principal.tenantId,
-        actor: actorOf(principal),
-        action: API_KEY_AUDIT_ACTIONS.revoked,
-        targetType: "api_key",
-        targetId: id,
-        data: { prefix: row.prefix },
-      },
+    await recordAudit(tx, {
+      tenantId: principal.tenantId,
+      actor: actorOf(principal),
+      action: "api_key.revoked",
+      resourceId: id,
+      data: { prefix: row.prefix },
     });
     return row.keyHash;
   });
@@ -135,15 +123,12 @@ export async function rotateApiKey(ctx: GatewayContext, principal: Principal, id
     // An earlier, shorter overlap is kept: rotating again never extends the old key's life.
     if (!old.expiresAt || old.expiresAt > expiresAt) await tx.apiKey.update({ where: { id }, data: { expiresAt } });
     const created = await insertKey(tx, principal.tenantId, { name: old.name, scopes: old.scopes });
-    await tx.auditLog.create({
-      data: {
-        tenantId: principal.tenantId,
-        actor: actorOf(principal),
-        action: API_KEY_AUDIT_ACTIONS.rotated,
-        targetType: "api_key",
-        targetId: id,
-        data: { prefix: old.prefix, new_api_key_id: created.id, new_prefix: created.prefix, overlap_seconds: overlapSeconds },
-      },
+    await recordAudit(tx, {
+      tenantId: principal.tenantId,
+      actor: actorOf(principal),
+      action: "api_key.rotated",
+      resourceId: id,
+      data: { prefix: old.prefix, new_api_key_id: created.id, new_prefix: created.prefix, overlap_seconds: overlapSeconds },
     });
     return { created, keyHash: old.keyHash };
   });

@@ -1,9 +1,7 @@
-import { Prisma } from "@kronos/db";
+import { Prisma, recordAudit } from "@kronos/db";
 import { notFound, type TenantRateLimits } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
 import { parseOverrides } from "../lib/tenant-rate-limits.js";
-
-export const RATE_LIMITS_AUDIT_ACTION = "tenant.rate_limits_updated";
 
 function view(ctx: GatewayContext, tenantId: string, overrides: TenantRateLimits) {
   return {
@@ -33,15 +31,12 @@ export async function setTenantRateLimits(ctx: GatewayContext, tenantId: string,
       where: { id: tenantId },
       data: { rateLimits: Object.keys(kept).length ? kept : Prisma.DbNull },
     });
-    await tx.auditLog.create({
-      data: {
-        tenantId,
-        actor,
-        action: RATE_LIMITS_AUDIT_ACTION,
-        targetType: "tenant",
-        targetId: tenantId,
-        data: { change, overrides: kept },
-      },
+    await recordAudit(tx, {
+      tenantId,
+      actor,
+      action: "tenant.rate_limits_updated",
+      resourceId: tenantId,
+      data: { change, overrides: kept },
     });
     return kept;
   });

@@ -1,9 +1,6 @@
-import { effectiveToolPolicy, type Prisma, readToolPolicies, TENANT_POLICY_USER } from "@kronos/db";
+import { effectiveToolPolicy, type Prisma, readToolPolicies, recordAudit, TENANT_POLICY_USER } from "@kronos/db";
 import { actorOf, type Principal, type ToolPolicyDocument, type ToolPolicyResponse } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
-
-export const TOOL_POLICY_UPDATED = "tool_policy.updated";
-export const TOOL_POLICY_DELETED = "tool_policy.deleted";
 
 /** The stored policy (the tenant's, or a user's override) and what applies. */
 export async function getToolPolicy(ctx: GatewayContext, principal: Principal, userId: string | undefined): Promise<ToolPolicyResponse> {
@@ -31,16 +28,20 @@ export async function putToolPolicy(
   const actor = actorOf(principal);
   const key = { tenantId: principal.tenantId, userId: userId ?? TENANT_POLICY_USER };
   const json = document as Prisma.InputJsonValue;
-  await ctx.prisma.$transaction([
-    ctx.prisma.toolPolicy.upsert({
+  await ctx.prisma.$transaction(async (tx) => {
+    await tx.toolPolicy.upsert({
       where: { tenantId_userId: key },
       create: { ...key, document: json, updatedBy: actor },
       update: { document: json, updatedBy: actor },
-    }),
-    ctx.prisma.auditLog.create({
-      data: { tenantId: principal.tenantId, actor, action: TOOL_POLICY_UPDATED, ...target(principal.tenantId, userId), data: json },
-    }),
-  ]);
+    });
+    await recordAudit(tx, {
+      tenantId: principal.tenantId,
+      actor,
+      action: "tool_policy.updated",
+      resourceId: target(principal.tenantId, userId),
+      data: document,
+    });
+  });
   await ctx.policies.announce(principal.tenantId);
   return getToolPolicy(ctx, principal, userId);
 }
@@ -48,15 +49,18 @@ export async function putToolPolicy(
 /** Removes a user's override (the tenant's policy applies again) or the tenant's policy (the defaults apply). */
 export async function deleteToolPolicy(ctx: GatewayContext, principal: Principal, userId: string | undefined): Promise<ToolPolicyResponse> {
   const actor = actorOf(principal);
-  await ctx.prisma.$transaction([
-    ctx.prisma.toolPolicy.deleteMany({ where: { tenantId: principal.tenantId, userId: userId ?? TENANT_POLICY_USER } }),
-    ctx.prisma.auditLog.create({
-      data: { tenantId: principal.tenantId, actor, action: TOOL_POLICY_DELETED, ...target(principal.tenantId, userId) },
-    }),
-  ]);
+  await ctx.prisma.$transaction(async (tx) => {
+    await tx.toolPolicy.deleteMany({ where: { tenantId: principal.tenantId, userId: userId ?? TENANT_POLICY_USER } });
+    await recordAudit(tx, {
+      tenantId: principal.tenantId,
+      actor,
+      action: "tool_policy.deleted",
+      resourceId: target(principal.tenantId, userId),
+    });
+  });
   await ctx.policies.announce(principal.tenantId);
   return getToolPolicy(ctx, principal, userId);
 }
 
-const target = (tenantId: string, userId: string | undefined) =>
-  userId === undefined ? { targetType: "tool_policy", targetId: tenantId } : { targetType: "tool_policy", targetId: `user:${userId}` };
+/** The tenant's policy is recorded under the tenant's id, a user's override as "user:<id>". */
+const target = (tenantId: string, userId: string | undefined) => (userId === undefined ? tenantId : `user:${userId}`);

@@ -4,12 +4,6 @@ import { Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeComposio } from "../test-support/fake-composio.js";
 import { capturingLogger, WorkerHarness } from "../test-support/harness.js";
-import {
-  AUTH_CONFIG_CREATED_ACTION,
-  AUTH_CONFIG_DELETED_ACTION,
-  AUTH_CONFIG_DISABLED_ACTION,
-  AUTH_CONFIG_UPDATED_ACTION,
-} from "./auth-config-ops.js";
 
 /** A job as the test writes it: any op, the actor optional. */
 type Draft<T> = T extends unknown ? Omit<T, "actor"> & { actor?: string } : never;
@@ -59,7 +53,7 @@ describe("auth-config ops", () => {
     const row = await h.prisma.authConfig.findUniqueOrThrow({ where: { id: result.auth_config_id } });
     expect(row).toMatchObject({ tenantId, toolkitSlug: "github", name: "Our GitHub app", authScheme: "OAUTH2", isComposioManaged: false });
     expect(row.managedKey).toBeNull();
-    const audit = await h.prisma.auditLog.findFirstOrThrow({ where: { targetId: row.id, action: AUTH_CONFIG_CREATED_ACTION } });
+    const audit = await h.prisma.auditLog.findFirstOrThrow({ where: { targetId: row.id, action: "auth_config.created" } });
     expect(audit.data).toMatchObject({ toolkit: "github", credential_fields: ["client_id", "client_secret", "scopes"] });
 
     expect(await everythingStored(tenantId)).not.toContain(CLIENT_SECRET);
@@ -145,12 +139,7 @@ describe("auth-config ops", () => {
     expect((await h.prisma.connection.findUniqueOrThrow({ where: { id: connection.id } })).authConfigId).toBeNull();
 
     const actions = (await h.prisma.auditLog.findMany({ where: { targetId: id }, orderBy: { id: "asc" } })).map((a) => a.action);
-    expect(actions).toEqual([
-      AUTH_CONFIG_CREATED_ACTION,
-      AUTH_CONFIG_UPDATED_ACTION,
-      AUTH_CONFIG_DISABLED_ACTION,
-      AUTH_CONFIG_DELETED_ACTION,
-    ]);
+    expect(actions).toEqual(["auth_config.created", "auth_config.updated", "auth_config.disabled", "auth_config.deleted"]);
     const stored = await everythingStored(tenantId);
     expect(stored).not.toContain(CLIENT_SECRET);
     expect(stored).not.toContain(NEW_SECRET);

@@ -1,4 +1,4 @@
-import { type AuthConfig, isDuplicateKeyError, type PrismaClient } from "@kronos/db";
+import { type AuthConfig, isDuplicateKeyError, type PrismaClient, recordAudit } from "@kronos/db";
 import {
   type AuthConfigJob,
   type AuthConfigOpResult,
@@ -9,12 +9,6 @@ import {
   openJobSecret,
 } from "@kronos/shared";
 import { describeComposioRefusal, describeError, Refusal } from "../jobs/failure-policy.js";
-
-export const AUTH_CONFIG_CREATED_ACTION = "auth_config.created";
-export const AUTH_CONFIG_UPDATED_ACTION = "auth_config.updated";
-export const AUTH_CONFIG_DELETED_ACTION = "auth_config.deleted";
-export const AUTH_CONFIG_ENABLED_ACTION = "auth_config.enabled";
-export const AUTH_CONFIG_DISABLED_ACTION = "auth_config.disabled";
 
 export interface AuthConfigOpDeps {
   config: Pick<Config, "SESSION_SECRET">;
@@ -127,20 +121,17 @@ async function create(deps: AuthConfigOpDeps, job: OpJob<"create">, credentials:
           enabled: created.status !== "DISABLED",
         },
       });
-      await tx.auditLog.create({
+      await recordAudit(tx, {
+        tenantId: job.tenantId,
+        actor: job.actor,
+        action: "auth_config.created",
+        resourceId: row.id,
+        // What was configured, never the values: field names only.
         data: {
-          tenantId: job.tenantId,
-          actor: job.actor,
-          action: AUTH_CONFIG_CREATED_ACTION,
-          targetType: "auth_config",
-          targetId: row.id,
-          // What was configured, never the values: field names only.
-          data: {
-            toolkit: row.toolkitSlug,
-            name: row.name,
-            auth_scheme: row.authScheme,
-            credential_fields: Object.keys(credentials).sort(),
-          },
+          toolkit: row.toolkitSlug,
+          name: row.name,
+          auth_scheme: row.authScheme,
+          credential_fields: Object.keys(credentials).sort(),
         },
       });
     });
@@ -164,17 +155,14 @@ async function update(deps: AuthConfigOpDeps, job: OpJob<"update">, credentials:
   await deps.composio.updateAuthConfig(row.id, { ...(job.name ? { name: job.name } : {}), ...(credentials ? { credentials } : {}) });
   await deps.prisma.$transaction(async (tx) => {
     if (job.name) await tx.authConfig.update({ where: { id: row.id }, data: { name: job.name } });
-    await tx.auditLog.create({
+    await recordAudit(tx, {
+      tenantId: job.tenantId,
+      actor: job.actor,
+      action: "auth_config.updated",
+      resourceId: row.id,
       data: {
-        tenantId: job.tenantId,
-        actor: job.actor,
-        action: AUTH_CONFIG_UPDATED_ACTION,
-        targetType: "auth_config",
-        targetId: row.id,
-        data: {
-          ...(job.name ? { name: { from: row.name, to: job.name } } : {}),
-          credential_fields: credentials ? Object.keys(credentials).sort() : [],
-        },
+        ...(job.name ? { name: { from: row.name, to: job.name } } : {}),
+        credential_fields: credentials ? Object.keys(credentials).sort() : [],
       },
     });
   });
@@ -193,15 +181,12 @@ async function remove(deps: AuthConfigOpDeps, job: OpJob<"delete">): Promise<Aut
   await deps.prisma.$transaction(async (tx) => {
     const { count } = await tx.authConfig.deleteMany({ where: { id: row.id, tenantId: job.tenantId } });
     if (count === 0) return;
-    await tx.auditLog.create({
-      data: {
-        tenantId: job.tenantId,
-        actor: job.actor,
-        action: AUTH_CONFIG_DELETED_ACTION,
-        targetType: "auth_config",
-        targetId: row.id,
-        data: { toolkit: row.toolkitSlug, name: row.name, is_composio_managed: row.isComposioManaged },
-      },
+    await recordAudit(tx, {
+      tenantId: job.tenantId,
+      actor: job.actor,
+      action: "auth_config.deleted",
+      resourceId: row.id,
+      data: { toolkit: row.toolkitSlug, name: row.name, is_composio_managed: row.isComposioManaged },
     });
   });
   return { auth_config_id: row.id, deleted: true };
@@ -213,15 +198,12 @@ async function setEnabled(deps: AuthConfigOpDeps, job: OpJob<"set_enabled">): Pr
   await deps.composio.setAuthConfigEnabled(row.id, enabled);
   await deps.prisma.$transaction(async (tx) => {
     await tx.authConfig.update({ where: { id: row.id }, data: { enabled } });
-    await tx.auditLog.create({
-      data: {
-        tenantId: job.tenantId,
-        actor: job.actor,
-        action: enabled ? AUTH_CONFIG_ENABLED_ACTION : AUTH_CONFIG_DISABLED_ACTION,
-        targetType: "auth_config",
-        targetId: row.id,
-        data: { from: row.enabled, to: enabled },
-      },
+    await recordAudit(tx, {
+      tenantId: job.tenantId,
+      actor: job.actor,
+      action: enabled ? "auth_config.enabled" : "auth_config.disabled",
+      resourceId: row.id,
+      data: { from: row.enabled, to: enabled },
     });
   });
   return { auth_config_id: row.id, deleted: false };

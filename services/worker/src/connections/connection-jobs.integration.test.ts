@@ -23,8 +23,6 @@ import { Job, type JobsOptions, Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeComposio } from "../test-support/fake-composio.js";
 import { type RunningWorkers, startWorkers } from "../workers.js";
-import { STATUS_CHANGED_ACTION } from "./connection-status.js";
-import { CONNECTION_INITIATED_ACTION } from "./initiate-connection.js";
 import { ACCOUNT_GONE_REASON, LINK_EXPIRED_REASON, pollConnectionStatus } from "./poll-connection-status.js";
 
 interface StatusEvent {
@@ -132,7 +130,7 @@ describe("connection job", () => {
     expect(account.callbackUrl).toBe(`${config.PUBLIC_GATEWAY_URL}/api/v1/composio/connections/${data.connectionId}/callback`);
 
     const audit = await prisma.auditLog.findMany({ where: { tenantId, targetId: data.connectionId }, orderBy: { id: "asc" } });
-    expect(audit.map((a) => a.action)).toEqual([CONNECTION_INITIATED_ACTION, STATUS_CHANGED_ACTION]);
+    expect(audit.map((a) => a.action)).toEqual(["connection.initiated", "connection.status_changed"]);
     expect(audit[0]?.actor).toBe("api_key:test");
     expect(audit[1]?.data).toMatchObject({ from: "INITIALIZING", to: "INITIATED" });
 
@@ -278,7 +276,7 @@ describe("connection job", () => {
     const again = await runConnectionJob(data, FAST_RETRIES, `${data.connectionId}-again`);
     expect(again.returnvalue).toEqual(job.returnvalue);
     expect(fake.callsOf("createConnectLink").filter(mine)).toHaveLength(3);
-    const audit = await prisma.auditLog.count({ where: { targetId: data.connectionId, action: CONNECTION_INITIATED_ACTION } });
+    const audit = await prisma.auditLog.count({ where: { targetId: data.connectionId, action: "connection.initiated" } });
     expect(audit).toBe(1);
   });
 
@@ -418,7 +416,7 @@ describe("status poll", () => {
     // Let any late publisher show itself before counting.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(eventsOf(data.connectionId).filter((e) => e.data.status === "ACTIVE")).toHaveLength(1);
-    const changes = await prisma.auditLog.count({ where: { targetId: data.connectionId, action: STATUS_CHANGED_ACTION } });
+    const changes = await prisma.auditLog.count({ where: { targetId: data.connectionId, action: "connection.status_changed" } });
     expect(changes).toBe(2); // INITIALIZING -> INITIATED, INITIATED -> ACTIVE
   });
 });

@@ -12,13 +12,7 @@ import { createTestTenant, waitFor } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeComposio } from "../test-support/fake-composio.js";
 import { WorkerHarness } from "../test-support/harness.js";
-import {
-  CONNECTION_DELETED_ACTION,
-  CONNECTION_LABELS_UPDATED_ACTION,
-  CONNECTION_REFRESHED_ACTION,
-  DELETED_REASON,
-} from "./connection-ops.js";
-import { STATUS_CHANGED_ACTION } from "./connection-status.js";
+import { DELETED_REASON } from "./connection-ops.js";
 
 /** A job as the test writes it: any op, the actor optional. */
 type Draft<T> = T extends unknown ? Omit<T, "actor"> & { actor?: string } : never;
@@ -64,8 +58,8 @@ describe("connection ops", () => {
 
     const audit = await h.prisma.auditLog.findMany({ where: { targetId: row.id }, orderBy: { id: "asc" } });
     expect(audit.map((a) => [a.action, a.actor, (a.data as { to: string }).to])).toEqual([
-      [STATUS_CHANGED_ACTION, "api_key:test", "INACTIVE"],
-      [STATUS_CHANGED_ACTION, "api_key:test", "ACTIVE"],
+      ["connection.status_changed", "api_key:test", "INACTIVE"],
+      ["connection.status_changed", "api_key:test", "ACTIVE"],
     ]);
 
     // Enabling an ACTIVE connection again changes nothing and publishes nothing.
@@ -101,7 +95,7 @@ describe("connection ops", () => {
       EVENT_TYPES.connectionStatus,
       (d) => d.connection_id === row.id && d.status === "INITIATED" && d.previous_status === "EXPIRED",
     );
-    expect(await h.prisma.auditLog.count({ where: { targetId: row.id, action: CONNECTION_REFRESHED_ACTION } })).toBe(1);
+    expect(await h.prisma.auditLog.count({ where: { targetId: row.id, action: "connection.refreshed" } })).toBe(1);
 
     // The poller sees the user finish.
     expect(await h.workers.queues.statusPoll.getJob(statusPollJobId(row.id))).toBeDefined();
@@ -129,7 +123,7 @@ describe("connection ops", () => {
       userId: "alice",
       data: { previous_status: "ACTIVE", status_reason: DELETED_REASON, toolkit: "github" },
     });
-    const deleted = await h.prisma.auditLog.findFirstOrThrow({ where: { targetId: row.id, action: CONNECTION_DELETED_ACTION } });
+    const deleted = await h.prisma.auditLog.findFirstOrThrow({ where: { targetId: row.id, action: "connection.deleted" } });
     expect(deleted).toMatchObject({ actor: "user:alice", data: { previous_status: "ACTIVE", composio_account_id: account.id } });
 
     // Deleting it again: NOT_FOUND, and no second event.
@@ -151,7 +145,7 @@ describe("connection ops", () => {
     const job = await op({ tenantId, connectionId: row.id, op: "update_labels", labels: ["prod", "team:b", "prod"] });
     expect(job.returnvalue).toEqual({ connection_id: row.id, status: "ACTIVE", redirect_url: null });
     expect((await h.prisma.connection.findUniqueOrThrow({ where: { id: row.id } })).labels).toEqual(["prod", "team:b"]);
-    const audit = await h.prisma.auditLog.findFirstOrThrow({ where: { targetId: row.id, action: CONNECTION_LABELS_UPDATED_ACTION } });
+    const audit = await h.prisma.auditLog.findFirstOrThrow({ where: { targetId: row.id, action: "connection.labels_updated" } });
     expect(audit.data).toEqual({ from: ["team:a"], to: ["prod", "team:b"] });
   });
 

@@ -1,4 +1,4 @@
-import type { Connection, PrismaClient } from "@kronos/db";
+import { type Connection, type PrismaClient, recordAudit } from "@kronos/db";
 import {
   ComposioError,
   type ComposioPort,
@@ -15,9 +15,6 @@ import { Refusal } from "../jobs/failure-policy.js";
 import { removeConnectionTriggers } from "../triggers/trigger-ops.js";
 import { changeConnectionStatus } from "./connection-status.js";
 
-export const CONNECTION_REFRESHED_ACTION = "connection.refreshed";
-export const CONNECTION_DELETED_ACTION = "connection.deleted";
-export const CONNECTION_LABELS_UPDATED_ACTION = "connection.labels_updated";
 /** The status_reason of the REVOKED event published when a connection is deleted. */
 export const DELETED_REASON = "Deleted";
 
@@ -164,15 +161,12 @@ async function refresh(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<Co
     }
   }
   if (!updated) throw new Error("The connection kept changing while it was refreshed");
-  await deps.prisma.auditLog.create({
-    data: {
-      tenantId: updated.tenantId,
-      actor: job.actor,
-      action: CONNECTION_REFRESHED_ACTION,
-      targetType: "connection",
-      targetId: updated.id,
-      data: { status: updated.status, expires_at: updated.expiresAt?.toISOString() ?? null },
-    },
+  await recordAudit(deps.prisma, {
+    tenantId: updated.tenantId,
+    actor: job.actor,
+    action: "connection.refreshed",
+    resourceId: updated.id,
+    data: { status: updated.status, expires_at: updated.expiresAt?.toISOString() ?? null },
   });
   if (pending) await deps.enqueueStatusPoll({ connectionId: updated.id, tenantId: updated.tenantId });
   return result(updated, updated.redirectUrl);
@@ -207,20 +201,17 @@ async function remove(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<Con
   await deps.prisma.$transaction(async (tx) => {
     const { count } = await tx.connection.deleteMany({ where: { id: revoked.id, tenantId: job.tenantId } });
     if (count === 0) return;
-    await tx.auditLog.create({
+    await recordAudit(tx, {
+      tenantId: job.tenantId,
+      actor: job.actor,
+      action: "connection.deleted",
+      resourceId: revoked.id,
       data: {
-        tenantId: job.tenantId,
-        actor: job.actor,
-        action: CONNECTION_DELETED_ACTION,
-        targetType: "connection",
-        targetId: revoked.id,
-        data: {
-          previous_status: row.status,
-          user_id: row.userId,
-          toolkit: row.toolkitSlug,
-          composio_account_id: row.composioAccountId,
-          labels: row.labels,
-        },
+        previous_status: row.status,
+        user_id: row.userId,
+        toolkit: row.toolkitSlug,
+        composio_account_id: row.composioAccountId,
+        labels: row.labels,
       },
     });
   });
@@ -235,15 +226,12 @@ async function updateLabels(deps: ConnectionOpDeps, job: Extract<ConnectionOpJob
     const row = await tx.connection.findUnique({ where: { id: job.connectionId } });
     if (!row || row.tenantId !== job.tenantId) return null;
     const next = await tx.connection.update({ where: { id: row.id }, data: { labels } });
-    await tx.auditLog.create({
-      data: {
-        tenantId: job.tenantId,
-        actor: job.actor,
-        action: CONNECTION_LABELS_UPDATED_ACTION,
-        targetType: "connection",
-        targetId: row.id,
-        data: { from: row.labels, to: labels },
-      },
+    await recordAudit(tx, {
+      tenantId: job.tenantId,
+      actor: job.actor,
+      action: "connection.labels_updated",
+      resourceId: row.id,
+      data: { from: row.labels, to: labels },
     });
     return next;
   });

@@ -1,4 +1,4 @@
-import type { Connection, PrismaClient } from "@kronos/db";
+import { type Connection, type PrismaClient, recordAudit } from "@kronos/db";
 import { type ConnectionStatus, type ConnectionStatusEventData, EVENT_TYPES, type EventBus, type Logger } from "@kronos/shared";
 import { type WakeDeps, wakeParkedOn } from "../executions/wake-parked.js";
 
@@ -22,7 +22,6 @@ export interface StatusChange {
 }
 
 /** The audit action of every status change. */
-export const STATUS_CHANGED_ACTION = "connection.status_changed";
 
 /**
  * The one way a connection's status changes: a conditional update (only if the row still has `from`) and its
@@ -41,19 +40,16 @@ export async function changeConnectionStatus(deps: StatusChangeDeps, change: Sta
     });
     if (count === 0) return null;
     const row = await tx.connection.findUniqueOrThrow({ where: { id: change.connectionId } });
-    await tx.auditLog.create({
+    await recordAudit(tx, {
+      tenantId: row.tenantId,
+      actor: change.actor,
+      action: "connection.status_changed",
+      resourceId: row.id,
       data: {
-        tenantId: row.tenantId,
-        actor: change.actor,
-        action: STATUS_CHANGED_ACTION,
-        targetType: "connection",
-        targetId: row.id,
-        data: {
-          from: change.from,
-          to: change.to,
-          reason,
-          ...(change.fields?.composioAccountId ? { composio_account_id: change.fields.composioAccountId } : {}),
-        },
+        from: change.from,
+        to: change.to,
+        reason,
+        ...(change.fields?.composioAccountId ? { composio_account_id: change.fields.composioAccountId } : {}),
       },
     });
     return row;

@@ -1,4 +1,4 @@
-import { type AuthConfig, type Connection, isDuplicateKeyError, type PrismaClient } from "@kronos/db";
+import { type AuthConfig, type Connection, isDuplicateKeyError, type PrismaClient, recordAudit } from "@kronos/db";
 import {
   ComposioError,
   type ComposioPort,
@@ -27,8 +27,6 @@ export interface InitiateConnectionDeps {
 }
 
 /** The audit action written when the connection row is created. */
-export const CONNECTION_INITIATED_ACTION = "connection.initiated";
-export const MANAGED_AUTH_CONFIG_CREATED_ACTION = "auth_config.managed_created";
 const WORKER_ACTOR = "worker";
 
 export const managedAuthConfigKey = (tenantId: string, toolkit: string) => `${tenantId}:${toolkit}`;
@@ -99,15 +97,12 @@ async function resolveAuthConfig(deps: InitiateConnectionDeps, job: InitiateConn
           managedKey,
         },
       });
-      await tx.auditLog.create({
-        data: {
-          tenantId: job.tenantId,
-          actor: WORKER_ACTOR,
-          action: MANAGED_AUTH_CONFIG_CREATED_ACTION,
-          targetType: "auth_config",
-          targetId: row.id,
-          data: { toolkit, auth_scheme: row.authScheme },
-        },
+      await recordAudit(tx, {
+        tenantId: job.tenantId,
+        actor: WORKER_ACTOR,
+        action: "auth_config.managed_created",
+        resourceId: row.id,
+        data: { toolkit, auth_scheme: row.authScheme },
       });
       return row;
     });
@@ -153,15 +148,12 @@ async function recordConnection(
       skipDuplicates: true,
     });
     if (count === 1) {
-      await tx.auditLog.create({
-        data: {
-          tenantId: job.tenantId,
-          actor: job.actor,
-          action: CONNECTION_INITIATED_ACTION,
-          targetType: "connection",
-          targetId: job.connectionId,
-          data: { user_id: job.userId, toolkit, auth_config_id: authConfig.id, labels: job.labels },
-        },
+      await recordAudit(tx, {
+        tenantId: job.tenantId,
+        actor: job.actor,
+        action: "connection.initiated",
+        resourceId: job.connectionId,
+        data: { user_id: job.userId, toolkit, auth_config_id: authConfig.id, labels: job.labels },
       });
     } else {
       // Created earlier (by a previous attempt, or by the gateway): fill in what is not started yet.

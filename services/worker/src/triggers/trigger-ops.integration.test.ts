@@ -16,7 +16,6 @@ import { createTestTenant } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkerHarness } from "../test-support/harness.js";
 import { CONNECTION_DELETED_REASON, TRIGGER_DELETED_REASON } from "./trigger-ops.js";
-import { TRIGGER_STATUS_CHANGED_ACTION } from "./trigger-status.js";
 
 /** Trigger jobs with the real Composio adapter against the emulator, the real Postgres and the event bus. */
 
@@ -115,7 +114,7 @@ describe("trigger jobs against the emulator", () => {
     });
     await op({ tenantId: c.tenantId, triggerId: trigger.id, op: "create" });
     expect(statusEvents(trigger.id)).toHaveLength(1);
-    expect(await h.prisma.auditLog.count({ where: { targetId: trigger.id, action: TRIGGER_STATUS_CHANGED_ACTION } })).toBe(1);
+    expect(await h.prisma.auditLog.count({ where: { targetId: trigger.id, action: "trigger.status_changed" } })).toBe(1);
   });
 
   it("create refused by Composio (config it rejects): FAILED with the reason, a trigger.status, the job failed with BAD_REQUEST", async () => {

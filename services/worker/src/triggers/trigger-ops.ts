@@ -1,9 +1,8 @@
-import type { Prisma, Trigger } from "@kronos/db";
+import { type Prisma, recordAudit, type Trigger } from "@kronos/db";
 import { ComposioError, type ComposioPort, type TriggerOpJob, type TriggerOpResult, type TriggerStatus } from "@kronos/shared";
 import { describeError, Refusal } from "../jobs/failure-policy.js";
 import { changeTriggerStatus, deleteTriggerRow, type TriggerStatusDeps } from "./trigger-status.js";
 
-export const TRIGGER_UPDATED_ACTION = "trigger.updated";
 /** The status_reason of a trigger deleted through the API. */
 export const TRIGGER_DELETED_REASON = "Deleted";
 
@@ -140,15 +139,12 @@ async function update(deps: TriggerOpDeps, job: Extract<TriggerOpJob, { op: "upd
       data: data as Prisma.TriggerUpdateManyMutationInput,
     });
     if (count === 0) return null;
-    await tx.auditLog.create({
-      data: {
-        tenantId: job.tenantId,
-        actor: job.actor,
-        action: TRIGGER_UPDATED_ACTION,
-        targetType: "trigger",
-        targetId: row.id,
-        data: { config_changed: job.config !== undefined, labels: job.labels ? { from: row.labels, to: job.labels } : null },
-      },
+    await recordAudit(tx, {
+      tenantId: job.tenantId,
+      actor: job.actor,
+      action: "trigger.updated",
+      resourceId: row.id,
+      data: { config_changed: job.config !== undefined, labels: job.labels ? { from: row.labels, to: job.labels } : null },
     });
     return tx.trigger.findUniqueOrThrow({ where: { id: row.id } });
   });

@@ -1,4 +1,4 @@
-import type { PrismaClient, Trigger } from "@kronos/db";
+import { type PrismaClient, recordAudit, type Trigger } from "@kronos/db";
 import { EVENT_TYPES, type EventBus, type Logger, type TriggerStatus, type TriggerStatusEventData } from "@kronos/shared";
 
 export interface TriggerStatusDeps {
@@ -8,7 +8,6 @@ export interface TriggerStatusDeps {
 }
 
 /** The audit action of every trigger status change, deletion included. */
-export const TRIGGER_STATUS_CHANGED_ACTION = "trigger.status_changed";
 
 export interface TriggerStatusChange {
   /** The status the caller read: the update only happens if the row still has it. */
@@ -62,15 +61,12 @@ export async function changeTriggerStatus(
     });
     if (count === 0) return null;
     const row = await tx.trigger.findUniqueOrThrow({ where: { id: triggerId } });
-    await tx.auditLog.create({
-      data: {
-        tenantId: row.tenantId,
-        actor: change.actor,
-        action: TRIGGER_STATUS_CHANGED_ACTION,
-        targetType: "trigger",
-        targetId: row.id,
-        data: { from: change.from, to: change.to, reason, composio_trigger_id: row.composioTriggerId },
-      },
+    await recordAudit(tx, {
+      tenantId: row.tenantId,
+      actor: change.actor,
+      action: "trigger.status_changed",
+      resourceId: row.id,
+      data: { from: change.from, to: change.to, reason, composio_trigger_id: row.composioTriggerId },
     });
     return row;
   });
@@ -85,15 +81,12 @@ export async function deleteTriggerRow(deps: TriggerStatusDeps, row: Trigger, ac
   const deleted = await deps.prisma.$transaction(async (tx) => {
     const { count } = await tx.trigger.deleteMany({ where: { id: row.id } });
     if (count === 0) return false;
-    await tx.auditLog.create({
-      data: {
-        tenantId: row.tenantId,
-        actor,
-        action: TRIGGER_STATUS_CHANGED_ACTION,
-        targetType: "trigger",
-        targetId: row.id,
-        data: { from: row.status, to: "DELETED", reason, composio_trigger_id: row.composioTriggerId, labels: row.labels },
-      },
+    await recordAudit(tx, {
+      tenantId: row.tenantId,
+      actor,
+      action: "trigger.status_changed",
+      resourceId: row.id,
+      data: { from: row.status, to: "DELETED", reason, composio_trigger_id: row.composioTriggerId, labels: row.labels },
     });
     return true;
   });

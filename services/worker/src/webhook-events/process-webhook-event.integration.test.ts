@@ -12,7 +12,7 @@ import { createTestTenant } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeComposio } from "../test-support/fake-composio.js";
 import { WorkerHarness } from "../test-support/harness.js";
-import { processWebhookEvent, TRIGGER_DISABLED_ACTION } from "./process-webhook-event.js";
+import { processWebhookEvent } from "./process-webhook-event.js";
 
 const h = new WorkerHarness();
 
@@ -119,7 +119,7 @@ describe("webhook events", () => {
       userId: "carol",
       data: { connection_id: row.id, trigger_name: "GITHUB_STAR_ADDED_EVENT", disabled_reason: "Connection expired", user_id: "carol" },
     });
-    const audit = await h.prisma.auditLog.findFirstOrThrow({ where: { tenantId, action: TRIGGER_DISABLED_ACTION } });
+    const audit = await h.prisma.auditLog.findFirstOrThrow({ where: { tenantId, action: "trigger.disabled" } });
     expect(audit).toMatchObject({ targetType: "trigger", targetId: "ti_3", actor: "composio:webhook" });
   });
 

@@ -1,4 +1,12 @@
-import { type Connection, claimWebhookForJob, findKnownTrigger, type PrismaClient, prismaSql, type WebhookEvent } from "@kronos/db";
+import {
+  type Connection,
+  claimWebhookForJob,
+  findKnownTrigger,
+  type PrismaClient,
+  prismaSql,
+  recordAudit,
+  type WebhookEvent,
+} from "@kronos/db";
 import {
   COMPOSIO_WEBHOOK_TYPES,
   EVENT_TYPES,
@@ -18,7 +26,6 @@ import { changeConnectionStatus } from "../connections/connection-status.js";
 import { Refusal } from "../jobs/failure-policy.js";
 import { applyTriggerDisabledAtComposio } from "../triggers/trigger-ops.js";
 
-export const TRIGGER_DISABLED_ACTION = "trigger.disabled";
 export const APPLIED_OUTCOME = WEBHOOK_OUTCOME_APPLIED;
 const WEBHOOK_ACTOR = "composio:webhook";
 const RACE_RETRIES = 3;
@@ -151,15 +158,12 @@ async function triggerDisabled(
     disabled_at: str(data.disabled_at),
     disabled_reason: str(data.disabled_reason),
   };
-  await deps.prisma.auditLog.create({
-    data: {
-      tenantId: owner.tenantId,
-      actor: WEBHOOK_ACTOR,
-      action: TRIGGER_DISABLED_ACTION,
-      targetType: "trigger",
-      targetId: event.trigger_id ?? row.id,
-      data: { ...event, webhook_id: row.id },
-    },
+  await recordAudit(deps.prisma, {
+    tenantId: owner.tenantId,
+    actor: WEBHOOK_ACTOR,
+    action: "trigger.disabled",
+    resourceId: event.trigger_id ?? row.id,
+    data: { ...event, webhook_id: row.id },
   });
   await deps.bus.publish({ type: EVENT_TYPES.triggerDisabled, tenantId: owner.tenantId, userId: owner.userId, data: event });
   // One of our triggers: its row becomes DISABLED too (and trigger.status says so).
