@@ -91,7 +91,7 @@ describe("slow consumers", () => {
     const big = "x".repeat(256 * 1024);
     await waitFor(
       async () => {
-        await bus.publish(statusDraft(acme.tenantId, "alice", "big", "ACTIVE", { padding: big }));
+        await bus.publish(statusDraft(acme.tenantId, "alice", "big", "ACTIVE", { status_reason: big }));
         return (slowApp.app.feedHub.stats().closedByCode[CLOSE_CODES.slowConsumer] ?? 0) >= 1;
       },
       { what: "the slow-consumer close", timeoutMs: 20_000, intervalMs: 1 },

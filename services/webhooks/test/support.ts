@@ -1,7 +1,15 @@
 import { createHmac } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { PrismaClient } from "@kronos/db";
-import { type Config, EVENT_TYPES, type EventBus, type EventDraft, type Redis } from "@kronos/shared";
+import {
+  type Config,
+  type ConnectionStatus,
+  type ConnectionStatusEventData,
+  EVENT_TYPES,
+  type EventBus,
+  type EventDraft,
+  type Redis,
+} from "@kronos/shared";
 import type { FastifyInstance } from "fastify";
 import WebSocket from "ws";
 import { buildWebhooksApp, type FeedOptions } from "../src/app.js";
@@ -113,9 +121,9 @@ export function statusDraft(
   tenantId: string,
   userId: string | null,
   connectionId: string,
-  status = "ACTIVE",
-  extra: Record<string, unknown> = {},
-): EventDraft {
+  status: ConnectionStatus = "ACTIVE",
+  extra: Partial<ConnectionStatusEventData> = {},
+): EventDraft<typeof EVENT_TYPES.connectionStatus, ConnectionStatusEventData> {
   return {
     type: EVENT_TYPES.connectionStatus,
     tenantId,

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { luaScript } from "../redis.js";
-import type { EventDraft, FeedEvent } from "./schemas.js";
+import type { EventDraft, FeedEvent, TypedEventDraft } from "./schemas.js";
 
 /**
  * The event bus: every event is appended to its tenant's Redis stream (kept for resuming clients) and published on
@@ -38,7 +38,8 @@ export class EventBus {
     this.keys = eventKeys(prefix);
   }
 
-  async publish(draft: EventDraft): Promise<FeedEvent> {
+  /** Appends and publishes one event; its data must be its type's (see EVENT_DATA_SCHEMAS). */
+  async publish(draft: TypedEventDraft): Promise<FeedEvent> {
     const envelope: BusEnvelope = {
       tenantId: draft.tenantId,
       userId: draft.userId,

@@ -179,5 +179,11 @@ export const EVENT_DATA_SCHEMAS = {
   [EVENT_TYPES.endpointDisabled]: endpointDisabledEventDataSchema,
 } as const;
 
+/** The data of an event type, as its schema describes it. */
+export type EventDataOf<T extends EventType> = z.infer<(typeof EVENT_DATA_SCHEMAS)[T]>;
+
+/** A draft whose data is its type's data: what `EventBus.publish` takes, so a publisher cannot mix up the two. */
+export type TypedEventDraft = { [T in EventType]: EventDraft<T, EventDataOf<T>> }[EventType];
+
 /** Every event type, as a list (the valid values of an endpoint's `events` filter). */
 export const ALL_EVENT_TYPES = Object.values(EVENT_TYPES) as EventType[];

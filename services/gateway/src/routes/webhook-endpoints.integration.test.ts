@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ALL_EVENT_TYPES, EVENT_TYPES, EventBus, QUEUES } from "@kronos/shared";
+import { ALL_EVENT_TYPES, EVENT_TYPES, EventBus, type EventType, QUEUES, type TypedEventDraft } from "@kronos/shared";
 import { createTestTenant } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, type Harness, jobsOf, startHarness } from "../../test/harness.js";
@@ -180,11 +180,13 @@ describe("webhook endpoints", () => {
     const { body } = await create({ url: "http://127.0.0.1:9999/log", events: [EVENT_TYPES.bulkCompleted] });
     const id = body.id as string;
     // Events in the tenant's stream (published without the outbox: only the replay records them).
+    // Made-up data marked by `n`: the replay forwards data as it is, so its shape does not matter here.
     const bus = new EventBus(h.redis, h.config.REDIS_KEY_PREFIX, 1_000);
-    const first = await bus.publish({ type: EVENT_TYPES.bulkCompleted, tenantId: acme.tenantId, userId: null, data: { n: 0 } });
-    await bus.publish({ type: EVENT_TYPES.connectionStatus, tenantId: acme.tenantId, userId: null, data: { n: 1 } });
-    for (let n = 2; n < 5; n += 1)
-      await bus.publish({ type: EVENT_TYPES.bulkCompleted, tenantId: acme.tenantId, userId: null, data: { n } });
+    const publish = (type: EventType, n: number) =>
+      bus.publish({ type, tenantId: acme.tenantId, userId: null, data: { n } } as unknown as TypedEventDraft);
+    const first = await publish(EVENT_TYPES.bulkCompleted, 0);
+    await publish(EVENT_TYPES.connectionStatus, 1);
+    for (let n = 2; n < 5; n += 1) await publish(EVENT_TYPES.bulkCompleted, n);
 
     const replay = await h.inject({
       method: "POST",

@@ -12,6 +12,7 @@ import {
   type Redis,
   SEAL_PURPOSES,
   sealJobSecret,
+  type TypedEventDraft,
   type TypedQueue,
   WebhookOutbox,
 } from "@kronos/shared";
@@ -171,8 +172,9 @@ export class DeliveriesHarness {
     return { id, secret };
   }
 
+  /** Publishes an event of `type` with made-up data: delivery forwards the data as it is, so its shape does not matter here. */
   publish(type: EventType, data: Record<string, unknown> = {}) {
-    return this.bus.publish({ type, tenantId: this.tenantId, userId: null, data });
+    return this.bus.publish({ type, tenantId: this.tenantId, userId: null, data } as TypedEventDraft);
   }
 
   deliveriesOf(endpointId: string): Promise<WebhookDelivery[]> {
