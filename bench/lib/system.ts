@@ -100,6 +100,9 @@ export async function startSystem(settings: BenchSettings, options: SystemOption
     RATE_LIMIT_API_KEY_PER_MINUTE: "1000000000",
     RATE_LIMIT_USER_PER_MINUTE: "1000000000",
     RATE_LIMIT_IP_PER_MINUTE: "1000000000",
+    // The same for the feed's socket caps (counted in Redis across instances): P4 holds 10,000 sockets on one key.
+    WS_MAX_SOCKETS_PER_API_KEY: "1000000",
+    WS_MAX_SOCKETS_PER_USER: "1000000",
     ...options.env,
   };
   const wanted = options.services ?? [...SERVICES];

@@ -121,10 +121,12 @@ export const configSchema = z.object({
   /** A socket whose unsent bytes exceed this is a slow consumer and is closed. */
   WS_MAX_BUFFERED_BYTES: positiveInt.default(1_048_576),
   WS_MAX_MESSAGE_BYTES: positiveInt.max(1_048_576).default(4_096),
-  /** Most feed sockets one user's tokens may hold open on one webhooks instance (more: 429). */
+  /** Most feed sockets one user's tokens may hold open, across every webhooks instance (more: 429). */
   WS_MAX_SOCKETS_PER_USER: positiveInt.default(20),
-  /** Most feed sockets one API key may hold open on one webhooks instance (more: 429). */
+  /** Most feed sockets one API key may hold open, across every webhooks instance (more: 429). */
   WS_MAX_SOCKETS_PER_API_KEY: positiveInt.default(200),
+  /** How long a webhooks instance that stopped renewing its lease (a crash) keeps its sockets counted in the caps. */
+  WS_SOCKET_LEASE_MS: positiveInt.min(300).max(600_000).default(30_000),
   /** Most connections listed in the `snapshot` message a socket receives on connect. */
   WS_SNAPSHOT_LIMIT: positiveInt.max(10_000).default(1_000),
 

@@ -22,6 +22,7 @@ import { composioWebhookRoutes } from "./composio-webhook.js";
 import { FeedClient } from "./feed/client.js";
 import { FeedHub } from "./feed/hub.js";
 import { CLOSE_CODES, EVENT_ID_PATTERN } from "./feed/protocol.js";
+import { SocketCaps } from "./feed/socket-caps.js";
 import { replayAndGoLive, startClient } from "./feed/start.js";
 import { createWebhooksMetrics, type WebhooksMetrics } from "./metrics.js";
 
@@ -37,9 +38,11 @@ export interface FeedOptions {
   maxInboundBytes: number;
   /** Most connections in the `snapshot` message. */
   snapshotLimit: number;
-  /** Most sockets per user and per API key on this instance; one more is refused with 429 before the upgrade. */
+  /** Most sockets per user and per API key, across instances; one more is refused with 429 before the upgrade. */
   maxSocketsPerUser: number;
   maxSocketsPerApiKey: number;
+  /** How long a crashed instance's sockets keep counting in those caps (its lease; renewed every third of it). */
+  socketLeaseMs: number;
 }
 
 /** Live events held per socket during its start: not configurable (a memory bound, not a deployment choice). */
@@ -55,6 +58,7 @@ export function feedOptionsFromConfig(config: Config): FeedOptions {
     snapshotLimit: config.WS_SNAPSHOT_LIMIT,
     maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
     maxSocketsPerApiKey: config.WS_MAX_SOCKETS_PER_API_KEY,
+    socketLeaseMs: config.WS_SOCKET_LEASE_MS,
   };
 }
 
@@ -82,6 +86,8 @@ declare module "fastify" {
   }
   interface FastifyInstance {
     feedHub: FeedHub;
+    /** Open sockets per user and per API key, counted across instances. */
+    feedCaps: SocketCaps;
     /** The queue of Composio webhook jobs (owned by the app: closed with it). */
     webhookQueue: TypedQueue<"webhookEvent">;
     metrics: WebhooksMetrics;
@@ -135,6 +141,8 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   const limitsRedis = redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   limitsRedis.on("error", (error) => app.log.warn({ err: error }, "limits Redis connection error"));
   const unknownKeys = new UnknownKeyGuard(limitsRedis, config.REDIS_KEY_PREFIX, config.RATE_LIMIT_UNKNOWN_KEYS_PER_MINUTE);
+  const caps = new SocketCaps({ redis: limitsRedis, prefix: config.REDIS_KEY_PREFIX, leaseMs: feed.socketLeaseMs, log: app.log });
+  app.decorate("feedCaps", caps);
 
   // Runs before @fastify/websocket's own preClose (which closes sockets with no code): ours say 1001.
   let closing = false;
@@ -151,6 +159,7 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   let unsubscribeRevocations: (() => Promise<void>) | undefined;
   app.addHook("onReady", async () => {
     await hub.start();
+    caps.start();
     // A revoked API key's sockets are closed on every instance (the gateway publishes the revocation).
     unsubscribeRevocations = await onApiKeyRevoked(subscriber, config.REDIS_KEY_PREFIX, ({ tenantId, apiKeyId }) => {
       const closed = hub.closeApiKey(tenantId, apiKeyId);
@@ -165,6 +174,8 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     await webhookQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the webhook queue failed"));
     await webhookDeliveryQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the delivery queue failed"));
     if (ownsSubscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+    // After the sockets closed (preClose): this instance's sockets stop counting at once.
+    await caps.stop();
     await limitsRedis.quit().catch(() => limitsRedis.disconnect());
   });
 
@@ -211,8 +222,11 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
         { prisma, sessionSecret: config.SESSION_SECRET, unknownKeys },
       );
       const [cap, whose] = principal.kind === "user" ? [feed.maxSocketsPerUser, "user"] : [feed.maxSocketsPerApiKey, "API key"];
-      if (hub.openFor(principal) >= cap)
-        throw new AppError("RATE_LIMITED", `This ${whose} already has ${cap} feed sockets open here: close one first`, { limit: cap });
+      const decision = await caps.admit(principal, cap);
+      if (!decision.admitted)
+        throw new AppError("RATE_LIMITED", `This ${whose} already has ${cap} feed sockets open: close one first`, { limit: cap });
+      // Counted until the connection closes: the socket's close, or the end of a connection whose upgrade failed.
+      request.raw.socket.once("close", decision.release);
       request.principal = principal;
     },
     handler: async () => {

@@ -27,6 +27,7 @@ describe("feedOptionsFromConfig", () => {
       WS_SNAPSHOT_LIMIT: "7",
       WS_MAX_SOCKETS_PER_USER: "3",
       WS_MAX_SOCKETS_PER_API_KEY: "9",
+      WS_SOCKET_LEASE_MS: "4500",
     });
     expect(feedOptionsFromConfig(config)).toEqual({
       heartbeatIntervalMs: 1234,
@@ -35,6 +36,7 @@ describe("feedOptionsFromConfig", () => {
       snapshotLimit: 7,
       maxSocketsPerUser: 3,
       maxSocketsPerApiKey: 9,
+      socketLeaseMs: 4500,
       maxPendingEvents: MAX_PENDING_EVENTS,
     });
   });

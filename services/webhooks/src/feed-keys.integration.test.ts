@@ -44,32 +44,55 @@ afterAll(async () => {
   await prisma.$disconnect();
 });
 
-describe("open sockets are capped per user and per API key", () => {
-  it("refuses a user's third socket with 429 and accepts it once one closed", async () => {
+describe("open sockets are capped per user and per API key, across instances", () => {
+  const capped = { kind: "user" as const, tenantId: "", userId: "capped", expiresAt: 0 };
+
+  it("refuses a user's third socket with 429 on either instance, and accepts it once one closed", async () => {
+    capped.tenantId = acme.tenantId;
     const token = signUserToken(
       { tenantId: acme.tenantId, userId: "capped", exp: Math.floor(Date.now() / 1000) + 600 },
       TEST_SESSION_SECRET,
     );
     const one = await feed(first.wsBase, { token });
-    await feed(first.wsBase, { token });
-    const refused = await refusedFeed(first.wsBase, { token });
-    expect(refused).toMatchObject({ status: 429, upgraded: false, body: { error: { code: "RATE_LIMITED" } } });
+    await feed(second.wsBase, { token });
+    for (const instance of [first, second]) {
+      const refused = await refusedFeed(instance.wsBase, { token });
+      expect(refused).toMatchObject({ status: 429, upgraded: false, body: { error: { code: "RATE_LIMITED", details: { limit: 2 } } } });
+    }
     // Another user of the same tenant is not affected.
     const other = signUserToken(
       { tenantId: acme.tenantId, userId: "other", exp: Math.floor(Date.now() / 1000) + 600 },
       TEST_SESSION_SECRET,
     );
     await feed(first.wsBase, { token: other });
+    // Closed on the first instance: the second takes one more.
     one.socket.close();
     await one.closed;
-    await waitFor(() => first.app.feedHub.openFor({ kind: "user", tenantId: acme.tenantId, userId: "capped", expiresAt: 0 }) === 1);
-    await feed(first.wsBase, { token });
+    await waitFor(() => first.app.feedCaps.heldFor(capped) === 0, { what: "the first instance to release the socket" });
+    await feed(second.wsBase, { token });
+    expect(await refusedFeed(first.wsBase, { token })).toMatchObject({ status: 429 });
   });
 
-  it("refuses an API key's fourth socket with 429", async () => {
+  it("refuses an API key's fourth socket with 429, counting both instances", async () => {
     const { key } = await addKey(["*"]);
-    for (let i = 0; i < 3; i++) await feed(first.wsBase, { apiKey: key });
-    expect(await refusedFeed(first.wsBase, { apiKey: key })).toMatchObject({ status: 429, body: { error: { code: "RATE_LIMITED" } } });
+    await feed(first.wsBase, { apiKey: key });
+    await feed(first.wsBase, { apiKey: key });
+    await feed(second.wsBase, { apiKey: key });
+    expect(await refusedFeed(second.wsBase, { apiKey: key })).toMatchObject({ status: 429, body: { error: { code: "RATE_LIMITED" } } });
+    expect(await refusedFeed(first.wsBase, { apiKey: key })).toMatchObject({ status: 429 });
+  });
+
+  it("stops counting an instance's sockets as soon as it stops gracefully", async () => {
+    const { key } = await addKey(["webhooks"]);
+    const leaving = await startApp({ config, prisma, redis, feed: { maxSocketsPerUser: 2, maxSocketsPerApiKey: 3 } });
+    const held = [await feed(leaving.wsBase, { apiKey: key }), await feed(leaving.wsBase, { apiKey: key })];
+    await feed(first.wsBase, { apiKey: key });
+    expect(await refusedFeed(first.wsBase, { apiKey: key })).toMatchObject({ status: 429 });
+    await leaving.app.close();
+    for (const socket of held) expect((await socket.closed).code).toBe(CLOSE_CODES.goingAway);
+    await feed(first.wsBase, { apiKey: key });
+    await feed(second.wsBase, { apiKey: key });
+    expect(await refusedFeed(second.wsBase, { apiKey: key })).toMatchObject({ status: 429 });
   });
 });
 

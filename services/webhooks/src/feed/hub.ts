@@ -97,11 +97,6 @@ export class FeedHub {
     };
   }
 
-  /** How many sockets this instance holds for the principal's user or API key (for the per-user and per-key caps). */
-  openFor(principal: FeedClient["principal"]): number {
-    return this.byTenant.get(principal.tenantId)?.of(principal).size ?? 0;
-  }
-
   /** Closes the sockets opened with a revoked API key (4003). */
   closeApiKey(tenantId: string, apiKeyId: string): number {
     const sockets = [...(this.byTenant.get(tenantId)?.of({ kind: "api_key", tenantId, apiKeyId, scopes: [] }) ?? [])];
