@@ -1,5 +1,6 @@
 export * from "./api-key-revocations.js";
 export * from "./auth.js";
+export * from "./auth-config-rules.js";
 export * from "./composio/client-adapter.js";
 export * from "./composio/port.js";
 export * from "./composio/rate-budget.js";

@@ -128,7 +128,7 @@ describe("POST /connections/bulk/initiate", () => {
       ok: false,
       connection_id: null,
       status: null,
-      error: { code: "NOT_FOUND", message: "Auth config not found" },
+      error: { code: "NOT_FOUND", message: `Auth config "ac_globex_${globex.tenantId}" not found` },
     });
     const github = await h.prisma.connection.findUnique({ where: { id: body.results[0].connection_id } });
     expect(github).toMatchObject({ userId: "alice", toolkitSlug: "github", labels: ["work"] });

@@ -209,7 +209,7 @@ describe("POST initiate-enhanced", () => {
         payload: { user_id: "alice", app_name: "github", auth_config_id: authConfigId },
       });
       expect(response.statusCode).toBe(404);
-      expect(response.json()).toEqual({ error: { code: "NOT_FOUND", message: "Auth config not found" } });
+      expect(response.json()).toEqual({ error: { code: "NOT_FOUND", message: `Auth config "${authConfigId}" not found` } });
     }
     const wrongToolkit = await h.inject({
       method: "POST",
@@ -218,6 +218,7 @@ describe("POST initiate-enhanced", () => {
       payload: { user_id: "alice", app_name: "gmail", auth_config_id: own.id },
     });
     expect(wrongToolkit.statusCode).toBe(400);
+    expect(wrongToolkit.json().error).toMatchObject({ code: "VALIDATION_FAILED", details: [{ field: "body.auth_config_id" }] });
     expect(await countJobs(h.config, h.redis, QUEUES.connection)).toBe(before);
 
     const ok = await h.inject({

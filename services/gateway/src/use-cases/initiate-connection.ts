@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import {
   AppError,
   actorOf,
+  authConfigRefusal,
   type ConnectionStatus,
   connectionStatusSchema,
   type InitiateConnectionBody,
@@ -64,13 +65,10 @@ export async function initiateConnection(
 
 async function assertOwnAuthConfig(ctx: GatewayContext, tenantId: string, authConfigId: string, toolkit: string): Promise<void> {
   const authConfig = await ctx.prisma.authConfig.findFirst({ where: { id: authConfigId, tenantId } });
-  if (!authConfig) throw new AppError("NOT_FOUND", "Auth config not found");
-  if (authConfig.toolkitSlug.toLowerCase() !== toolkit) {
-    throw new AppError("VALIDATION_FAILED", "The request is invalid", [
-      { field: "body.auth_config_id", message: `This auth config is for ${authConfig.toolkitSlug}, not ${toolkit}` },
-    ]);
-  }
-  if (!authConfig.enabled) throw new AppError("CONFLICT", "This auth config is disabled");
+  const refusal = authConfigRefusal(authConfig, authConfigId, toolkit);
+  if (!refusal) return;
+  const details = refusal.code === "VALIDATION_FAILED" ? [{ field: "body.auth_config_id", message: refusal.message }] : undefined;
+  throw new AppError(refusal.code, refusal.message, details);
 }
 
 function created(connectionId: string, raw: unknown): InitiateOutcome {

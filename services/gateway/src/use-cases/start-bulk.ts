@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import {
   AppError,
   actorOf,
+  authConfigRefusal,
   type BulkConnectionIdsBody,
   type BulkInitiateBody,
   type BulkResult,
@@ -97,17 +98,9 @@ async function connectItems(
   const rejected: RejectedItem[] = [];
   body.items.forEach((item, index) => {
     const config = item.auth_config_id ? configs.get(item.auth_config_id) : undefined;
-    const refusal: [ErrorCode, string] | null = !item.auth_config_id
-      ? null
-      : !config
-        ? ["NOT_FOUND", "Auth config not found"]
-        : config.toolkitSlug.toLowerCase() !== item.app_name
-          ? ["VALIDATION_FAILED", `This auth config is for ${config.toolkitSlug}, not ${item.app_name}`]
-          : !config.enabled
-            ? ["CONFLICT", "This auth config is disabled"]
-            : null;
+    const refusal = item.auth_config_id ? authConfigRefusal(config, item.auth_config_id, item.app_name) : null;
     if (refusal) {
-      rejected.push({ index, connectionId: null, code: refusal[0], message: refusal[1] });
+      rejected.push({ index, connectionId: null, code: refusal.code, message: refusal.message });
       items.push({ queue: QUEUES.connection, jobId: rejectedItemJobId(bulkId, index), connectionId: null });
       return;
     }

@@ -225,6 +225,23 @@ describe("connection job", () => {
     expect(job.attemptsMade).toBe(1);
   });
 
+  it("refuses an auth config of another toolkit, or a disabled one, with the gateway's codes, without retrying", async () => {
+    const { tenantId } = await createTestTenant(prisma);
+    const id = `ac_mine_${crypto.randomUUID().slice(0, 8)}`;
+    await prisma.authConfig.create({
+      data: { id, tenantId, toolkitSlug: "slack", name: "mine", authScheme: "OAUTH2", isComposioManaged: false },
+    });
+    const wrongToolkit = await runConnectionJob(jobData(tenantId, { authConfigId: id }));
+    expect(decodeJobFailure(wrongToolkit.failedReason)).toEqual({
+      code: "VALIDATION_FAILED",
+      message: `Auth config "${id}" is for toolkit "slack", not "github"`,
+    });
+    await prisma.authConfig.update({ where: { id }, data: { toolkitSlug: "github", enabled: false } });
+    const disabled = await runConnectionJob(jobData(tenantId, { authConfigId: id }));
+    expect(decodeJobFailure(disabled.failedReason)).toEqual({ code: "CONFLICT", message: `Auth config "${id}" is disabled` });
+    expect([wrongToolkit.attemptsMade, disabled.attemptsMade]).toEqual([1, 1]);
+  });
+
   it("fails an unknown toolkit with NOT_FOUND, without retrying", async () => {
     const { tenantId } = await createTestTenant(prisma);
     const job = await runConnectionJob(jobData(tenantId, { toolkit: "nosuchkit" }));

@@ -1,5 +1,6 @@
 import { type AuthConfig, type Connection, isDuplicateKeyError, type PrismaClient, recordAudit } from "@kronos/db";
 import {
+  authConfigRefusal,
   ComposioError,
   type ComposioPort,
   type Config,
@@ -68,14 +69,8 @@ export async function initiateConnection(deps: InitiateConnectionDeps, job: Init
 async function resolveAuthConfig(deps: InitiateConnectionDeps, job: InitiateConnectionJob, toolkit: string): Promise<AuthConfig> {
   if (job.authConfigId) {
     const given = await deps.prisma.authConfig.findFirst({ where: { id: job.authConfigId, tenantId: job.tenantId } });
-    if (!given) throw new Refusal({ code: "NOT_FOUND", message: `Auth config "${job.authConfigId}" not found` });
-    if (given.toolkitSlug !== toolkit) {
-      throw new Refusal({
-        code: "BAD_REQUEST",
-        message: `Auth config "${given.id}" is for toolkit "${given.toolkitSlug}", not "${toolkit}"`,
-      });
-    }
-    if (!given.enabled) throw new Refusal({ code: "BAD_REQUEST", message: `Auth config "${given.id}" is disabled` });
+    const refusal = authConfigRefusal(given, job.authConfigId, toolkit);
+    if (refusal || !given) throw new Refusal(refusal ?? { code: "NOT_FOUND", message: "Auth config not found" });
     return given;
   }
 
