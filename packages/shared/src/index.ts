@@ -4,6 +4,7 @@ export * from "./auth-config-rules.js";
 export * from "./composio/client-adapter.js";
 export * from "./composio/port.js";
 export * from "./composio/rate-budget.js";
+export * from "./composio/refusals.js";
 export * from "./config.js";
 // The browser-safe contracts (zod schemas, constants, types), also the `./contracts` entry the console imports.
 export * from "./contracts.js";

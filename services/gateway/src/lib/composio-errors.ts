@@ -1,4 +1,4 @@
-import { AppError, ComposioError } from "@kronos/shared";
+import { AppError, ComposioError, composioRefusal } from "@kronos/shared";
 
 /** A 503 that tells the client when to retry (the errors plugin sends Retry-After). */
 class RetryLaterError extends AppError {
@@ -10,17 +10,17 @@ class RetryLaterError extends AppError {
   }
 }
 
-/** What a failed catalogue read from Composio means to our caller. Composio's own message never leaves. */
+/**
+ * What a failed catalogue read from Composio means to our caller: Composio's refusals through the one map
+ * (`composioRefusal`), and a 503 when Composio could not answer (after the client's retries) and nothing is cached.
+ */
 export function composioUnavailable(error: unknown, what: string): AppError {
   if (error instanceof AppError) return error;
-  if (error instanceof ComposioError) {
-    if (error.kind === "not_found") return new AppError("NOT_FOUND", `${what} not found`);
-    if (error.kind === "rate_limited")
-      return new RetryLaterError(
-        "Composio is rate limiting us: retry later",
-        Math.max(1, Math.ceil(error.details.retryAfterSeconds ?? 30)),
-      );
-    if (error.kind === "client") return new AppError("BAD_REQUEST", "Composio refused the query");
+  if (error instanceof ComposioError && (!error.retryable || error.kind === "rate_limited")) {
+    const refusal = composioRefusal(error, what);
+    return refusal.retryAfterSeconds === undefined
+      ? new AppError(refusal.code, refusal.message)
+      : new RetryLaterError(refusal.message, refusal.retryAfterSeconds);
   }
   return Object.assign(new AppError("UNAVAILABLE", "The Composio catalogue is unavailable and nothing is cached"), { cause: error });
 }

@@ -128,7 +128,7 @@ describe("GET /toolkits/{slug} and its actions", () => {
     expect((await get("/toolkits/github")).headers["x-cache"]).toBe("hit");
     const unknown = await get("/toolkits/no-such-toolkit");
     expect(unknown.statusCode).toBe(404);
-    expect(unknown.json()).toEqual({ error: { code: "NOT_FOUND", message: "Toolkit not found" } });
+    expect(unknown.json()).toEqual({ error: { code: "NOT_FOUND", message: "Toolkit not found at Composio" } });
     expect((await get("/toolkits/bad%20slug")).statusCode).toBe(400);
   });
 

@@ -39,11 +39,11 @@ describe("jobFailureFromComposioError", () => {
     const failure = jobFailureFromComposioError(new ComposioError("client", "Managed auth is not available", { status: 400 }), ctx);
     expect(failure).toEqual({ code: "BAD_REQUEST", message: "Composio rejected the request: Managed auth is not available" });
   });
-  it("maps our credentials being refused and the rest to UPSTREAM_ERROR", () => {
+  it("maps our credentials being refused to UPSTREAM_ERROR, a conflict to CONFLICT, as every job does", () => {
     expect(jobFailureFromComposioError(new ComposioError("auth", "Invalid API key xyz", { status: 401 }), ctx)).toEqual({
       code: "UPSTREAM_ERROR",
       message: "Composio refused our credentials",
     });
-    expect(jobFailureFromComposioError(new ComposioError("client", "conflict", { status: 409 }), ctx).code).toBe("UPSTREAM_ERROR");
+    expect(jobFailureFromComposioError(new ComposioError("client", "conflict", { status: 409 }), ctx).code).toBe("CONFLICT");
   });
 });

@@ -184,11 +184,14 @@ function connectionRefusal(job: ExecuteToolJob, connection: FoundConnection | nu
 
 const sqlOf = (deps: ExecuteToolDeps): Sql => deps.sql ?? prismaSql(deps.prisma);
 
-/** Composio's 4xx on execute, in words for the client. */
+/**
+ * Composio's 4xx on execute, in words for the client: the one map (describeComposioRefusal), except where an execute
+ * answer means something else. A 404 may be about the tool or the connected account, so Composio's words say which;
+ * a 422 is the account that cannot be used.
+ */
 export function describeExecuteRefusal(error: ComposioError, toolSlug: string): JobFailure {
   const status = error.details.status;
   if (status === 404 || error.kind === "not_found") return { code: "NOT_FOUND", message: `Composio: ${error.message}` };
-  if (status === 410) return { code: "BAD_REQUEST", message: `Tool "${toolSlug}" is deprecated at Composio: ${error.message}` };
   if (status === 422) return { code: "CONFLICT", message: `The connected account cannot be used: ${error.message}` };
   return describeComposioRefusal(error, `Tool "${toolSlug}"`);
 }

@@ -1,35 +1,20 @@
-import { ComposioError, type Config, isInfrastructureError, type JobFailure } from "@kronos/shared";
+import { ComposioError, type Config, composioRefusal, isInfrastructureError, type JobFailure } from "@kronos/shared";
 
 /** What we were doing when Composio answered with an error: it decides which "not found" the client gets. */
-export type ComposioStage = "create_auth_config" | "start_connection" | "read_account";
-
-const NOT_FOUND_MESSAGE = /not[ _-]?found|unknown|does not exist|no such/i;
+export type ComposioStage = "create_auth_config" | "start_connection";
 
 /**
- * Turns a non-retryable Composio error into the failure the gateway shows the client: NOT_FOUND for an unknown
- * toolkit or auth config, BAD_REQUEST for what Composio rejects as invalid, UPSTREAM_ERROR for the rest (our own
- * credentials refused, conflicts...). Composio's own message is kept for 4xx answers about the request; nothing
- * from the request itself (and so no secret) is in it.
+ * A connection initiation's non-retryable Composio error, through the one map (`composioRefusal`, packages/shared):
+ * the subject is the toolkit while its managed auth config is being created, the auth config once a connection is
+ * being started.
  */
 export function jobFailureFromComposioError(
   error: ComposioError,
   context: { stage: ComposioStage; toolkit: string; authConfigId?: string },
 ): JobFailure {
-  const status = error.details.status;
-  const what = context.stage === "create_auth_config" ? `Toolkit "${context.toolkit}"` : `Auth config "${context.authConfigId ?? "?"}"`;
-  if (error.kind === "not_found" || status === 404) {
-    return context.stage === "read_account"
-      ? { code: "NOT_FOUND", message: "The connected account no longer exists at Composio" }
-      : { code: "NOT_FOUND", message: `${what} not found at Composio` };
-  }
-  if (error.kind === "client" && (status === 400 || status === 422 || status === undefined)) {
-    if (NOT_FOUND_MESSAGE.test(error.message) && context.stage !== "read_account") {
-      return { code: "NOT_FOUND", message: `${what} not found at Composio: ${error.message}` };
-    }
-    return { code: "BAD_REQUEST", message: `Composio rejected the request: ${error.message}` };
-  }
-  if (error.kind === "auth") return { code: "UPSTREAM_ERROR", message: "Composio refused our credentials" };
-  return { code: "UPSTREAM_ERROR", message: `Composio answered with an error: ${error.message}` };
+  const subject = context.stage === "create_auth_config" ? `Toolkit "${context.toolkit}"` : `Auth config "${context.authConfigId ?? "?"}"`;
+  const { code, message } = composioRefusal(error, subject);
+  return { code, message };
 }
 
 /** A short, secret-free description of an error for log lines. */
@@ -156,20 +141,10 @@ export function decideOnError(error: unknown, ctx: DecisionContext): Decision {
   };
 }
 
-/**
- * Composio's non-retryable answer to an operation on something that exists (a connected account, an auth config,
- * a tool): NOT_FOUND for 404, BAD_REQUEST for a rejected request (Composio's message kept: it names no secret of
- * ours unless the caller scrubs it), UPSTREAM_ERROR for our own credentials refused and the rest.
- */
+/** Composio's non-retryable answer to an operation on `what`, as a job's failure (the one map: composioRefusal). */
 export function describeComposioRefusal(error: ComposioError, what: string): JobFailure {
-  const status = error.details.status;
-  if (error.kind === "not_found" || status === 404) return { code: "NOT_FOUND", message: `${what} not found at Composio` };
-  if (error.kind === "auth") return { code: "UPSTREAM_ERROR", message: "Composio refused our credentials" };
-  if (error.kind === "client") {
-    if (status === 409) return { code: "CONFLICT", message: `Composio refused: ${error.message}` };
-    return { code: "BAD_REQUEST", message: `Composio rejected the request: ${error.message}` };
-  }
-  return { code: "UPSTREAM_ERROR", message: `Composio answered with an error: ${error.message}` };
+  const { code, message } = composioRefusal(error, what);
+  return { code, message };
 }
 
 /**
