@@ -94,8 +94,7 @@ function scrubError(error: unknown, secrets: readonly string[]): unknown {
 
 async function ownRow(deps: AuthConfigOpDeps, job: OpJob<"update" | "delete" | "set_enabled">): Promise<AuthConfig> {
   const row = await deps.prisma.authConfig.findUnique({ where: { id: job.authConfigId } });
-  if (!row || row.tenantId !== job.tenantId)
-    throw new Refusal({ code: "NOT_FOUND", message: `Auth config "${job.authConfigId}" not found` });
+  if (!row || row.tenantId !== job.tenantId) throw Refusal.notFound(`Auth config "${job.authConfigId}"`);
   return row;
 }
 

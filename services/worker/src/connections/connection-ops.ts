@@ -64,8 +64,7 @@ export async function runConnectionOp(deps: ConnectionOpDeps, job: ConnectionOpJ
 
 async function load(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<Connection> {
   const row = await deps.prisma.connection.findUnique({ where: { id: job.connectionId } });
-  if (!row || row.tenantId !== job.tenantId)
-    throw new Refusal({ code: "NOT_FOUND", message: `Connection "${job.connectionId}" not found` });
+  if (!row || row.tenantId !== job.tenantId) throw Refusal.notFound(`Connection "${job.connectionId}"`);
   return row;
 }
 
@@ -235,6 +234,6 @@ async function updateLabels(deps: ConnectionOpDeps, job: Extract<ConnectionOpJob
     });
     return next;
   });
-  if (!updated) throw new Refusal({ code: "NOT_FOUND", message: `Connection "${job.connectionId}" not found` });
+  if (!updated) throw Refusal.notFound(`Connection "${job.connectionId}"`);
   return result(updated);
 }

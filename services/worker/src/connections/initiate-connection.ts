@@ -70,7 +70,7 @@ async function resolveAuthConfig(deps: InitiateConnectionDeps, job: InitiateConn
   if (job.authConfigId) {
     const given = await deps.prisma.authConfig.findFirst({ where: { id: job.authConfigId, tenantId: job.tenantId } });
     const refusal = authConfigRefusal(given, job.authConfigId, toolkit);
-    if (refusal || !given) throw new Refusal(refusal ?? { code: "NOT_FOUND", message: "Auth config not found" });
+    if (refusal || !given) throw refusal ? new Refusal(refusal) : Refusal.notFound(`Auth config "${job.authConfigId}"`);
     return given;
   }
 

@@ -1,4 +1,4 @@
-import { ComposioError, type Config, composioRefusal, isInfrastructureError, type JobFailure } from "@kronos/shared";
+import { ComposioError, type Config, composioRefusal, isInfrastructureError, type JobFailure, notFound } from "@kronos/shared";
 
 /** What we were doing when Composio answered with an error: it decides which "not found" the client gets. */
 export type ComposioStage = "create_auth_config" | "start_connection";
@@ -55,6 +55,12 @@ export class Refusal extends Error {
   ) {
     super(failure.message);
     this.name = "Refusal";
+  }
+
+  /** `<what> not found`, as the gateway's `notFound` says it (one phrasing and code for every missing thing). */
+  static notFound(what: string): Refusal {
+    const { code, message } = notFound(what);
+    return new Refusal({ code, message });
   }
 }
 

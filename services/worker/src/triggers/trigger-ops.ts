@@ -38,7 +38,7 @@ export async function runTriggerOp(deps: TriggerOpDeps, job: TriggerOpJob): Prom
 
 async function load(deps: TriggerOpDeps, job: TriggerOpJob): Promise<Trigger> {
   const row = await deps.prisma.trigger.findUnique({ where: { id: job.triggerId } });
-  if (!row || row.tenantId !== job.tenantId) throw new Refusal({ code: "NOT_FOUND", message: `Trigger "${job.triggerId}" not found` });
+  if (!row || row.tenantId !== job.tenantId) throw Refusal.notFound(`Trigger "${job.triggerId}"`);
   return row;
 }
 
@@ -148,7 +148,7 @@ async function update(deps: TriggerOpDeps, job: Extract<TriggerOpJob, { op: "upd
     });
     return tx.trigger.findUniqueOrThrow({ where: { id: row.id } });
   });
-  if (!updated) throw new Refusal({ code: "NOT_FOUND", message: `Trigger "${row.id}" not found` });
+  if (!updated) throw Refusal.notFound(`Trigger "${row.id}"`);
   return result(updated);
 }
 

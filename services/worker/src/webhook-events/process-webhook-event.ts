@@ -59,7 +59,7 @@ export async function processWebhookEvent(
   { webhookId }: ProcessWebhookEventJob,
 ): Promise<ProcessWebhookEventResult> {
   const row = await deps.prisma.webhookEvent.findUnique({ where: { id: webhookId } });
-  if (!row) throw new Refusal({ code: "NOT_FOUND", message: `Webhook event "${webhookId}" not found` });
+  if (!row) throw Refusal.notFound(`Webhook event "${webhookId}"`);
   if (row.processedAt) return { webhook_id: row.id, outcome: row.outcome ?? APPLIED_OUTCOME, duplicate: true };
   // Claimed before anything is published: a copy of this delivery being published by the request that stored it
   // (its live claim) is not published a second time here.
