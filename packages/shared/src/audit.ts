@@ -5,7 +5,16 @@ import { EXECUTION_STATUSES, type ExecutionStatus } from "./domain.js";
  * records. The one list: writers take an `AuditAction` (a typo does not compile), the read API's `action` filter and
  * the docs (docs/audit-log.md) are checked against it. Add an action here before writing it.
  */
-export const AUDIT_RESOURCE_TYPES = ["tenant", "api_key", "auth_config", "connection", "execution", "tool_policy", "trigger"] as const;
+export const AUDIT_RESOURCE_TYPES = [
+  "tenant",
+  "api_key",
+  "agent_session",
+  "auth_config",
+  "connection",
+  "execution",
+  "tool_policy",
+  "trigger",
+] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
 const executionActions = Object.fromEntries(
@@ -24,6 +33,11 @@ export const AUDIT_ACTIONS = {
   "api_key.created": { resource: "api_key", what: "an API key was created (its prefix and scopes, never the key)" },
   "api_key.revoked": { resource: "api_key", what: "an API key was revoked" },
   "api_key.rotated": { resource: "api_key", what: "an API key was rotated: a new key, the old one expiring after the overlap" },
+  "agent_session.created": {
+    resource: "agent_session",
+    what: "an agent session was opened for a user (its limits and expiry, never the token)",
+  },
+  "agent_session.revoked": { resource: "agent_session", what: "an agent session was revoked" },
   "auth_config.created": { resource: "auth_config", what: "a custom auth config was created at Composio" },
   "auth_config.managed_created": {
     resource: "auth_config",

@@ -1,6 +1,12 @@
 import { createHash, createHmac, hash, randomBytes, timingSafeEqual } from "node:crypto";
 
-import { API_KEY_PREFIX, USER_TOKEN_PREFIX } from "./credentials.js";
+import { AGENT_SESSION_TOKEN_PREFIX, API_KEY_PREFIX, USER_TOKEN_PREFIX } from "./credentials.js";
+
+/** A new agent session token: shown once; only its hash (the same SHA-256 as an API key's) is stored. */
+export function generateAgentSessionToken(): { token: string; hash: string; prefix: string } {
+  const token = AGENT_SESSION_TOKEN_PREFIX + randomBytes(32).toString("base64url");
+  return { token, hash: hashApiKey(token), prefix: token.slice(0, 12) };
+}
 
 export function generateApiKey(): { key: string; hash: string; prefix: string } {
   const key = API_KEY_PREFIX + randomBytes(32).toString("base64url");
@@ -59,13 +65,17 @@ export function verifyUserToken(token: string, secret: string, nowSeconds = Math
   return { ok: true, claims: { tenantId: parsed.t, userId: parsed.u, exp: parsed.exp } };
 }
 
-/** Who is calling, once authenticated. A user principal acts for its own user only. */
+/**
+ * Who is calling, once authenticated. A user principal acts for its own user only: a user token, or an agent session
+ * (`agentSessionId` set), which acts for its user within its narrowing and never approves anything.
+ */
 export type Principal =
   | { kind: "api_key"; tenantId: string; apiKeyId: string; scopes: readonly string[] }
-  | { kind: "user"; tenantId: string; userId: string; expiresAt: number };
+  | { kind: "user"; tenantId: string; userId: string; expiresAt: number; agentSessionId?: string };
 
 export function actorOf(principal: Principal): string {
-  return principal.kind === "api_key" ? `api_key:${principal.apiKeyId}` : `user:${principal.userId}`;
+  if (principal.kind === "api_key") return `api_key:${principal.apiKeyId}`;
+  return principal.agentSessionId === undefined ? `user:${principal.userId}` : `agent_session:${principal.agentSessionId}`;
 }
 
 /** Reads "Bearer <credential>" from an Authorization header. */

@@ -106,6 +106,14 @@ export const configSchema = z.object({
   TOOLKIT_CACHE_TTL_SECONDS: positiveInt.default(300),
   /** How long past its TTL a cached catalogue entry may still be served when Composio is down. */
   TOOLKIT_CACHE_STALE_SECONDS: positiveInt.default(86_400),
+  /** How long an agent session lasts when its creator gives no ttl_seconds, and the longest one may ask. */
+  AGENT_SESSION_TTL_SECONDS: positiveInt.default(3_600),
+  AGENT_SESSION_MAX_TTL_SECONDS: positiveInt.max(30 * 86_400).default(7 * 86_400),
+  /**
+   * How long an MCP tools/call waits for a sign-in or an approval (the client was shown the link through elicitation)
+   * before it answers that the execution is still waiting; the agent can then ask again with kronos_get_execution.
+   */
+  MCP_PARKED_WAIT_SECONDS: positiveInt.max(3_600).default(120),
   /** Largest `?wait=` of POST tools/execute. */
   EXECUTE_MAX_WAIT_SECONDS: positiveInt.max(60).default(30),
   /** Largest `params` of a tool execution (bytes of JSON); larger is 413 before anything is queued. */

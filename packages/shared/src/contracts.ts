@@ -6,6 +6,7 @@ export * from "./domain.js";
 export { ERROR_STATUS, type ErrorBody, type ErrorCode } from "./errors.js";
 export * from "./events/feed-messages.js";
 export * from "./events/schemas.js";
+export * from "./http/agent-sessions.js";
 export * from "./http/api-keys.js";
 export * from "./http/audit-logs.js";
 export * from "./http/auth-configs.js";

@@ -8,6 +8,11 @@ export const API_KEY_PREFIX = "kc_";
 /** Signed user tokens for browsers: "kcu." + payload + "." + HMAC. */
 export const USER_TOKEN_PREFIX = "kcu.";
 
+/**
+ * Agent session tokens, the bearer of `/mcp`: "kas_" + 32 random bytes. Only their SHA-256 is stored, like API keys'.
+ */
+export const AGENT_SESSION_TOKEN_PREFIX = "kas_";
+
 export type CredentialKind = "api_key" | "user";
 
 /** Which kind of credential a string is by its prefix (not whether it is valid: only the server can tell). */

@@ -1,3 +1,4 @@
+export * from "./agent-session-revocations.js";
 export * from "./api-key-revocations.js";
 export * from "./auth.js";
 export * from "./auth-config-rules.js";

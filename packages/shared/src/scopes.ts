@@ -9,6 +9,7 @@ export const SCOPES = [
   "auth_configs",
   "catalogue",
   "sessions",
+  "agent_sessions",
   "policies",
   "webhooks",
   "triggers",

@@ -11,6 +11,7 @@ import {
   instrumentHttp,
   instrumentQueues,
   type Logger,
+  onAgentSessionRevoked,
   onApiKeyRevoked,
   publicFeedUrl,
   RateBudget,
@@ -27,6 +28,7 @@ import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { startParkedSweeper } from "./lib/parked-sweeper.js";
 import { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
 import { ToolPolicyCache } from "./lib/tool-policies.js";
+import { OpenCalls } from "./mcp/open-calls.js";
 import { API_KEY_CACHE_DEFAULTS, ApiKeyCache, type ApiKeyCacheOptions, authPlugin } from "./plugins/auth.js";
 import { consoleDistDir, consolePlugin } from "./plugins/console.js";
 import { inputHygienePlugin } from "./plugins/input-hygiene.js";
@@ -36,6 +38,7 @@ import { securityPlugin } from "./plugins/security.js";
 import { swaggerPlugin } from "./plugins/swagger.js";
 import { createGatewayQueues, queueEmitters } from "./queues.js";
 import { adminRoutes } from "./routes/admin.js";
+import { agentSessionRoutes } from "./routes/agent-sessions.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { auditLogRoutes } from "./routes/audit-logs.js";
 import { authConfigRoutes } from "./routes/auth-configs.js";
@@ -46,6 +49,7 @@ import { connectionOpRoutes } from "./routes/connection-ops.js";
 import { connectionRoutes } from "./routes/connections.js";
 import { executionRoutes } from "./routes/executions.js";
 import { healthRouteOptions, healthRoutes, metricsRouteOptions } from "./routes/health.js";
+import { mcpRoutes } from "./routes/mcp.js";
 import { policyRoutes } from "./routes/policies.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { toolRoutes } from "./routes/tools.js";
@@ -69,6 +73,8 @@ export interface GatewayDeps {
   consoleDir?: string;
   /** How often parked executions past their time are ended EXPIRED (10 s by default). */
   parkedSweepMs?: number;
+  /** How often an MCP call waiting for a sign-in or an approval reads its execution (500 ms by default). */
+  mcpPollMs?: number;
 }
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -133,7 +139,15 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   const subscriber = deps.redis.duplicate(blockingOptionsOf(deps.redis));
   subscriber.on("error", (error) => app.log.warn({ err: error }, "revocation subscriber error"));
   const unsubscribe = await onApiKeyRevoked(subscriber, config.REDIS_KEY_PREFIX, ({ keyHash }) => apiKeyCache.forget(keyHash));
+  // The MCP calls this instance holds open: a revoked agent session's end at once (its next requests are refused by
+  // their Postgres lookup on any instance), and all of them answer what they have when the gateway stops.
+  const openCalls = new OpenCalls();
+  const unsubscribeSessions = await onAgentSessionRevoked(subscriber, config.REDIS_KEY_PREFIX, ({ sessionId }) =>
+    openCalls.abortSession(sessionId),
+  );
+  app.addHook("preClose", async () => openCalls.abortAll());
   app.addHook("onClose", async () => {
+    await unsubscribeSessions();
     await unsubscribe();
     await subscriber.quit().catch(() => subscriber.disconnect());
   });
@@ -177,6 +191,8 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(executionRoutes, { ctx });
   await app.register(policyRoutes, { ctx });
   await app.register(toolRoutes, { ctx });
+  await app.register(agentSessionRoutes, { ctx });
+  await app.register(mcpRoutes, { ctx, openCalls, pollMs: deps.mcpPollMs });
   await app.register(triggerRoutes, { ctx });
   await app.register(webhookEndpointRoutes, { ctx });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });

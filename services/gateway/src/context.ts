@@ -50,7 +50,22 @@ export interface GatewayQueues {
 export interface AdminPrincipal {
   kind: "admin";
 }
-export type GatewayPrincipal = Principal | AdminPrincipal;
+/**
+ * An agent session's bearer (`/mcp` only): one user of one tenant, within the session's narrowing. Routes turn it
+ * into a user principal (`agentPrincipal`) for the use cases.
+ */
+export interface AgentSessionPrincipal {
+  kind: "agent_session";
+  tenantId: string;
+  userId: string;
+  sessionId: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  /** Null: no narrowing of that kind. */
+  toolkits: string[] | null;
+  tools: string[] | null;
+}
+export type GatewayPrincipal = Principal | AdminPrincipal | AgentSessionPrincipal;
 export type PrincipalKind = GatewayPrincipal["kind"];
 
 /** Options of every route plugin. */

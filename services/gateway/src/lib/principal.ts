@@ -1,11 +1,31 @@
 import { AppError, type Principal } from "@kronos/shared";
 import type { FastifyRequest } from "fastify";
+import type { AgentSessionPrincipal } from "../context.js";
 
 /** The tenant principal of a route that accepts only API keys and user tokens. */
 export function tenantPrincipal(request: FastifyRequest): Principal {
   const principal = request.principal;
-  if (!principal || principal.kind === "admin") throw new AppError("UNAUTHENTICATED", "A tenant credential is required");
+  if (!principal || principal.kind === "admin" || principal.kind === "agent_session")
+    throw new AppError("UNAUTHENTICATED", "A tenant credential is required");
   return principal;
+}
+
+/** The session of a route that accepts only agent session tokens (`/mcp`). */
+export function agentSessionOf(request: FastifyRequest): AgentSessionPrincipal {
+  const principal = request.principal;
+  if (principal?.kind !== "agent_session") throw new AppError("UNAUTHENTICATED", "An agent session token is required");
+  return principal;
+}
+
+/** What the use cases see of an agent session: its user, acting through the session (audited as the session). */
+export function agentPrincipal(session: AgentSessionPrincipal): Principal {
+  return {
+    kind: "user",
+    tenantId: session.tenantId,
+    userId: session.userId,
+    expiresAt: Math.floor(session.expiresAt / 1000),
+    agentSessionId: session.sessionId,
+  };
 }
 
 /**

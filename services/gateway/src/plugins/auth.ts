@@ -1,6 +1,7 @@
 import type { PrismaClient } from "@kronos/db";
 import { globalPlugin } from "@kronos/service-kit";
 import {
+  AGENT_SESSION_TOKEN_PREFIX,
   API_KEY_PREFIX,
   AppError,
   apiKeyUsable,
@@ -16,7 +17,7 @@ import {
   verifyUserToken,
 } from "@kronos/shared";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { AdminPrincipal, GatewayPrincipal, PrincipalKind } from "../context.js";
+import type { AdminPrincipal, AgentSessionPrincipal, GatewayPrincipal, PrincipalKind } from "../context.js";
 
 export interface AuthOptions {
   prisma: PrismaClient;
@@ -149,7 +150,12 @@ export class ApiKeyCache {
   }
 }
 
-const KIND_NAMES: Record<PrincipalKind, string> = { api_key: "an API key", user: "a user token", admin: "the admin token" };
+const KIND_NAMES: Record<PrincipalKind, string> = {
+  api_key: "an API key",
+  user: "a user token",
+  admin: "the admin token",
+  agent_session: "an agent session token",
+};
 
 /**
  * Reads `Authorization: Bearer <credential>` on every route that declares `config.auth` (the principals it
@@ -203,7 +209,8 @@ function authenticateFor(accepted: readonly PrincipalKind[], scope: Scope | unde
     };
     const known = knownPrincipal(credential, options);
     if (known !== undefined) return admit(known);
-    lookUpApiKey(credential, options, request.ip).then(admit, done);
+    const lookUp = credential.startsWith(AGENT_SESSION_TOKEN_PREFIX) ? lookUpAgentSession : lookUpApiKey;
+    lookUp(credential, options, request.ip).then(admit, done);
   };
 }
 
@@ -223,6 +230,7 @@ function knownPrincipal(credential: string, options: AuthOptions): GatewayPrinci
     const owner = options.apiKeyCache?.peek(hashApiKey(credential));
     return owner ? apiKeyPrincipal(owner) : undefined;
   }
+  if (credential.startsWith(AGENT_SESSION_TOKEN_PREFIX)) return undefined;
   if (credential.startsWith(USER_TOKEN_PREFIX)) {
     const check = verifyUserToken(credential, options.sessionSecret);
     if (!check.ok) return null;
@@ -247,4 +255,32 @@ async function lookUpApiKey(credential: string, options: AuthOptions, ip?: strin
   const guard = options.unknownKeys;
   const owner = guard && ip !== undefined ? await guard.lookUp(ip, keyHash, cached) : await cached();
   return owner ? apiKeyPrincipal(owner) : null;
+}
+
+/**
+ * An agent session token: read from Postgres on every request, never cached in a process, so that a revocation (or
+ * the end of its time) is in force on every instance at once. Unknown tokens count against the same per-IP guard as
+ * unknown API keys.
+ */
+async function lookUpAgentSession(credential: string, options: AuthOptions, ip?: string): Promise<GatewayPrincipal | null> {
+  const tokenHash = hashApiKey(credential);
+  const load = async () => {
+    const found = await options.prisma.agentSession.findUnique({
+      where: { tokenHash },
+      select: { id: true, tenantId: true, userId: true, toolkits: true, tools: true, expiresAt: true, revokedAt: true },
+    });
+    return found && found.revokedAt === null && found.expiresAt.getTime() > Date.now() ? found : null;
+  };
+  const guard = options.unknownKeys;
+  const session = guard && ip !== undefined ? await guard.lookUp(ip, tokenHash, load) : await load();
+  if (!session) return null;
+  return {
+    kind: "agent_session",
+    tenantId: session.tenantId,
+    userId: session.userId,
+    sessionId: session.id,
+    expiresAt: session.expiresAt.getTime(),
+    toolkits: session.toolkits.length > 0 ? session.toolkits : null,
+    tools: session.tools.length > 0 ? session.tools : null,
+  } satisfies AgentSessionPrincipal;
 }

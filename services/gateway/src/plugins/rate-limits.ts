@@ -41,6 +41,7 @@ export const rateLimitPlugin = globalPlugin<RateLimitOptions>("rate-limits", asy
       const principal = request.principal;
       if (!principal || principal.kind === "admin") return options.ipPerMinute;
       const limits = await options.tenantLimits.limitsOf(principal.tenantId);
+      // An agent session acts for its user: it counts against the user's limit.
       return principal.kind === "api_key" ? limits.api_key_per_minute : limits.user_per_minute;
     },
     errorResponseBuilder: (_request, context) =>

@@ -3,7 +3,7 @@ import { API_SECURITY_HEADERS, globalPlugin } from "@kronos/service-kit";
 import helmet from "helmet";
 
 /** CORS origins from a comma-separated list; none by default (browsers then get no CORS headers). */
-function corsOrigins(list: string): string[] {
+export function corsOrigins(list: string): string[] {
   return list
     .split(",")
     .map((origin) => origin.trim())
@@ -67,7 +67,16 @@ export const securityPlugin = globalPlugin<{ corsOrigins: string }>("security", 
   await app.register(cors, {
     origin: origins,
     methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    allowedHeaders: ["authorization", "content-type", "x-request-id", "idempotency-key"],
-    exposedHeaders: ["x-request-id", "location", "x-cache", "idempotent-replay", "retry-after"],
+    // The MCP headers too, for browser-based MCP clients on an allowed origin (/mcp).
+    allowedHeaders: [
+      "authorization",
+      "content-type",
+      "x-request-id",
+      "idempotency-key",
+      "mcp-session-id",
+      "mcp-protocol-version",
+      "last-event-id",
+    ],
+    exposedHeaders: ["x-request-id", "location", "x-cache", "idempotent-replay", "retry-after", "mcp-session-id", "www-authenticate"],
   });
 });

@@ -111,6 +111,9 @@ export async function decideExecution(
   executionId: string,
   decision: { approve: boolean; argumentsHash?: string | undefined; reason?: string | undefined },
 ): Promise<ExecutionView> {
+  // An agent never approves its own calls: approving is a person's act (the user's token, or a permitted API key).
+  if (principal.kind === "user" && principal.agentSessionId !== undefined)
+    throw new AppError("FORBIDDEN", "An agent session may not approve or deny");
   const row = await ownExecution(ctx, principal, executionId);
   if (principal.kind === "api_key" && !(await ctx.policies.matcher(principal.tenantId, row.userId)).policy.api_key_may_approve) {
     throw new AppError("FORBIDDEN", "The tool policy lets only the user approve or deny (api_key_may_approve is false)");
