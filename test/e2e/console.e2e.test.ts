@@ -247,6 +247,8 @@ describe("the console", () => {
     const inbox = page.getByRole("list", { name: "Executions waiting for approval" });
     const request = inbox.getByRole("listitem").filter({ hasText: "LINEAR_CREATE_LINEAR_ISSUE" });
     await request.waitFor(); // from the feed, without a reload
+    // The approver sees what the approval covers.
+    await request.getByRole("region", { name: "Arguments of LINEAR_CREATE_LINEAR_ISSUE" }).getByText("From the inbox").waitFor();
     await scan(page, "approvals");
     await request.getByLabel(/^Reason/).fill("Looks right");
     await request.getByRole("button", { name: "Approve" }).click();
@@ -261,6 +263,39 @@ describe("the console", () => {
           ).body.status,
       )
       .toBe("SUCCEEDED");
+    expect((await api(system.gatewayUrl, "DELETE", "/api/v1/policies/tools", { token: tenant.apiKey })).status).toBe(200);
+  });
+
+  it("pages through the approvals inbox when more executions wait than one page holds", async () => {
+    const policy = await api(system.gatewayUrl, "PUT", "/api/v1/policies/tools", {
+      token: tenant.apiKey,
+      body: { require_approval: { tools: ["LINEAR_CREATE_*"] }, api_key_may_approve: true },
+    });
+    expect(policy.status).toBe(200);
+    const ids: string[] = [];
+    for (let n = 0; n < 21; n += 1) {
+      const parked = await api<{ execution_id: string; status: string }>(system.gatewayUrl, "POST", "/api/v1/composio/tools/execute", {
+        token: tenant.apiKey,
+        body: { user_id: "alice", action_name: "LINEAR_CREATE_LINEAR_ISSUE", params: { team_id: "team_1", title: `Paged ${n}` } },
+      });
+      expect(parked.body.status).toBe("AWAITING_APPROVAL");
+      ids.push(parked.body.execution_id);
+    }
+    await page.getByRole("link", { name: "Approvals" }).click();
+    await page.getByRole("heading", { name: "Approvals", level: 1 }).waitFor();
+    const inbox = page.getByRole("list", { name: "Executions waiting for approval" });
+    const pages = page.getByRole("group", { name: "Pages of executions waiting for approval" });
+    await expect.poll(() => inbox.getByRole("listitem").count()).toBe(20);
+    await inbox.getByRole("listitem").filter({ hasText: "Paged 20" }).waitFor(); // newest first
+    await pages.getByRole("button", { name: "Older" }).click();
+    await inbox.getByRole("listitem").filter({ hasText: "Paged 0" }).waitFor();
+    await expect.poll(() => inbox.getByRole("listitem").count()).toBe(1);
+    expect(await pages.getByRole("button", { name: "Older" }).isDisabled()).toBe(true);
+    await pages.getByRole("button", { name: "Newer" }).click();
+    await expect.poll(() => inbox.getByRole("listitem").count()).toBe(20);
+    for (const id of ids)
+      expect((await api(system.gatewayUrl, "POST", `/api/v1/composio/executions/${id}/cancel`, { token: tenant.apiKey })).status).toBe(200);
+    await page.getByText("Nothing waits for an approval.").waitFor();
     expect((await api(system.gatewayUrl, "DELETE", "/api/v1/policies/tools", { token: tenant.apiKey })).status).toBe(200);
   });
 

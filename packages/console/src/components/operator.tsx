@@ -46,13 +46,14 @@ export function SecretOnce({ label, value, onDismiss }: { label: string; value: 
 }
 
 /** Cursor paging: the cursors of the pages seen so far (the first page has none), to go older and back newer. */
-export function useCursorPages() {
+export function useCursorPages(label?: string) {
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   return {
     cursor: cursors.at(-1),
     reset: () => setCursors([undefined]),
+    // A page with several lists names each pager, so that its buttons say which list they page.
     pager: (next: string | null | undefined) => (
-      <div className="actions-row">
+      <div className="actions-row" {...(label ? { role: "group", "aria-label": label } : {})}>
         <button type="button" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>
           Newer
         </button>{" "}

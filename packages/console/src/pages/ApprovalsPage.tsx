@@ -3,20 +3,26 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import type { z } from "zod";
 import { query } from "../api/client";
-import { Empty, ErrorNotice, Loading } from "../components/common";
+import { Empty, ErrorNotice, JsonView, Loading } from "../components/common";
 import { TextField } from "../components/fields";
+import { useCursorPages } from "../components/operator";
 import { useFeedEvents } from "../feed";
 import { useSignedIn } from "../session";
 
 type ExecutionPage = z.infer<typeof executionPageSchema>;
 const INBOX_KEY = ["executions-inbox"] as const;
 
-/** The parked executions with one status (a user token: its own; an API key: the tenant's), newest first. */
-function useParked(status: ExecutionStatus) {
+/** How many parked executions a list shows at once; "Older" pages through the rest. */
+const PAGE_SIZE = 20;
+
+/** One page of the parked executions with one status (a user token: its own; an API key: the tenant's), newest first. */
+function useParked(status: ExecutionStatus, cursor: string | undefined) {
   const { api } = useSignedIn();
   return useQuery({
-    queryKey: [...INBOX_KEY, status],
-    queryFn: async () => (await api.request<ExecutionPage>("GET", `/composio/executions${query({ status, limit: 100 })}`)).body,
+    queryKey: [...INBOX_KEY, status, cursor],
+    queryFn: async () =>
+      (await api.request<ExecutionPage>("GET", `/composio/executions${query({ status, cursor, limit: PAGE_SIZE })}`)).body,
+    placeholderData: (previous) => previous,
   });
 }
 
@@ -31,8 +37,10 @@ export function ApprovalsPage() {
   const refresh = () => void client.invalidateQueries({ queryKey: INBOX_KEY });
   useFeedEvents(EVENT_TYPES.executionApprovalRequested, refresh);
   useFeedEvents(EVENT_TYPES.executionStatus, refresh);
-  const approvals = useParked("AWAITING_APPROVAL");
-  const signIns = useParked("AWAITING_AUTH");
+  const approvalPages = useCursorPages("Pages of executions waiting for approval");
+  const signInPages = useCursorPages("Pages of executions waiting for a sign-in");
+  const approvals = useParked("AWAITING_APPROVAL", approvalPages.cursor);
+  const signIns = useParked("AWAITING_AUTH", signInPages.cursor);
   const id = useId();
   return (
     <div className="page">
@@ -54,6 +62,7 @@ export function ApprovalsPage() {
             ))}
           </ul>
         )}
+        {approvals.data && approvalPages.pager(approvals.data.next_cursor)}
       </section>
       <section aria-labelledby={`${id}-sign-ins`}>
         <h2 id={`${id}-sign-ins`}>Waiting for a sign-in</h2>
@@ -77,6 +86,7 @@ export function ApprovalsPage() {
             ))}
           </ul>
         )}
+        {signIns.data && signInPages.pager(signIns.data.next_cursor)}
       </section>
     </div>
   );
@@ -105,6 +115,8 @@ function ApprovalRequest({ execution }: { execution: ExecutionView }) {
         {expires ? `; expires ${new Date(expires).toLocaleString()}` : ""}
         {execution.approval?.rules.length ? `; rule ${execution.approval.rules.join(", ")}` : ""}
       </p>
+      {/* What the approval covers, exactly (secret values shown as [REDACTED]): the approve call sends its hash. */}
+      {execution.approval?.arguments && <JsonView value={execution.approval.arguments} label={`Arguments of ${execution.action_name}`} />}
       <TextField label={`Reason for ${execution.action_name} (optional)`} value={reason} maxLength={1000} onChange={setReason} />
       <div className="actions-row">
         <button type="button" className="primary" disabled={decide.isPending} onClick={() => decide.mutate("approve")}>

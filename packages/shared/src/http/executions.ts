@@ -35,6 +35,8 @@ export const executionApprovalSchema = z.object({
   expires_at: z.iso.datetime().nullable(),
   rules: z.array(z.string()),
   arguments_hash: z.string().nullable(),
+  /** The arguments to approve, values the tool's schema marks secret redacted ("[REDACTED]"). */
+  arguments: z.record(z.string(), z.unknown()).nullable(),
   decided_by: z.string().nullable(),
   decided_at: z.iso.datetime().nullable(),
 });

@@ -34,6 +34,7 @@ export function toExecutionView(row: Execution, authorization?: ExecutionAuthori
             expires_at: row.parkedUntil?.toISOString() ?? null,
             rules: row.approvalRules,
             arguments_hash: row.argumentsHash,
+            arguments: (row.approvalArguments as Record<string, unknown> | null) ?? null,
             decided_by: row.decidedBy,
             decided_at: row.decidedAt?.toISOString() ?? null,
           },

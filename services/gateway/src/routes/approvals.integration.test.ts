@@ -97,7 +97,12 @@ describe("approvals", () => {
       approval: { rules: ["tool:NOTION_CREATE_*"], expires_at: expect.any(String) },
     });
     expect(await countJobs(h.config, h.redis, QUEUES.toolExecution)).toBe(jobsBefore);
-    expect((await read(id)).status).toBe("AWAITING_APPROVAL");
+    // Whoever reads the parked execution sees what the approval covers, the secret redacted.
+    expect(await read(id)).toMatchObject({
+      status: "AWAITING_APPROVAL",
+      approval: { arguments: { parent_id: "p1", title: "Plan", integration_token: "[REDACTED]" } },
+    });
+    expect(JSON.stringify(parked.json())).not.toContain("ntn_secret_value_123");
 
     const [status, requested] = await eventsOf(acme.tenantId, id);
     expect(status).toMatchObject({

@@ -48,6 +48,7 @@ export async function parkForApproval(ctx: GatewayContext, job: ExecuteToolJob, 
         requestedBy: job.actor,
         parkedUntil: expiresAt,
         argumentsHash: hash,
+        approvalArguments: shown as object,
         approvalRules: rules,
       },
     });
