@@ -30,6 +30,8 @@ export interface LatencyRun {
   max: number;
   sent: number;
   received: number;
+  /** The window the CPU shares cover (the sends and the stragglers' wait). */
+  elapsedMs: number;
   /** HTTP answers other than 200 (ours) or failed sends. */
   failed: number;
   cpu: Record<string, number>;
@@ -55,6 +57,7 @@ export async function measure(
   const sentAt = new Map<string, number>();
   let failed = 0;
   const cpu = new CpuWindow(cpuOf);
+  const started = performance.now();
   const outcome = await paced(rate, seconds, async (i) => {
     const key = `${run}:${i}`;
     sentAt.set(key, performance.now());
@@ -76,7 +79,16 @@ export async function measure(
   const latencies = [...sentAt.entries()].filter(([k]) => inbox.arrivals.has(k)).map(([k, at]) => (inbox.arrivals.get(k) as number) - at);
   for (const k of sentAt.keys()) inbox.arrivals.delete(k);
   const s = summarize(latencies);
-  return { p50: s.p50, p99: s.p99, max: s.max, sent: sentAt.size, received: latencies.length, failed, cpu: cpuShares };
+  return {
+    p50: s.p50,
+    p99: s.p99,
+    max: s.max,
+    sent: sentAt.size,
+    received: latencies.length,
+    elapsedMs: performance.now() - started,
+    failed,
+    cpu: cpuShares,
+  };
 }
 
 export interface OursFeed {

@@ -166,10 +166,16 @@ export const configSchema = z.object({
   WEBHOOK_SECRET_GRACE_HOURS: z.coerce.number().min(0).default(24),
   /** One attempt's time limit (connecting, sending and reading the answer). */
   WEBHOOK_TIMEOUT_MS: positiveInt.max(10_000).default(10_000),
-  /** Attempts in flight at once per worker process, all endpoints together, and per endpoint. */
+  /**
+   * Attempts in flight at once per worker process, all endpoints together (the lane's first attempts, and as many
+   * again for retries), and per endpoint across every worker process (counted in Redis).
+   */
   WEBHOOK_DELIVERY_CONCURRENCY: positiveInt.max(1_000).default(100),
   WEBHOOK_ENDPOINT_CONCURRENCY: positiveInt.max(100).default(10),
-  /** How often each worker looks for due deliveries whose job is missing (and re-enqueues them). */
+  /**
+   * How often each worker looks for due deliveries whose job or lane entry is missing (and re-enqueues them); the
+   * lane leaves rows due for more than half of it to the sweeper.
+   */
   WEBHOOK_SWEEP_INTERVAL_MS: positiveInt.default(30_000),
   /** Audit records older than this many days are deleted by the gateway's retention sweep; 0 keeps them forever. */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).default(365),

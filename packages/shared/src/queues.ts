@@ -22,7 +22,7 @@ export const QUEUES = {
   sweeper: "accepted-sweeper",
   /** create, enable, disable, update, delete: a trigger at Composio and its row. */
   triggerOps: "trigger-ops",
-  /** One job per (event, endpoint): an attempt to deliver an outbound webhook (see webhooks-out/outbox.ts). */
+  /** Attempts of outbound webhooks that wait (retries, a busy endpoint) or were recovered; first attempts go by the lane (webhooks-out/lane.ts). */
   webhookDelivery: "webhook-delivery",
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];

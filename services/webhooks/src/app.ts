@@ -129,7 +129,6 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   );
   // Shares the caller's Redis connection (BullMQ does not close a connection it was given).
   const webhookQueue = createQueue("webhookEvent", { connection: redis, prefix: config.REDIS_KEY_PREFIX });
-  const webhookDeliveryQueue = createQueue("webhookDelivery", { connection: redis, prefix: config.REDIS_KEY_PREFIX });
   app.decorate("feedHub", hub);
   app.decorate("webhookQueue", webhookQueue);
   app.decorate("metrics", metrics);
@@ -172,7 +171,6 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
     await hub.stop();
     await unsubscribeRevocations?.();
     await webhookQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the webhook queue failed"));
-    await webhookDeliveryQueue.close().catch((error: unknown) => app.log.error({ err: error }, "closing the delivery queue failed"));
     if (ownsSubscriber) await subscriber.quit().catch(() => subscriber.disconnect());
     // After the sockets closed (preClose): this instance's sockets stop counting at once.
     await caps.stop();
@@ -191,7 +189,11 @@ export async function buildWebhooksApp(deps: WebhooksDeps): Promise<FastifyInsta
   const bus = deps.bus ?? new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
   if (!deps.bus) {
     // Trigger messages published here reach the tenant's webhook endpoints too: their outbox rows are written here.
-    const outbox = new WebhookOutbox(sql, webhookDeliveryQueue);
+    const outbox = new WebhookOutbox(sql, {
+      redis,
+      prefix: config.REDIS_KEY_PREFIX,
+      onLaneError: (error) => app.log.warn({ err: error }, "could not push webhook deliveries on the lane; the sweeper will deliver them"),
+    });
     (bus as EventBus).afterPublish((event, draft) => outbox.record(event, draft.tenantId));
   }
   await app.register(composioWebhookRoutes, { config, prisma, sql, queue: webhookQueue, bus, metrics });

@@ -1,6 +1,5 @@
 import type { Sql } from "@kronos/db";
-import { WEBHOOK_OUTCOME_APPLIED } from "@kronos/shared";
-import { BatchQueue } from "./batch-queue.js";
+import { BatchQueue, WEBHOOK_OUTCOME_APPLIED } from "@kronos/shared";
 
 /** One delivery to store. */
 export interface WebhookRow {

@@ -5,7 +5,6 @@ import {
   createComposioClient,
   createLogger,
   createMetricsRegistry,
-  createQueue,
   createRedis,
   EventBus,
   loadConfigOrExit,
@@ -26,8 +25,11 @@ const redis = createRedis(config.REDIS_URL);
 const bus = new EventBus(redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
 // Every event published here (connection, execution, bulk, trigger events) also gets its outbox rows: wired before
 // any job runs, so no event misses its webhook deliveries.
-const deliveryQueue = createQueue("webhookDelivery", { connection: redis, prefix: config.REDIS_KEY_PREFIX });
-const outbox = new WebhookOutbox(sql, deliveryQueue);
+const outbox = new WebhookOutbox(sql, {
+  redis,
+  prefix: config.REDIS_KEY_PREFIX,
+  onLaneError: (error) => logger.warn({ err: error }, "could not push webhook deliveries on the lane; the sweeper will deliver them"),
+});
 bus.afterPublish((event, draft) => outbox.record(event, draft.tenantId));
 // Every Composio call of every process (the gateway's too) counts against one budget in Redis: however many
 // workers run, the organisation's limit is not exceeded.
@@ -48,7 +50,12 @@ const workers = await startWorkers({
   metrics: registry,
 });
 // Deliveries whose job was lost (a killed worker, a Redis restart) are re-enqueued from their outbox rows.
-const sweeper = startWebhookSweeper({ sql, queue: deliveryQueue, intervalMs: config.WEBHOOK_SWEEP_INTERVAL_MS, logger });
+const sweeper = startWebhookSweeper({
+  sql,
+  queue: workers.queues.webhookDelivery,
+  intervalMs: config.WEBHOOK_SWEEP_INTERVAL_MS,
+  logger,
+});
 const health = buildHealthServer({ metrics: { registry, adminToken: config.ADMIN_TOKEN }, logger });
 await health.listen({ host: config.HOST, port: config.WORKER_PORT });
 logger.info({ host: config.HOST, port: config.WORKER_PORT }, "worker listening");
@@ -78,8 +85,6 @@ stopOnSignals({
     // up again when a worker runs with Redis back. Nothing is lost.
     const away = await Promise.race([workers.close().then(() => false), redisUnreachable()]);
     if (away) logger.warn("Redis is unreachable while stopping: not waiting for active jobs");
-    if (away) void deliveryQueue.close().catch(() => {});
-    else await deliveryQueue.close();
     await health.close();
     await database.close();
     if (away) redis.disconnect();

@@ -21,7 +21,7 @@ import type { Queue, Worker } from "bullmq";
 import type { JobContext } from "./jobs/context.js";
 import { describeError } from "./jobs/failure-policy.js";
 import { JOB_HANDLERS } from "./jobs/handlers.js";
-import { checkRegistry, type JobRegistry } from "./jobs/registry.js";
+import { checkRegistry, type JobHandler, type JobRegistry } from "./jobs/registry.js";
 import { startJobWorker } from "./jobs/run-job.js";
 import { startSweeper } from "./sweeper/start.js";
 
@@ -99,6 +99,10 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
 
   const metrics = deps.metrics ? jobMetrics(deps.metrics) : null;
   const workers: Worker[] = QUEUE_KEYS.map((key) => startJobWorker(key, registry[key] as never, ctx, { connection: connect(), metrics }));
+  const companions = QUEUE_KEYS.flatMap((key) => {
+    const handler = registry[key] as JobHandler;
+    return handler.alongside ? [handler.alongside(ctx, connect())] : [];
+  });
   for (const queue of allQueues) {
     queue.on("error", (error) => logger.error({ queue: queue.name, err: describeError(error) }, "queue error"));
   }
@@ -122,16 +126,18 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     queues,
     context: ctx,
     async pause() {
+      for (const companion of companions) companion.pause();
       await Promise.all(workers.map((w) => w.pause()));
     },
     resume() {
       for (const worker of workers) worker.resume();
+      for (const companion of companions) companion.resume();
     },
     close() {
       closing ??= (async () => {
         // Active jobs finish; what has not started stays in Redis for the next worker.
         sweeper.close();
-        await Promise.all(workers.map((w) => w.close()));
+        await Promise.all([...workers.map((w) => w.close()), ...companions.map((c) => c.close())]);
         await Promise.all(allQueues.map((q) => q.close()));
         await Promise.all(connections.map((c) => (c.status === "end" ? undefined : c.quit().catch(() => c.disconnect()))));
         logger.info("workers stopped");

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject, randomBytes } from "node:crypto";
 
 /** The Standard Webhooks secret format: "whsec_" + base64 of the key bytes (24 random bytes, as Svix makes them). */
 const SECRET_PREFIX = "whsec_";
@@ -10,6 +10,21 @@ export function generateEndpointSecret(): string {
 /** The HMAC key of a "whsec_..." secret: its base64 part, decoded (what Standard Webhooks verifiers do). */
 function keyBytes(secret: string): Buffer {
   return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, "base64");
+}
+
+// Keys by secret: a raw key given to createHmac becomes a new KeyObject on every call, which showed in profiles at
+// hundreds of deliveries a second. Bounded: cleared when full (a worker signs for a few endpoints at a time).
+const keys = new Map<string, KeyObject>();
+const MAX_KEYS = 1_000;
+
+function keyOf(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (key === undefined) {
+    if (keys.size >= MAX_KEYS) keys.clear();
+    key = createSecretKey(keyBytes(secret));
+    keys.set(secret, key);
+  }
+  return key;
 }
 
 /** The headers of one Standard Webhooks delivery. */
@@ -26,7 +41,7 @@ export interface StandardWebhookHeaders {
 export function signWebhook(secrets: readonly string[], id: string, timestampSeconds: number, body: string): StandardWebhookHeaders {
   const timestamp = String(timestampSeconds);
   const signatures = secrets.map(
-    (secret) => `v1,${createHmac("sha256", keyBytes(secret)).update(`${id}.${timestamp}.`).update(body).digest("base64")}`,
+    (secret) => `v1,${createHmac("sha256", keyOf(secret)).update(`${id}.${timestamp}.`).update(body).digest("base64")}`,
   );
   return { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": signatures.join(" ") };
 }

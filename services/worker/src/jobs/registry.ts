@@ -8,6 +8,7 @@ import {
   QUEUE_CONTRACTS,
   QUEUE_KEYS,
   type QueueKey,
+  type Redis,
 } from "@kronos/shared";
 import type { Job, WorkerOptions } from "bullmq";
 import type { JobContext } from "./context.js";
@@ -45,6 +46,17 @@ export interface JobHandler<K extends QueueKey = QueueKey> {
   endRecord?(data: ParsedJobDataOf<K>, failure: JobFailure, ctx: JobContext, log: Logger, recordCode?: string): Promise<void>;
   /** Called once the job is over (done or given up), e.g. to drop a secret from its data. */
   whenOver?(run: JobRun): Promise<void>;
+  /**
+   * A consumer of this capability's own that runs beside the queue's BullMQ worker, started and stopped with it
+   * (the webhook delivery lane), given a Redis connection of its own.
+   */
+  alongside?(ctx: JobContext, connection: Redis): AlongsideConsumer;
+}
+
+export interface AlongsideConsumer {
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
 }
 
 export type JobRegistry = { [K in QueueKey]: JobHandler<K> };

@@ -1,5 +1,6 @@
 import type { Sql } from "@kronos/db";
 import {
+  BatchQueue,
   type Config,
   type EndpointDisabledEventData,
   EVENT_TYPES,
@@ -18,12 +19,21 @@ export interface AttemptDeps {
   bus: EventBus;
   /** Replaced in tests. */
   post?: typeof postWebhook;
+  /** Where successes are written (`successRecorder`: many in one statement); without it, one statement each. */
+  recordSuccess?: (success: Success) => Promise<void>;
+}
+
+/** A 2xx answer, to be written on its delivery row. */
+export interface Success {
+  id: string;
+  statusCode: number;
+  latencyMs: number;
 }
 
 /** What the job does next: nothing (the row is final or was never there), or run again at `at` (epoch ms). */
 export type AttemptResult = { kind: "done" } | { kind: "later"; at: number };
 
-interface DueDelivery {
+export interface DueDelivery {
   id: string;
   status: string;
   attempts: number;
@@ -42,20 +52,36 @@ interface DueDelivery {
 // Prisma's DateTime columns hold UTC without a zone: every "now" in these statements is written the same way.
 const NOW = "timezone('UTC', now())";
 
+const COLUMNS = `d.id, d.status, d.attempts, d.event_id, d.body, d.next_attempt_at, d.tenant_id, e.id AS endpoint_id, e.url,
+       e.enabled, e.sealed_secret, e.previous_sealed_secret, e.previous_secret_expires_at`;
+
 const LOAD = `
-SELECT d.id, d.status, d.attempts, d.event_id, d.body, d.next_attempt_at, d.tenant_id, e.id AS endpoint_id, e.url, e.enabled,
-       e.sealed_secret, e.previous_sealed_secret, e.previous_secret_expires_at
+SELECT ${COLUMNS}
 FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
 WHERE d.id = $1::uuid`;
 
-/** A success clears the endpoint's failing streak (written at most once a minute while all goes well). */
-const RECORD_SUCCESS = `
-WITH d AS (
-  UPDATE webhook_deliveries SET status = 'SUCCEEDED', attempts = attempts + 1, last_status_code = $2, last_latency_ms = $3,
-         last_error = NULL, next_attempt_at = NULL, updated_at = ${NOW}
-  WHERE id = $1::uuid RETURNING endpoint_id)
+/**
+ * The lane's read: pending rows among the given ids whose attempt fell due less than $2 seconds ago. An older row
+ * is the sweeper's (it re-enqueues rows due for longer than its interval), so the lane and the sweeper do not both
+ * take a row that waited long in the lane (a backlog, a worker that was down).
+ */
+const LOAD_FRESH = `
+SELECT ${COLUMNS}
+FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+WHERE d.id = ANY($1::uuid[]) AND d.status = 'PENDING' AND d.next_attempt_at > ${NOW} - make_interval(secs => $2)`;
+
+/**
+ * Successes, many in one statement (one commit); each clears its endpoint's failing streak (written at most once a
+ * minute per endpoint while all goes well).
+ */
+const RECORD_SUCCESSES = `
+WITH s AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[]) AS s(id, status_code, latency_ms)),
+d AS (
+  UPDATE webhook_deliveries w SET status = 'SUCCEEDED', attempts = w.attempts + 1, last_status_code = s.status_code,
+         last_latency_ms = s.latency_ms, last_error = NULL, next_attempt_at = NULL, updated_at = ${NOW}
+  FROM s WHERE w.id = s.id RETURNING w.endpoint_id)
 UPDATE webhook_endpoints e SET failing_since = NULL, last_success_at = ${NOW}
-FROM d WHERE e.id = d.endpoint_id
+WHERE e.id IN (SELECT endpoint_id FROM d)
   AND (e.failing_since IS NOT NULL OR e.last_success_at IS NULL OR e.last_success_at < ${NOW} - interval '1 minute')`;
 
 /** A failure starts the endpoint's failing streak if none runs; answers when it started. */
@@ -84,16 +110,62 @@ function isRetryable(outcome: PostOutcome): boolean {
   return outcome.status === 429 || outcome.status >= 500;
 }
 
+function recordSuccesses(sql: Sql, successes: readonly Success[]): Promise<number> {
+  return sql.count({
+    name: "webhook-delivery-successes",
+    text: RECORD_SUCCESSES,
+    values: [successes.map((s) => s.id), successes.map((s) => s.statusCode), successes.map((s) => s.latencyMs)],
+  });
+}
+
+/**
+ * Successes written together: while a statement runs, the next successes wait and leave in one (under load, one
+ * commit serves many deliveries; alone, a success is written at once). Each caller's promise settles with its write.
+ */
+export function successRecorder(sql: Sql): (success: Success) => Promise<void> {
+  const batches = new BatchQueue<Success, undefined>(
+    async (items) => {
+      await recordSuccesses(sql, items);
+      return items.map(() => ({ ok: true as const, value: undefined }));
+    },
+    500,
+    1,
+  );
+  return (success) => batches.push(success);
+}
+
+/** One attempt of the delivery `deliveryId`: read, then `attemptLoaded`. */
+export async function attemptDelivery(
+  deps: AttemptDeps,
+  deliveryId: string,
+  answered: () => void = () => {},
+  now = Date.now(),
+): Promise<AttemptResult> {
+  const [row] = await deps.sql.rows<DueDelivery>({ name: "webhook-delivery-load", text: LOAD, values: [deliveryId] });
+  if (!row) return { kind: "done" };
+  return attemptLoaded(deps, row, answered, now);
+}
+
+/** The lane's rows (see LOAD_FRESH): those of `ids` still pending and due for less than `freshMs`. */
+export function loadFreshDeliveries(sql: Sql, ids: readonly string[], freshMs: number): Promise<DueDelivery[]> {
+  return sql.rows<DueDelivery>({ name: "webhook-delivery-load-fresh", text: LOAD_FRESH, values: [ids, freshMs / 1000] });
+}
+
 /**
  * One attempt of one delivery, recorded on its row: signed with the endpoint's secret (and the previous one during a
  * rotation's grace period), POSTed, and then SUCCEEDED, FAILED, or PENDING with the next attempt's time on the
  * retry schedule (Retry-After honoured). 410 disables the endpoint; so does failing without a success for
  * WEBHOOK_DISABLE_AFTER_HOURS; both publish `endpoint.disabled`.
  */
-export async function attemptDelivery(deps: AttemptDeps, deliveryId: string, now = Date.now()): Promise<AttemptResult> {
+export async function attemptLoaded(
+  deps: AttemptDeps,
+  row: DueDelivery,
+  /** Called once the endpoint has answered (or the POST failed), before the outcome is written: frees its slot. */
+  answered: () => void = () => {},
+  now = Date.now(),
+): Promise<AttemptResult> {
   const { config, sql } = deps;
-  const [row] = await sql.rows<DueDelivery>({ name: "webhook-delivery-load", text: LOAD, values: [deliveryId] });
-  if (row?.status !== "PENDING") return { kind: "done" };
+  if (row.status !== "PENDING") return { kind: "done" };
   if (!row.enabled) {
     await sql.count({ text: GIVE_UP, values: [row.id, "the endpoint is disabled"] });
     return { kind: "done" };
@@ -107,13 +179,19 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string, now
   if (row.previous_sealed_secret && previousUntil !== null && previousUntil > now)
     secrets.push(openSecret(row.previous_sealed_secret, key));
   const headers = signWebhook(secrets, row.event_id, Math.floor(now / 1000), row.body);
-  const outcome = await (deps.post ?? postWebhook)(new URL(row.url), { ...headers }, row.body, {
-    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-    policy: { allowPrivate: config.OUTBOUND_WEBHOOKS_ALLOW_PRIVATE },
-  });
+  let outcome: PostOutcome;
+  try {
+    outcome = await (deps.post ?? postWebhook)(new URL(row.url), { ...headers }, row.body, {
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      policy: { allowPrivate: config.OUTBOUND_WEBHOOKS_ALLOW_PRIVATE },
+    });
+  } finally {
+    answered();
+  }
 
   if (outcome.kind === "response" && outcome.status >= 200 && outcome.status < 300) {
-    await sql.count({ name: "webhook-delivery-success", text: RECORD_SUCCESS, values: [row.id, outcome.status, outcome.latencyMs] });
+    const success = { id: row.id, statusCode: outcome.status, latencyMs: outcome.latencyMs };
+    await (deps.recordSuccess ? deps.recordSuccess(success) : recordSuccesses(sql, [success]));
     return { kind: "done" };
   }
 

@@ -1,6 +1,8 @@
-import { decodeStreamEntry, EVENT_TYPES, eventKeys, generateEndpointSecret } from "@kronos/shared";
+import { decodeStreamEntry, EVENT_TYPES, eventKeys, generateEndpointSecret, webhookDeliveryJob, webhookLaneKey } from "@kronos/shared";
 import { deleteRedisPrefix, waitFor } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { endpointSlotsKey } from "./endpoint-slots.js";
+import { postWebhook } from "./post-webhook.js";
 import { DeliveriesHarness, Receiver, verified } from "./test-support.js";
 
 const h = new DeliveriesHarness();
@@ -30,6 +32,16 @@ describe("outbound webhooks", () => {
       return rows[0]?.status === "SUCCEEDED" && rows;
     });
     expect(row).toMatchObject({ attempts: 1, lastStatusCode: 204, eventId: event.id, nextAttemptAt: null });
+  });
+
+  it("records a burst of events together and delivers each once", async () => {
+    const { id, secret } = await h.endpoint(`${receiver.url}/burst`, { events: [EVENT_TYPES.executionCompleted] });
+    // Published at once: the outbox writes them in a few shared statements and pushes them on the lane together.
+    const events = await Promise.all(Array.from({ length: 60 }, (_, i) => h.publish(EVENT_TYPES.executionCompleted, { i })));
+    await waitFor(async () => (await statusOf(id)).filter((s) => s === "SUCCEEDED").length === 60, { what: "every delivery" });
+    // At least once: on a busy machine the sweeper may send one again (same webhook-id), never one less.
+    const delivered = new Set(receiver.at("/burst").map((hit) => verified(secret, hit).id));
+    expect(delivered).toEqual(new Set(events.map((e) => e.id)));
   });
 
   it("sends only the event types an endpoint asked for", async () => {
@@ -160,9 +172,9 @@ describe("outbound webhooks", () => {
     expect(await statusOf(fast.id)).toEqual(Array(40).fill("SUCCEEDED"));
   });
 
-  it("loses nothing when the worker dies mid-delivery: another takes the job over", async () => {
+  it("loses nothing when the worker dies mid-delivery: the sweeper hands its row to another", async () => {
     const { id } = await h.endpoint(`${receiver.url}/takeover`, { events: [EVENT_TYPES.triggerMessage] });
-    // This worker "dies" inside its attempt: its POST never ends, and it is closed without waiting.
+    // This worker "dies" inside its attempt (taken from the lane): its POST never ends, and it is abandoned.
     await h.worker.close();
     let started = 0;
     const dying = h.startWorker({
@@ -173,12 +185,36 @@ describe("outbound webhooks", () => {
     });
     await h.publish(EVENT_TYPES.triggerMessage, { n: 1 });
     await waitFor(() => started > 0, { what: "the attempt to start" });
+    await dying.close(true);
+    h.startWorker();
+    await waitFor(async () => (await statusOf(id))[0] === "SUCCEEDED", { what: "the takeover", timeoutMs: 20_000 });
+    expect(new Set(receiver.at("/takeover").map((hit) => hit.headers["webhook-id"])).size).toBe(1);
+  });
+
+  it("loses nothing when the worker dies in a retry: another takes the job over", async () => {
+    let calls = 0;
+    receiver.on("/retry-takeover", (_hit, response) => {
+      calls += 1;
+      response.writeHead(calls === 1 ? 503 : 204).end();
+    });
+    const { id } = await h.endpoint(`${receiver.url}/retry-takeover`, { events: [EVENT_TYPES.triggerMessage] });
+    await h.worker.close();
+    // The first attempt (the lane's) gets a 503; the retry is a BullMQ job, whose attempt never ends.
+    let hung = 0;
+    const dying = h.startWorker({
+      post: async (...args) => {
+        if (calls === 0) return postWebhook(...args);
+        hung += 1;
+        return new Promise(() => {});
+      },
+    });
+    await h.publish(EVENT_TYPES.triggerMessage, { n: 2 });
+    await waitFor(() => hung > 0, { what: "the retry to start" });
     // Closed without waiting for its job: it renews no lock, as if its process had been killed.
     await dying.close(true);
     h.startWorker();
     await waitFor(async () => (await statusOf(id))[0] === "SUCCEEDED", { what: "the takeover", timeoutMs: 20_000 });
-    // At least once: a busy machine may let the new worker's own lock lapse too, and deliver twice (same webhook-id).
-    expect(new Set(receiver.at("/takeover").map((hit) => hit.headers["webhook-id"])).size).toBe(1);
+    expect((await h.deliveriesOf(id))[0]).toMatchObject({ attempts: 2, lastStatusCode: 204 });
   });
 
   it("loses nothing when Redis loses every job: the sweeper re-enqueues from the outbox rows", async () => {
@@ -200,11 +236,46 @@ describe("outbound webhooks", () => {
     await h.worker.close();
     const event = await h.publish(EVENT_TYPES.bulkCompleted, { orphan: true });
     const [delivery] = await h.deliveriesOf(id);
+    // Its lane entry gone, its job queued as the API's retry queues it, then half lost.
+    await h.redis.del(webhookLaneKey(h.config.REDIS_KEY_PREFIX));
+    const { name, data, opts } = webhookDeliveryJob({ id: delivery!.id, endpointId: id });
+    await h.queue.add(name, data, opts);
     expect(await h.queue.getJobState(delivery!.id)).toBe("waiting");
     await h.redis.del(`${h.config.REDIS_KEY_PREFIX}:webhook-delivery:wait`);
     expect(await h.queue.getJobState(delivery!.id)).toBe("unknown");
     h.startWorker();
     await waitFor(async () => (await statusOf(id))[0] === "SUCCEEDED", { what: "the sweeper", timeoutMs: 20_000 });
     expect(receiver.at("/orphan").map((hit) => hit.headers["webhook-id"])).toEqual([event.id]);
+  });
+
+  it("holds an endpoint's bound across two worker processes", async () => {
+    const held: Array<() => void> = [];
+    let open = 0;
+    let mostOpen = 0;
+    receiver.on("/shared-slow", (_hit, response) => {
+      open += 1;
+      mostOpen = Math.max(mostOpen, open);
+      response.on("close", () => {
+        open -= 1;
+      });
+      held.push(() => response.writeHead(204).end());
+    });
+    const slow = await h.endpoint(`${receiver.url}/shared-slow`, { events: [EVENT_TYPES.executionCompleted] });
+    const first = h.worker;
+    const second = h.startWorker();
+    try {
+      for (let i = 0; i < 16; i += 1) await h.publish(EVENT_TYPES.executionCompleted, { i });
+      // Both processes pop the lane; together they hold WEBHOOK_ENDPOINT_CONCURRENCY (4) attempts, not 4 each.
+      await waitFor(() => open >= 4, { what: "the endpoint's slots to fill" });
+      await waitFor(async () => (await h.redis.zcard(endpointSlotsKey(h.config.REDIS_KEY_PREFIX, slow.id))) === 4);
+      expect(mostOpen).toBe(4);
+      receiver.on("/shared-slow", (_hit, response) => response.writeHead(204).end());
+      for (const release of held.splice(0)) release();
+      await waitFor(async () => (await statusOf(slow.id)).every((s) => s === "SUCCEEDED"), { timeoutMs: 30_000 });
+      expect(mostOpen).toBe(4);
+    } finally {
+      await second.close();
+      h.worker = first;
+    }
   });
 });

@@ -17,12 +17,12 @@ import {
   WebhookOutbox,
 } from "@kronos/shared";
 import { createTestTenant, deleteRedisPrefix, testConfig, testRedis } from "@kronos/testing";
-import type { Worker } from "bullmq";
 import { Webhook } from "standardwebhooks";
 import type { JobContext } from "../jobs/context.js";
 import { startJobWorker } from "../jobs/run-job.js";
 import type { AttemptDeps } from "./attempt-delivery.js";
 import { webhookDeliveryHandler } from "./jobs.js";
+import type { RunningLane } from "./lane.js";
 import { startWebhookSweeper } from "./sweeper.js";
 
 export interface ReceivedWebhook {
@@ -87,6 +87,11 @@ export function verified(secret: string, hit: ReceivedWebhook): { type: string; 
   return new Webhook(secret).verify(hit.body, headers) as { type: string; id: string; ts: string; data: unknown };
 }
 
+/** A delivery worker of the harness: the queue's BullMQ worker and the lane. */
+export interface RunningDeliveries {
+  close(abandon?: boolean): Promise<void>;
+}
+
 /** The webhook-deliveries capability over the real Postgres and Redis: its job worker, the sweeper, the bus wired to the outbox. */
 export class DeliveriesHarness {
   config!: Config;
@@ -94,10 +99,12 @@ export class DeliveriesHarness {
   redis!: Redis;
   bus!: EventBus;
   queue!: TypedQueue<"webhookDelivery">;
-  worker!: Worker;
+  worker!: RunningDeliveries;
   tenantId!: string;
   private sweeper!: { stop(): void };
   private readonly connections: Redis[] = [];
+  /** Every worker started, closed at the end (closing twice is harmless). */
+  private readonly running: RunningDeliveries[] = [];
 
   async start(overrides: Record<string, string> = {}): Promise<this> {
     this.config = testConfig({
@@ -116,7 +123,7 @@ export class DeliveriesHarness {
     this.tenantId = (await createTestTenant(this.database.prisma, "webhooks out")).tenantId;
     // The publishers' side (as in the worker's and the webhooks service's main): the outbox on the bus.
     this.queue = createQueue("webhookDelivery", { connection: this.redis, prefix: this.config.REDIS_KEY_PREFIX });
-    const outbox = new WebhookOutbox(this.database.sql, this.queue);
+    const outbox = new WebhookOutbox(this.database.sql, { redis: this.redis, prefix: this.config.REDIS_KEY_PREFIX });
     this.bus.afterPublish((event, draft) => outbox.record(event, draft.tenantId));
     this.sweeper = startWebhookSweeper({
       sql: this.database.sql,
@@ -129,10 +136,13 @@ export class DeliveriesHarness {
     return this;
   }
 
-  /** (Re)starts the delivery worker, as the registry would, with a short lock (a dead worker's job is taken over soon). */
-  startWorker(options: { post?: AttemptDeps["post"] } = {}): Worker {
-    const connection = testRedis(this.config);
-    this.connections.push(connection);
+  /**
+   * (Re)starts a delivery worker as startWorkers would (the queue's BullMQ worker and the lane beside it), with a
+   * short lock (a dead worker's job is taken over soon). `close(true)` abandons both, as a killed process would.
+   */
+  startWorker(options: { post?: AttemptDeps["post"] } = {}): RunningDeliveries {
+    const [connection, laneConnection] = [testRedis(this.config), testRedis(this.config)];
+    this.connections.push(connection, laneConnection);
     const ctx = {
       config: this.config,
       prisma: this.database.prisma,
@@ -140,12 +150,21 @@ export class DeliveriesHarness {
       bus: this.bus,
       logger: silent,
       redis: this.redis,
+      queues: { webhookDelivery: this.queue },
     } as unknown as JobContext;
-    this.worker = startJobWorker("webhookDelivery", webhookDeliveryHandler(options), ctx, {
+    const handler = webhookDeliveryHandler(options);
+    const worker = startJobWorker("webhookDelivery", handler, ctx, {
       connection,
       metrics: null,
       workerOptions: { lockDuration: 1_000, stalledInterval: 300 },
     });
+    const lane = handler.alongside?.(ctx, laneConnection) as RunningLane;
+    this.worker = {
+      async close(abandon = false) {
+        await Promise.all([worker.close(abandon), lane.close(abandon)]);
+      },
+    };
+    this.running.push(this.worker);
     return this.worker;
   }
 
@@ -183,7 +202,7 @@ export class DeliveriesHarness {
 
   async stop(): Promise<void> {
     this.sweeper?.stop();
-    await this.worker?.close();
+    for (const worker of this.running) await worker.close();
     await this.queue?.close();
     for (const connection of this.connections) await connection.quit().catch(() => connection.disconnect());
     await deleteRedisPrefix(this.redis, this.config.REDIS_KEY_PREFIX);
