@@ -13,6 +13,7 @@ import { runP4 } from "./scenarios/p4.ts";
 import { runP5 } from "./scenarios/p5.ts";
 import { runP6 } from "./scenarios/p6.ts";
 import { runP7 } from "./scenarios/p7.ts";
+import { runP8 } from "./scenarios/p8.ts";
 import { runP9 } from "./scenarios/p9.ts";
 
 const SCENARIOS: Record<string, { title: string; run: (ctx: BenchContext) => Promise<ScenarioResult> }> = {
@@ -23,6 +24,7 @@ const SCENARIOS: Record<string, { title: string; run: (ctx: BenchContext) => Pro
   P5: { title: "Footprint", run: runP5 },
   P6: { title: "Composio budget", run: runP6 },
   P7: { title: "An agent's synchronous call", run: runP7 },
+  P8: { title: "An agent's call over MCP", run: runP8 },
   P9: { title: "Outbound webhooks", run: runP9 },
 };
 
