@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { signUserToken } from "@kronos/shared";
-import { waitFor } from "@kronos/testing";
+import { freePort, TcpProxy, waitFor } from "@kronos/testing";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AxeViolation, type ConsoleBrowser, captureAndScan, launchBrowser, watchProblems } from "./browser.js";
@@ -16,6 +16,7 @@ let browser: ConsoleBrowser;
 let tenant: Tenant;
 let page: Page;
 let problems: string[];
+let feedProxy: TcpProxy;
 let receiver: Server;
 const received: string[] = [];
 const violations: AxeViolation[] = [];
@@ -54,13 +55,25 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  [system, browser] = await Promise.all([startSystem({ OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: "true" }), launchBrowser()]);
+  // The browser reaches the feed through a proxy a test can cut (the feed-offline state).
+  const webhooksPort = await freePort();
+  feedProxy = new TcpProxy({ host: "127.0.0.1", port: webhooksPort });
+  const feedPort = await feedProxy.start();
+  [system, browser] = await Promise.all([
+    startSystem({
+      OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: "true",
+      WEBHOOKS_PORT: String(webhooksPort),
+      PUBLIC_FEED_URL: `ws://127.0.0.1:${feedPort}/ws`,
+    }),
+    launchBrowser(),
+  ]);
   tenant = await createTenant(system, "Console");
   page = await openConsole();
   problems = watchProblems(page);
 }, 120_000);
 
 afterAll(async () => {
+  await feedProxy?.close();
   await browser?.close();
   await system?.stop();
   await new Promise((resolve) => receiver?.close(resolve));
@@ -72,14 +85,14 @@ describe("the console", () => {
     expect(index.headers.get("cache-control")).toBe("no-cache");
     const csp = index.headers.get("content-security-policy") ?? "";
     expect(csp).toContain("script-src 'self'");
-    expect(csp).toContain(`connect-src 'self' ${system.webhooksUrl.replace("http", "ws")}`);
+    expect(csp).toContain(`connect-src 'self' ws://127.0.0.1:${feedProxy.port}`); // the feed's public origin (here the proxy)
     expect(csp).not.toContain("unsafe");
     const asset = /\/console\/assets\/[^"]+\.js/.exec(await index.text())?.[0];
     expect(asset).toBeDefined();
     const script = await fetch(`${system.gatewayUrl}${asset}`);
     expect(script.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
     const config = await api<{ feed_url: string }>(system.gatewayUrl, "GET", "/console/config.json");
-    expect(config.body.feed_url).toBe(`${system.webhooksUrl.replace("http", "ws")}/ws`);
+    expect(config.body.feed_url).toBe(`ws://127.0.0.1:${feedProxy.port}/ws`);
   });
 
   it("signs an operator in with the tenant API key and keeps it out of the URL and localStorage", async () => {
@@ -295,6 +308,35 @@ describe("the console", () => {
     await expect.poll(() => inbox.getByRole("listitem").count()).toBe(20);
     for (const id of ids)
       expect((await api(system.gatewayUrl, "POST", `/api/v1/composio/executions/${id}/cancel`, { token: tenant.apiKey })).status).toBe(200);
+    await page.getByText("Nothing waits for an approval.").waitFor();
+    expect((await api(system.gatewayUrl, "DELETE", "/api/v1/policies/tools", { token: tenant.apiKey })).status).toBe(200);
+  });
+
+  it("says when the live feed drops, reconnects by itself, and shows what happened meanwhile", async () => {
+    const policy = await api(system.gatewayUrl, "PUT", "/api/v1/policies/tools", {
+      token: tenant.apiKey,
+      body: { require_approval: { tools: ["LINEAR_CREATE_*"] }, api_key_may_approve: true },
+    });
+    expect(policy.status).toBe(200);
+    await page.getByRole("link", { name: "Approvals" }).click();
+    await page.getByText("Nothing waits for an approval.").waitFor();
+    const feed = page.getByRole("status").filter({ has: page.locator(".dot") });
+    await feed.getByText("Live", { exact: true }).waitFor();
+
+    await feedProxy.refuse(); // the open socket is reset and reconnecting is refused
+    await feed.getByText("Offline: reconnecting…").waitFor();
+    await scan(page, "feed-offline");
+    const parked = await api<{ execution_id: string; status: string }>(system.gatewayUrl, "POST", "/api/v1/composio/tools/execute", {
+      token: tenant.apiKey,
+      body: { user_id: "alice", action_name: "LINEAR_CREATE_LINEAR_ISSUE", params: { team_id: "team_1", title: "While offline" } },
+    });
+    expect(parked.body.status).toBe("AWAITING_APPROVAL");
+    await feedProxy.restore();
+    await feed.getByText("Live", { exact: true }).waitFor(); // reconnected by itself, with `since`
+    const inbox = page.getByRole("list", { name: "Executions waiting for approval" });
+    await inbox.getByRole("listitem").filter({ hasText: "While offline" }).waitFor(); // no reload
+    const cancel = `/api/v1/composio/executions/${parked.body.execution_id}/cancel`;
+    expect((await api(system.gatewayUrl, "POST", cancel, { token: tenant.apiKey })).status).toBe(200);
     await page.getByText("Nothing waits for an approval.").waitFor();
     expect((await api(system.gatewayUrl, "DELETE", "/api/v1/policies/tools", { token: tenant.apiKey })).status).toBe(200);
   });

@@ -55,9 +55,19 @@ export function isAlive(pid: number): boolean {
 export async function startSystem(extraEnv: Record<string, string> = {}): Promise<RunningSystem> {
   // Four distinct ports: freePort can hand the same one out twice, and a gateway that lost its port to the emulator
   // looked healthy (the emulator answers /health too) while every API call got the emulator's 404.
+  // A port the caller chose (in extraEnv) is kept, and none of the others may take it.
+  const chosen = (name: string) => (extraEnv[name] ? Number(extraEnv[name]) : undefined);
+  const reserved = new Set(["GATEWAY_PORT", "WEBHOOKS_PORT", "WORKER_PORT", "EMULATOR_PORT"].flatMap((name) => chosen(name) ?? []));
   const ports = new Set<number>();
-  while (ports.size < 4) ports.add(await freePort());
-  const [gateway, webhooks, worker, emulator] = [...ports] as [number, number, number, number];
+  while (ports.size < 4) {
+    const port = await freePort();
+    if (!reserved.has(port)) ports.add(port);
+  }
+  const [freeGateway, freeWebhooks, freeWorker, freeEmulator] = [...ports] as [number, number, number, number];
+  const gateway = chosen("GATEWAY_PORT") ?? freeGateway;
+  const webhooks = chosen("WEBHOOKS_PORT") ?? freeWebhooks;
+  const worker = chosen("WORKER_PORT") ?? freeWorker;
+  const emulator = chosen("EMULATOR_PORT") ?? freeEmulator;
   const adminToken = randomBytes(18).toString("base64url");
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
