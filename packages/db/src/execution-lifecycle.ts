@@ -9,6 +9,7 @@ import {
   executionAuditAction,
   isFinalExecutionStatus,
 } from "@kronos/shared";
+import { executionJobRecord, recordAcceptedJob } from "./accepted-jobs.js";
 import { recordAudit } from "./audit.js";
 import type { Execution, Prisma, PrismaClient } from "./generated/prisma/client.js";
 
@@ -33,6 +34,14 @@ export interface Transition {
   data?: Prisma.ExecutionUpdateManyMutationInput;
   /** Published with an AWAITING_AUTH status. */
   authorization?: ExecutionAuthorization | null;
+  /** A change to QUEUED promises a run: the durable record of its job, written in the same transaction. */
+  requeue?: Requeue;
+}
+
+/** Where the record of an execution queued again goes (the deployment's REDIS_KEY_PREFIX), and its job's attempts. */
+export interface Requeue {
+  keyPrefix: string;
+  attempts?: number;
 }
 
 /**
@@ -63,6 +72,10 @@ export async function transitionExecution(
     });
     if (count === 0) return null;
     const row = await tx.execution.findUniqueOrThrow({ where: { id: execution.id } });
+    if (transition.requeue) {
+      const { keyPrefix, attempts } = transition.requeue;
+      await recordAcceptedJob(tx, keyPrefix, executionJobRecord(executionJobOf(row), attempts), { again: true });
+    }
     await recordAudit(tx, {
       tenantId: execution.tenantId,
       actor: transition.actor,
@@ -134,12 +147,14 @@ export function executionJobOf(row: Execution): ExecuteToolJob {
 
 /**
  * Wakes the executions parked AWAITING_AUTH on a connection that became ACTIVE: each goes back to QUEUED (one
- * conditional UPDATE, so two wake-ups never queue it twice) and is handed to `enqueue`. Answers how many.
+ * conditional UPDATE, so two wake-ups never queue it twice) with the durable record of its job, and is handed to
+ * `enqueue`. Answers how many.
  */
 export async function resumeAuthParked(
   deps: LifecycleDeps,
   connectionId: string,
   actor: string,
+  requeue: Requeue,
   enqueue: (job: ExecuteToolJob) => Promise<void>,
 ): Promise<number> {
   const parked = await deps.prisma.execution.findMany({
@@ -153,6 +168,7 @@ export async function resumeAuthParked(
       actor,
       reason: null,
       data: { parkedUntil: null },
+      requeue,
     });
     if (!moved) continue;
     await enqueue(executionJobOf(moved.row));

@@ -3,6 +3,7 @@ import pg from "pg";
 import { PrismaClient } from "./generated/prisma/client.js";
 import { poolSql, type Sql } from "./sql.js";
 
+export * from "./accepted-jobs.js";
 export * from "./audit.js";
 export * from "./execution-lifecycle.js";
 export * from "./generated/prisma/client.js";

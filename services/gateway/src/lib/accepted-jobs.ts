@@ -1,42 +1,9 @@
-import type { Prisma } from "@kronos/db";
+import { type AcceptedJobRecord, recordAcceptedJob } from "@kronos/db";
 import { isInfrastructureError, withDeadline } from "@kronos/shared";
-import type { FlowChildJob, Job, JobsOptions, Queue } from "bullmq";
+import type { Job, Queue } from "bullmq";
 import type { GatewayContext } from "../context.js";
 import { addAndWait, type JobOutcome } from "./job-wait.js";
 import type { QueueEventsOnDemand } from "./queue-events-on-demand.js";
-
-/** A job (or a flow: a parent and its children) we are about to answer 2xx for. */
-export interface AcceptedJobRecord {
-  queue: string;
-  name: string;
-  jobId: string;
-  tenantId: string;
-  data: object;
-  opts: JobsOptions;
-  children?: FlowChildJob[];
-}
-
-const json = (value: unknown) => value as Prisma.InputJsonValue;
-
-/**
- * Writes the durable record of an accepted job: Postgres has it before the caller hears 2xx, so a Redis that loses
- * the job (a restart without its data, an eviction) cannot lose the request: the worker's sweeper adds it again,
- * with the same job id. Throws when Postgres cannot take it (then nothing was accepted: 503).
- */
-export async function recordAcceptedJob(ctx: GatewayContext, record: AcceptedJobRecord): Promise<void> {
-  await ctx.prisma.acceptedJob.create({
-    data: {
-      keyPrefix: ctx.config.REDIS_KEY_PREFIX,
-      queue: record.queue,
-      jobId: record.jobId,
-      name: record.name,
-      tenantId: record.tenantId,
-      data: json(record.data),
-      opts: json(record.opts),
-      ...(record.children ? { children: json(record.children) } : {}),
-    },
-  });
-}
 
 /**
  * Records the job durably, then adds it (within REDIS_COMMAND_TIMEOUT_MS) and waits up to `waitMs` for its outcome.
@@ -50,7 +17,9 @@ export async function acceptAndWait(
   waitMs: number,
   add: () => Promise<unknown>,
 ): Promise<JobOutcome> {
-  await recordAcceptedJob(ctx, record);
+  // Postgres has it before the caller hears 2xx: a Redis that loses the job (a restart without its data, an
+  // eviction) cannot lose the request. Throws when Postgres cannot take it (then nothing was accepted: 503).
+  await recordAcceptedJob(ctx.prisma, ctx.config.REDIS_KEY_PREFIX, record);
   const redisMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS;
   try {
     return await withDeadline(

@@ -1,7 +1,7 @@
 import { endAuthParked, resumeAuthParked } from "@kronos/db";
 import { isSettled, PARKED_EXECUTION_STATUSES, queueExecution, SYSTEM_ACTOR } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
-import { expireExecution } from "../use-cases/execution-decisions.js";
+import { expireExecution, requeueOf } from "../use-cases/execution-decisions.js";
 
 const BATCH = 100;
 
@@ -51,7 +51,7 @@ async function wakeMissed(ctx: GatewayContext): Promise<void> {
   for (const connection of connections) {
     if (!isSettled(connection.status)) continue;
     if (connection.status === "ACTIVE") {
-      await resumeAuthParked(ctx, connection.id, SYSTEM_ACTOR, (job) =>
+      await resumeAuthParked(ctx, connection.id, SYSTEM_ACTOR, requeueOf(ctx), (job) =>
         queueExecution(ctx.queues.toolExecution, job, ctx.config.COMPOSIO_MAX_ATTEMPTS),
       );
     } else {

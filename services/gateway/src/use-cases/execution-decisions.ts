@@ -128,7 +128,14 @@ export async function decideExecution(
   const notExpired = { parkedUntil: { gt: new Date() } };
   const decided = { decidedBy: actor, decidedAt: new Date(), parkedUntil: null };
   const moved = decision.approve
-    ? await transitionExecution(ctx, row, ["AWAITING_APPROVAL"], { to: "QUEUED", actor, reason: null, data: decided }, notExpired)
+    ? await transitionExecution(
+        ctx,
+        row,
+        ["AWAITING_APPROVAL"],
+        // Recorded with the decision (accepted_jobs): a Redis that loses the job before it runs cannot lose the run.
+        { to: "QUEUED", actor, reason: null, data: decided, requeue: requeueOf(ctx) },
+        notExpired,
+      )
     : await transitionExecution(
         ctx,
         row,
@@ -145,6 +152,12 @@ export async function decideExecution(
   if (decision.approve) await queueExecution(ctx.queues.toolExecution, executionJobOf(moved.row), ctx.config.COMPOSIO_MAX_ATTEMPTS);
   return toExecutionView(moved.row);
 }
+
+/** Where the durable record of an execution queued again goes, and its attempts (see Requeue in packages/db). */
+export const requeueOf = (ctx: GatewayContext) => ({
+  keyPrefix: ctx.config.REDIS_KEY_PREFIX,
+  attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS,
+});
 
 /** Ends a parked execution whose time is up (EXPIRED); whether it did (or found it so). */
 async function expireIfDue(ctx: GatewayContext, row: { id: string; tenantId: string; parkedUntil: Date | null; status: string }) {

@@ -15,8 +15,8 @@ import {
   type UpdateTriggerBody,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
+import { acceptAndWait, findAcceptedJob } from "../lib/accepted-jobs.js";
 import { afterCursor, NEWEST_FIRST, pageOfRows } from "../lib/cursor.js";
-import { addAndWait } from "../lib/job-wait.js";
 import { scopedUserId } from "../lib/principal.js";
 import { checkTriggerConfig } from "../lib/trigger-config.js";
 import { toTriggerView, triggerPath } from "../lib/trigger-view.js";
@@ -43,13 +43,17 @@ async function configSchemaOf(ctx: GatewayContext, slug: string) {
   return body;
 }
 
-/** Runs a trigger-ops job and waits up to CONNECT_WAIT_MS for it: the row read back, or 202 with where to poll. */
-async function runOp(ctx: GatewayContext, data: TriggerOpJob, jobId: string, before?: () => Promise<void>): Promise<TriggerOutcome> {
+/**
+ * Runs a trigger-ops job and waits up to CONNECT_WAIT_MS for it: the row read back, or 202 with where to poll. The job
+ * is recorded in Postgres (accepted_jobs) before it is added: a Redis that loses it cannot lose the operation.
+ */
+async function runOp(ctx: GatewayContext, data: TriggerOpJob, jobId: string): Promise<TriggerOutcome> {
   const { triggerOps: queue, triggerOpsEvents: events } = ctx.queues;
-  const outcome = await addAndWait({ queue, events, jobId }, ctx.config.CONNECT_WAIT_MS, async () => {
-    await before?.();
-    return queue.add(JOBS.triggerOp, data, { jobId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS });
-  });
+  const opts = { jobId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS };
+  const record = { queue: queue.name, name: JOBS.triggerOp, jobId, tenantId: data.tenantId, data, opts };
+  const outcome = await acceptAndWait(ctx, record, { queue, events }, ctx.config.CONNECT_WAIT_MS, () =>
+    queue.add(JOBS.triggerOp, data, opts),
+  );
   if (outcome.state === "failed") throw new AppError(outcome.failure.code, outcome.failure.message);
   if (outcome.state === "pending") {
     return {
@@ -101,22 +105,23 @@ export async function createTrigger(ctx: GatewayContext, principal: Principal, b
 
   const triggerId = randomUUID();
   const data: TriggerOpJob = { tenantId: principal.tenantId, triggerId, op: "create", actor: actorOf(principal) };
-  return runOp(ctx, data, triggerId, async () => {
-    await ctx.prisma.trigger.create({
-      data: {
-        id: triggerId,
-        tenantId: principal.tenantId,
-        userId,
-        connectionId: connection.id,
-        toolkitSlug: type.toolkit,
-        triggerSlug: type.slug,
-        config: body.config as Prisma.InputJsonObject,
-        labels: body.labels,
-      },
-    });
-  }).catch(async (error: unknown) => {
-    // Not queued (Redis down): nothing half-written stays behind. A queued job owns its row, whatever happens next.
-    if (!(await ctx.queues.triggerOps.getJob(triggerId).catch(() => null))) {
+  // The PENDING row first: the job (and a re-drive of it by the sweeper) creates what the row says.
+  await ctx.prisma.trigger.create({
+    data: {
+      id: triggerId,
+      tenantId: principal.tenantId,
+      userId,
+      connectionId: connection.id,
+      toolkitSlug: type.toolkit,
+      triggerSlug: type.slug,
+      config: body.config as Prisma.InputJsonObject,
+      labels: body.labels,
+    },
+  });
+  return runOp(ctx, data, triggerId).catch(async (error: unknown) => {
+    // Not accepted (its record could not be written, or the job was refused): nothing half-written stays behind.
+    // An accepted job owns its row, whatever happens next.
+    if (!(await findAcceptedJob(ctx, ctx.queues.triggerOps.name, triggerId).catch(() => null))) {
       await ctx.prisma.trigger.deleteMany({ where: { id: triggerId, status: "PENDING" } }).catch(() => undefined);
     }
     throw error;

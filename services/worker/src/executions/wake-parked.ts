@@ -31,7 +31,9 @@ export async function wakeParkedOn(
   if (!queue || !isSettled(connection.status)) return;
   try {
     if (connection.status === "ACTIVE") {
-      const resumed = await resumeAuthParked(deps, connection.id, SYSTEM_ACTOR, (job) => queueExecution(queue, job));
+      // The durable record of each job goes with the deployment whose Redis the job goes to (its REDIS_KEY_PREFIX).
+      const requeue = { keyPrefix: queue.opts.prefix ?? "bull" };
+      const resumed = await resumeAuthParked(deps, connection.id, SYSTEM_ACTOR, requeue, (job) => queueExecution(queue, job));
       if (resumed > 0) deps.logger.info({ resumed }, "the user signed in: parked executions queued again");
     } else {
       const ended = await endAuthParked(deps, connection.id, connection.status, connection.statusReason, SYSTEM_ACTOR);

@@ -2,13 +2,13 @@ import type { Logger, Redis } from "@kronos/shared";
 import { FlowProducer, type Queue } from "bullmq";
 import type { JobContext } from "../jobs/context.js";
 import type { JobHandler } from "../jobs/registry.js";
-import { sweepAcceptedJobs } from "./sweep.js";
+import { type SweepDeps, sweepAcceptedJobs } from "./sweep.js";
 
 // One flow producer per shared connection (bulk requests are re-added as flows), made on first use.
 const flowProducers = new WeakMap<Redis, FlowProducer>();
 
-/** One pass of the sweeper over what Redis may have lost (see `sweepAcceptedJobs`). */
-export function sweepOnce(ctx: JobContext, log: Logger) {
+/** What a sweep needs, from a job context. */
+export function sweepDeps(ctx: JobContext, log: Logger): SweepDeps {
   let flows = flowProducers.get(ctx.redis);
   if (!flows) {
     flows = new FlowProducer({ connection: ctx.redis, prefix: ctx.config.REDIS_KEY_PREFIX });
@@ -16,7 +16,7 @@ export function sweepOnce(ctx: JobContext, log: Logger) {
     flowProducers.set(ctx.redis, flows);
   }
   const queues = new Map<string, Queue>(Object.values(ctx.queues).map((queue) => [queue.name, queue as unknown as Queue]));
-  return sweepAcceptedJobs({
+  return {
     prisma: ctx.prisma,
     redis: ctx.redis,
     prefix: ctx.config.REDIS_KEY_PREFIX,
@@ -24,7 +24,12 @@ export function sweepOnce(ctx: JobContext, log: Logger) {
     flows,
     logger: log,
     graceMs: ctx.config.SWEEP_GRACE_MS,
-  });
+  };
+}
+
+/** One pass of the sweeper over what Redis may have lost (see `sweepAcceptedJobs`). */
+export function sweepOnce(ctx: JobContext, log: Logger) {
+  return sweepAcceptedJobs(sweepDeps(ctx, log));
 }
 
 /** The scheduled sweep (SWEEP_INTERVAL_SECONDS): one pass at a time per process; passes in several processes are safe. */

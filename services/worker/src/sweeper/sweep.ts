@@ -10,6 +10,7 @@ import {
   WEBHOOK_JOB_CLAIM,
 } from "@kronos/shared";
 import type { FlowChildJob, FlowProducer, JobsOptions, Queue } from "bullmq";
+import { clearJob, isHealthy, type JobRef, type JobState, jobStates } from "./job-states.js";
 
 /** Rows read per statement; a pass reads batches until none is full or MAX_BATCHES were read. */
 const BATCH = 1_000;
@@ -31,29 +32,19 @@ export interface SweepDeps {
   now?: () => Date;
 }
 
-/** "broken": a job hash without its name or data (written by a worker that was finishing it while Redis lost it). */
-type JobState = "missing" | "broken" | "finished" | "pending";
+/** Can be added again: what Redis holds of it will never run. */
+const lost = (state: JobState) => state === "missing" || state === "broken" || state === "stranded";
 
-/** For each job key, whether Redis has it, and whether it finished (BullMQ sets finishedOn only on the final outcome). */
-async function jobStates(redis: Redis, prefix: string, jobs: Array<{ queue: string; jobId: string }>): Promise<JobState[]> {
-  if (jobs.length === 0) return [];
-  const pipeline = redis.pipeline();
-  for (const job of jobs) pipeline.hmget(`${prefix}:${job.queue}:${job.jobId}`, "finishedOn", "timestamp", "name", "data");
-  const results = (await pipeline.exec()) ?? [];
-  return results.map(([error, value]) => {
-    if (error) throw error;
-    const [finishedOn, timestamp, name, data] = value as Array<string | null>;
-    if (!finishedOn && !timestamp && !name) return "missing";
-    if (!name || !data) return "broken";
-    return finishedOn ? "finished" : "pending";
-  });
-}
-
-/** Adds a job again; a broken hash left under its id goes first (BullMQ would take the add for a duplicate). */
-async function addAgain(queue: Queue, state: JobState, add: () => Promise<unknown>, jobId: string): Promise<void> {
-  if (state === "broken")
-    await queue.remove(jobId).catch(() => queue.client.then((client) => client.del(`${queue.qualifiedName}:${jobId}`)));
+/**
+ * Adds a lost job again: what is left of it goes first (BullMQ would take the add for a duplicate of a stub and do
+ * nothing), then the add, then a look at what Redis holds now: an add that left no runnable job is an error (logged
+ * by the caller, and the next pass tries again), never a silent success.
+ */
+async function addAgain(deps: Pick<SweepDeps, "redis" | "prefix">, job: JobRef, state: JobState, add: () => Promise<unknown>) {
+  if (state === "broken" || state === "stranded") await clearJob(deps.redis, deps.prefix, job);
   await add();
+  const [now] = await jobStates(deps.redis, deps.prefix, [job]);
+  if (!now || !isHealthy(now)) throw new Error(`added the job again, but Redis holds it as ${now ?? "nothing"}`);
 }
 
 /**
@@ -106,7 +97,20 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function sweepAcceptedJobs(deps: SweepDeps): Promise<SweepReport> {
   const now = deps.now?.() ?? new Date();
   const before = new Date(now.getTime() - deps.graceMs);
-  const report: SweepReport = { finished: 0, redriven: 0, webhooksRedriven: 0, pollsRedriven: 0 };
+  const { finished, redriven } = await sweepAcceptedRecords(deps);
+  const webhooksRedriven = await sweepWebhooks(deps, now, before);
+  const pollsRedriven = await sweepStatusPolls(deps, now, before);
+  return { finished, redriven, webhooksRedriven, pollsRedriven };
+}
+
+/**
+ * Part 1 of a pass, the deployment's own accepted jobs (rows of its REDIS_KEY_PREFIX only, so deployments that share
+ * a database never touch each other's): marks the finished ones, adds the lost ones again.
+ */
+export async function sweepAcceptedRecords(deps: SweepDeps): Promise<Pick<SweepReport, "finished" | "redriven">> {
+  const now = deps.now?.() ?? new Date();
+  const before = new Date(now.getTime() - deps.graceMs);
+  const report = { finished: 0, redriven: 0 };
 
   let after: { createdAt: Date; queue: string; jobId: string } | null = null;
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
@@ -126,22 +130,33 @@ export async function sweepAcceptedJobs(deps: SweepDeps): Promise<SweepReport> {
 
     const states = await jobStates(deps.redis, deps.prefix, rows);
     const stateOf = new Map(rows.map((row, i) => [row, states[i] as JobState]));
-    const missing = rows.filter((row) => stateOf.get(row) === "missing" || stateOf.get(row) === "broken");
+    // A finished job of an execution that is QUEUED again (approved, or woken after a sign-in) is the run that
+    // parked it: the run it was queued again for is lost.
+    const stale = await queuedAgain(
+      deps.prisma,
+      rows.filter((row) => stateOf.get(row) === "finished"),
+    );
+    for (const row of rows) if (stale.has(row.jobId) && row.queue === QUEUES.toolExecution) stateOf.set(row, "stranded");
+    const missing = rows.filter((row) => lost(stateOf.get(row) as JobState));
     const final = missing.length > 0 ? await finalInTheirTable(deps.prisma, missing) : new Set<string>();
     const finished = rows.filter((row) => stateOf.get(row) === "finished" || (missing.includes(row) && final.has(row.jobId)));
     for (const row of missing.filter((r) => !final.has(r.jobId))) {
       try {
-        const queue = deps.queues.get(row.queue);
-        if (!queue) throw new Error(`no queue named "${row.queue}"`);
-        await addAgain(queue, stateOf.get(row) as JobState, () => redrive(deps, row), row.jobId);
+        await addAgain(deps, row, stateOf.get(row) as JobState, () => redrive(deps, row));
         await deps.prisma.acceptedJob.update({
           where: { keyPrefix_queue_jobId: { keyPrefix: deps.prefix, queue: row.queue, jobId: row.jobId } },
           data: { redriveCount: { increment: 1 }, redrivenAt: now },
         });
         report.redriven += 1;
-        deps.logger.warn({ queue: row.queue, jobId: row.jobId }, "an accepted job was missing from Redis: added it again");
+        deps.logger.warn(
+          { queue: row.queue, jobId: row.jobId, state: stateOf.get(row) },
+          "an accepted job was lost from Redis: added it again",
+        );
       } catch (error) {
-        deps.logger.error({ err: error, queue: row.queue, jobId: row.jobId }, "could not add a missing accepted job again");
+        deps.logger.error(
+          { err: error, queue: row.queue, jobId: row.jobId, state: stateOf.get(row) },
+          "could not add a lost accepted job again",
+        );
       }
     }
     for (const queue of new Set(finished.map((r) => r.queue))) {
@@ -157,10 +172,15 @@ export async function sweepAcceptedJobs(deps: SweepDeps): Promise<SweepReport> {
   await deps.prisma.acceptedJob.deleteMany({
     where: { keyPrefix: deps.prefix, finishedAt: { lt: new Date(now.getTime() - KEEP_FINISHED_MS) } },
   });
-
-  report.webhooksRedriven = await sweepWebhooks(deps, now, before);
-  report.pollsRedriven = await sweepStatusPolls(deps, now, before);
   return report;
+}
+
+/** Ids of executions (among `rows` of the tool-execution queue) that are QUEUED. */
+async function queuedAgain(prisma: PrismaClient, rows: AcceptedJob[]): Promise<Set<string>> {
+  const ids = rows.filter((row) => row.queue === QUEUES.toolExecution).map((row) => row.jobId);
+  if (ids.length === 0) return new Set();
+  const queued = await prisma.execution.findMany({ where: { id: { in: ids }, status: "QUEUED" }, select: { id: true } });
+  return new Set(queued.map((row) => row.id));
 }
 
 async function sweepWebhooks(deps: SweepDeps, now: Date, before: Date): Promise<number> {
@@ -187,12 +207,9 @@ async function sweepWebhooks(deps: SweepDeps, now: Date, before: Date): Promise<
     // A job that gave up while the request that stored the row held it (and died holding it): its claim has run
     // out now, so the delivery gets a new job.
     const abandoned = states[i] === "finished" && row.claimedBy?.startsWith("ingest:") === true;
-    if (states[i] !== "missing" && states[i] !== "broken" && !abandoned) continue;
-    await addAgain(
-      queue,
-      abandoned ? "broken" : (states[i] as JobState),
-      () => queue.add(JOBS.processWebhookEvent, { webhookId: row.id }, { jobId: row.id }),
-      row.id,
+    if (!lost(states[i] as JobState) && !abandoned) continue;
+    await addAgain(deps, { queue: QUEUES.webhookEvent, jobId: row.id }, abandoned ? "broken" : (states[i] as JobState), () =>
+      queue.add(JOBS.processWebhookEvent, { webhookId: row.id }, { jobId: row.id }),
     );
     count += 1;
   }
@@ -216,8 +233,10 @@ async function sweepStatusPolls(deps: SweepDeps, now: Date, before: Date): Promi
   const queue = deps.queues.get(QUEUES.statusPoll) as Queue;
   let count = 0;
   for (const [i, row] of valid.entries()) {
-    if (states[i] !== "missing" && states[i] !== "broken") continue;
-    if (states[i] === "broken") await queue.remove(statusPollJobId(row.id)).catch(() => undefined);
+    const state = states[i] as JobState;
+    if (!lost(state)) continue;
+    if (state !== "missing") await clearJob(deps.redis, deps.prefix, { queue: QUEUES.statusPoll, jobId: statusPollJobId(row.id) });
+    // Not checked after the add: a poll may run and be removed (removeOnComplete) before a second look.
     await queue.add(
       JOBS.pollConnectionStatus,
       { connectionId: row.id, tenantId: row.tenantId, attempt: 0 },
