@@ -30,6 +30,7 @@ interface AuditActionInfo {
 export const AUDIT_ACTIONS = {
   "tenant.created": { resource: "tenant", what: "an admin created the tenant (and its first API key)" },
   "tenant.rate_limits_updated": { resource: "tenant", what: "the tenant's request-limit overrides changed" },
+  "tenant.settings_updated": { resource: "tenant", what: "the tenant's settings (its verification URL) changed" },
   "api_key.created": { resource: "api_key", what: "an API key was created (its prefix and scopes, never the key)" },
   "api_key.revoked": { resource: "api_key", what: "an API key was revoked" },
   "api_key.rotated": { resource: "api_key", what: "an API key was rotated: a new key, the old one expiring after the overlap" },
@@ -56,6 +57,19 @@ export const AUDIT_ACTIONS = {
     what: "a connection's status changed (poll, callback, webhook or reconciliation)",
   },
   "connection.refreshed": { resource: "connection", what: "a connection was re-authorised" },
+  "connection.verification_pending": {
+    resource: "connection",
+    what: "Composio reported the sign-in done; the connection stays INITIATED until the tenant confirms the user",
+  },
+  "connection.verification_code_issued": {
+    resource: "connection",
+    what: "the browser back from Composio was sent to the tenant's verification URL with a one-time code (never the code)",
+  },
+  "connection.verified": { resource: "connection", what: "the tenant's backend confirmed the sign-in for the user who asked" },
+  "connection.verification_refused": {
+    resource: "connection",
+    what: "a confirmation was refused: another user (the connection failed), a used, expired or unknown code",
+  },
   "connection.labels_updated": { resource: "connection", what: "a connection's labels changed" },
   "connection.deleted": { resource: "connection", what: "a connection was deleted (at Composio and here)" },
   ...executionActions,

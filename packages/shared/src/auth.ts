@@ -18,6 +18,18 @@ export function hashApiKey(key: string): string {
   return hash("sha256", key, "hex");
 }
 
+/** The user verifier's one-time codes: `kcv_` and 32 random bytes; only their SHA-256 is stored. */
+export const VERIFICATION_CODE_PREFIX = "kcv_";
+
+export function generateVerificationCode(): { code: string; hash: string } {
+  const code = VERIFICATION_CODE_PREFIX + randomBytes(32).toString("base64url");
+  return { code, hash: hashVerificationCode(code) };
+}
+
+export function hashVerificationCode(code: string): string {
+  return hash("sha256", code, "hex");
+}
+
 /** Whether a stored key still works: not revoked, and not past the end of a rotation's overlap. */
 export function apiKeyUsable(key: { revokedAt: Date | null; expiresAt: Date | null }, now = Date.now()): boolean {
   return key.revokedAt === null && (key.expiresAt === null || key.expiresAt.getTime() > now);

@@ -66,6 +66,8 @@ export const configSchema = z.object({
   STATUS_POLL_MAX_DELAY_MS: positiveInt.default(30_000),
   /** How long a hosted connect link stays valid when Composio does not say (it says about 10 minutes). */
   CONNECT_LINK_TTL_SECONDS: positiveInt.default(600),
+  /** How long a sign-in's verification code (the user verifier's) may be confirmed after it is issued. */
+  CONNECTION_VERIFICATION_CODE_TTL_SECONDS: positiveInt.max(3_600).default(300),
   WORKER_CONCURRENCY: positiveInt.max(256).default(10),
   /**
    * Tool executions one worker process runs at once: they wait on Composio, not on the CPU, so a few slow calls

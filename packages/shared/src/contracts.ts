@@ -18,6 +18,7 @@ export * from "./http/console.js";
 export * from "./http/executions.js";
 export * from "./http/policies.js";
 export * from "./http/sessions.js";
+export * from "./http/tenant-settings.js";
 export * from "./http/triggers.js";
 export * from "./http/webhook-endpoints.js";
 export * from "./scopes.js";

@@ -5,6 +5,20 @@ export const CONNECTION_STATUSES = ["INITIALIZING", "INITIATED", "ACTIVE", "FAIL
 export const connectionStatusSchema = z.enum(CONNECTION_STATUSES);
 export type ConnectionStatus = z.infer<typeof connectionStatusSchema>;
 
+/**
+ * Where the tenant's confirmation of a sign-in stands (the user verifier, docs/security.md): null when the tenant has
+ * no verifier. AWAITING_SIGN_IN: the user has not finished at the provider; AWAITING_CONFIRMATION: Composio reports
+ * the account ACTIVE, the tenant's backend has not confirmed the user yet (the connection stays INITIATED);
+ * CONFIRMED: it did (the connection is ACTIVE once Composio's account is); REFUSED: it named another user (FAILED).
+ */
+export const CONNECTION_VERIFICATIONS = ["AWAITING_SIGN_IN", "AWAITING_CONFIRMATION", "CONFIRMED", "REFUSED"] as const;
+export const connectionVerificationSchema = z.enum(CONNECTION_VERIFICATIONS);
+export type ConnectionVerification = z.infer<typeof connectionVerificationSchema>;
+/** Verifications that keep a connection from becoming ACTIVE, whatever Composio says. */
+export const UNCONFIRMED_VERIFICATIONS = ["AWAITING_SIGN_IN", "AWAITING_CONFIRMATION"] as const satisfies readonly ConnectionVerification[];
+export const isAwaitingVerification = (verification: ConnectionVerification | null): boolean =>
+  verification !== null && (UNCONFIRMED_VERIFICATIONS as readonly string[]).includes(verification);
+
 /** Statuses after which polling stops: nothing will change without a new action by the user or by us. */
 export const SETTLED_CONNECTION_STATUSES: readonly ConnectionStatus[] = ["ACTIVE", "FAILED", "EXPIRED", "INACTIVE", "REVOKED"];
 

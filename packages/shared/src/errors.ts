@@ -6,9 +6,17 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   /** The tenant's tool policy does not let this user run this tool. */
   TOOL_NOT_ALLOWED: 403,
+  /** A sign-in's verification code was confirmed for a user other than the one who asked: the connection failed. */
+  VERIFICATION_USER_MISMATCH: 403,
+  /** No such verification code for this connection. */
+  VERIFICATION_CODE_INVALID: 403,
   NOT_FOUND: 404,
   REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
+  /** The verification code was already presented once (codes are single use). */
+  VERIFICATION_CODE_USED: 409,
+  /** The verification code's time ran out (CONNECTION_VERIFICATION_CODE_TTL_SECONDS). */
+  VERIFICATION_CODE_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
   URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,

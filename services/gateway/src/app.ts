@@ -52,6 +52,8 @@ import { healthRouteOptions, healthRoutes, metricsRouteOptions } from "./routes/
 import { mcpRoutes } from "./routes/mcp.js";
 import { policyRoutes } from "./routes/policies.js";
 import { sessionRoutes } from "./routes/sessions.js";
+import { signInVerificationRoutes } from "./routes/sign-in-verification.js";
+import { tenantSettingsRoutes } from "./routes/tenant-settings.js";
 import { toolRoutes } from "./routes/tools.js";
 import { triggerRoutes } from "./routes/triggers.js";
 import { webhookEndpointRoutes } from "./routes/webhook-endpoints.js";
@@ -179,11 +181,13 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   });
   await app.register(healthRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
+  await app.register(tenantSettingsRoutes, { ctx });
   await app.register(apiKeyRoutes, { ctx });
   await app.register(auditLogRoutes, { ctx });
   await app.register(sessionRoutes, { ctx });
   await app.register(connectionRoutes, { ctx });
   await app.register(callbackRoutes, { ctx });
+  await app.register(signInVerificationRoutes, { ctx });
   await app.register(connectionOpRoutes, { ctx });
   await app.register(bulkRoutes, { ctx });
   await app.register(authConfigRoutes, { ctx });

@@ -42,6 +42,8 @@ export interface GatewayQueues {
   toolExecutionEvents: QueueEventsOnDemand;
   bulkEvents: QueueEventsOnDemand;
   triggerOpsEvents: QueueEventsOnDemand;
+  /** A status check the verification of a sign-in waits for. */
+  statusPollEvents: QueueEventsOnDemand;
   /** Adds bulk requests: a parent job whose children are the items. */
   flows: FlowProducer;
 }

@@ -31,6 +31,7 @@ export function createGatewayQueues(
     toolExecutionEvents: events(opened.toolExecution as Queue),
     bulkEvents: events(opened.bulk as Queue),
     triggerOpsEvents: events(opened.triggerOps as Queue),
+    statusPollEvents: events(opened.statusPoll as Queue),
     flows: new FlowProducer({ connection: redis, prefix }),
   };
   const allEvents = [
@@ -40,6 +41,7 @@ export function createGatewayQueues(
     queues.toolExecutionEvents,
     queues.bulkEvents,
     queues.triggerOpsEvents,
+    queues.statusPollEvents,
   ];
   return {
     ...queues,

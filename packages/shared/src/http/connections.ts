@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { connectionStatusSchema, labelSchema, labelsSchema, toolkitSlugSchema, userIdSchema } from "../domain.js";
+import {
+  connectionStatusSchema,
+  connectionVerificationSchema,
+  labelSchema,
+  labelsSchema,
+  toolkitSlugSchema,
+  userIdSchema,
+} from "../domain.js";
 import { paginationQuerySchema } from "./common.js";
 
 /** The seed's EnhancedConnectionRequest. */
@@ -44,6 +51,12 @@ export const connectionViewSchema = z
     labels: z.array(z.string()),
     redirect_url: z.string().nullable(),
     expires_at: z.iso.datetime().nullable(),
+    verification: connectionVerificationSchema
+      .nullable()
+      .describe(
+        "The tenant's confirmation of the sign-in (its user verifier): null when it needs none. A connection awaiting " +
+          "it stays INITIATED even once Composio's account is ACTIVE (AWAITING_CONFIRMATION).",
+      ),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
   })
@@ -74,3 +87,25 @@ export const CONNECTION_CALLBACK_ROUTE = "/api/v1/composio/connections/:id/callb
 export const connectionCallbackPath = (connectionId: string) => CONNECTION_CALLBACK_ROUTE.replace(":id", encodeURIComponent(connectionId));
 export const connectionCallbackUrl = (publicGatewayUrl: string, connectionId: string) =>
   `${publicGatewayUrl.replace(/\/+$/, "")}${connectionCallbackPath(connectionId)}`;
+
+export const verificationCodeSchema = z.string().min(1).max(256).describe("The code the browser brought to your verification URL");
+
+/** What the tenant's backend sends once its own session says who the browser's user is. */
+export const verifyConnectionBodySchema = z
+  .object({
+    code: verificationCodeSchema,
+    user_id: userIdSchema.describe("The user your session says is in the browser, never a value the browser sent"),
+  })
+  .strict();
+export type VerifyConnectionBody = z.infer<typeof verifyConnectionBodySchema>;
+
+export const verifyConnectionResponseSchema = z
+  .object({
+    connection: connectionViewSchema,
+    next_url: z
+      .string()
+      .nullable()
+      .describe("Where to send the browser next: the redirect_url given at initiation, with connection_id and status"),
+  })
+  .meta({ id: "ConnectionVerified" });
+export type VerifyConnectionResponse = z.infer<typeof verifyConnectionResponseSchema>;

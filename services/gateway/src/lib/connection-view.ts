@@ -13,6 +13,7 @@ export function toConnectionView(row: Connection): ConnectionView {
     labels: row.labels,
     redirect_url: row.redirectUrl,
     expires_at: row.expiresAt?.toISOString() ?? null,
+    verification: row.verification,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
@@ -35,6 +36,7 @@ export function pendingConnectionView(
     labels: job.data.labels,
     redirect_url: null,
     expires_at: null,
+    verification: null,
     created_at: created,
     updated_at: job.processedOn ? new Date(job.processedOn).toISOString() : created,
   };

@@ -4,11 +4,14 @@ import {
   effectiveRateLimitsSchema,
   tenantIdParamsSchema,
   tenantRateLimitsSchema,
+  tenantSettingsSchema,
+  updateTenantSettingsBodySchema,
 } from "@kronos/shared";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { RouteOptions } from "../context.js";
 import { createTenant } from "../use-cases/create-tenant.js";
 import { getTenantRateLimits, setTenantRateLimits } from "../use-cases/tenant-rate-limits.js";
+import { getTenantSettings, setTenantSettings } from "../use-cases/tenant-settings.js";
 import { ADMIN_SECURITY, errorResponses } from "./responses.js";
 
 export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx }) => {
@@ -56,5 +59,36 @@ export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ct
       },
     },
     async (request) => setTenantRateLimits(ctx, request.params.id, request.body, "admin"),
+  );
+
+  app.get(
+    "/api/v1/admin/tenants/:id/settings",
+    {
+      config: { auth: ["admin"] },
+      schema: {
+        tags: ["admin"],
+        summary: "A tenant's settings (its user verifier)",
+        security: ADMIN_SECURITY,
+        params: tenantIdParamsSchema,
+        response: { 200: tenantSettingsSchema, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => getTenantSettings(ctx, request.params.id),
+  );
+
+  app.put(
+    "/api/v1/admin/tenants/:id/settings",
+    {
+      config: { auth: ["admin"] },
+      schema: {
+        tags: ["admin"],
+        summary: "Change a tenant's settings (as PUT /api/v1/tenant/settings does for the tenant itself)",
+        security: ADMIN_SECURITY,
+        params: tenantIdParamsSchema,
+        body: updateTenantSettingsBodySchema,
+        response: { 200: tenantSettingsSchema, ...errorResponses(400, 401, 403, 404, 415) },
+      },
+    },
+    async (request) => setTenantSettings(ctx, request.params.id, request.body, "admin"),
   );
 };

@@ -80,6 +80,7 @@ describe("GET /api/v1/composio/connections", () => {
       labels: ["work"],
       redirect_url: null,
       expires_at: null,
+      verification: null,
       created_at: "2026-11-24T09:01:00.000Z",
       updated_at: expect.any(String),
     });

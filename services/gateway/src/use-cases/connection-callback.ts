@@ -1,16 +1,37 @@
-import { JOBS, notFound, type PollConnectionStatusJob } from "@kronos/shared";
+import { randomUUID } from "node:crypto";
+import { recordAudit } from "@kronos/db";
+import { generateVerificationCode, isAwaitingVerification, isSettled, JOBS, notFound, type PollConnectionStatusJob } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
 
 export type CallbackOutcome = "success" | "failed" | "unknown";
+
+/** Codes issued per connection at most: each visit of the callback issues one, and the link may be opened again. */
+export const MAX_VERIFICATION_CODES = 10;
 
 /** Composio's `status` query parameter is untrusted: only its two documented values pass. */
 export function sanitiseCallbackStatus(value: unknown): CallbackOutcome {
   return value === "success" || value === "failed" ? value : "unknown";
 }
 
+/** The one-shot status check the callback (and a verification) asks the worker for; one a second per connection. */
+export function statusCheck(
+  connection: { id: string; tenantId: string },
+  jobId = `check-${connection.id}-${Math.floor(Date.now() / 1000)}`,
+) {
+  const data: PollConnectionStatusJob = { connectionId: connection.id, tenantId: connection.tenantId, attempt: 0 };
+  return {
+    name: JOBS.pollConnectionStatus,
+    data,
+    jobId,
+    opts: { jobId, removeOnComplete: true, removeOnFail: { age: 24 * 3600 }, attempts: 3 },
+  };
+}
+
 /**
  * Where Composio sends the user's browser after the OAuth flow: asks the worker to re-read the account now (what
  * Composio's query says is never trusted), then tells the caller where the browser goes next (null: nowhere).
+ * With the tenant's user verifier, that is its verification URL with a one-time code (unless Composio says the
+ * sign-in failed): the connection becomes ACTIVE only once the tenant's backend confirms the code for the same user.
  */
 export async function handleConnectionCallback(
   ctx: GatewayContext,
@@ -19,24 +40,72 @@ export async function handleConnectionCallback(
 ): Promise<{ location: string | null }> {
   const connection = await ctx.prisma.connection.findUnique({
     where: { id: connectionId },
-    select: { id: true, tenantId: true, returnUrl: true },
+    select: { id: true, tenantId: true, userId: true, status: true, returnUrl: true, verification: true, expiresAt: true },
   });
   if (!connection) throw notFound("Connection");
 
-  const data: PollConnectionStatusJob = { connectionId: connection.id, tenantId: connection.tenantId, attempt: 0 };
-  // One check per connection per second at most: a reloaded callback page adds the same job id again, a no-op.
-  const jobId = `check-${connection.id}-${Math.floor(Date.now() / 1000)}`;
-  await ctx.queues.statusPoll.add(JOBS.pollConnectionStatus, data, {
-    jobId,
-    removeOnComplete: true,
-    removeOnFail: { age: 24 * 3600 },
-    attempts: 3,
-  });
+  // A reloaded callback page adds the same job id again within the second: a no-op.
+  const check = statusCheck(connection);
+  await ctx.queues.statusPoll.add(check.name, check.data, check.opts);
 
+  if (isAwaitingVerification(connection.verification) && !isSettled(connection.status) && outcome !== "failed") {
+    const verifier = await verificationLocation(ctx, connection);
+    if (verifier) return { location: verifier };
+    // No verifier any more (removed since the link was made), or too many codes: this sign-in cannot be confirmed.
+    return { location: connection.returnUrl ? returnLocation(connection.returnUrl, connection.id, "failed") : null };
+  }
   return { location: connection.returnUrl ? returnLocation(connection.returnUrl, connection.id, outcome) : null };
 }
 
-function returnLocation(returnUrl: string, connectionId: string, outcome: CallbackOutcome): string | null {
+/**
+ * Issues a one-time code (only its SHA-256 is stored, bound to the connection and its user, valid
+ * CONNECTION_VERIFICATION_CODE_TTL_SECONDS) and answers the tenant's verification URL carrying it, or null when the
+ * tenant has no verification URL now or the connection has had its share of codes. The connection's expiry is
+ * pushed back to the code's so that it does not fail while its code may still be confirmed.
+ */
+async function verificationLocation(
+  ctx: GatewayContext,
+  connection: { id: string; tenantId: string; userId: string; expiresAt: Date | null },
+): Promise<string | null> {
+  const tenant = await ctx.prisma.tenant.findUnique({ where: { id: connection.tenantId }, select: { verificationUrl: true } });
+  if (!tenant?.verificationUrl) return null;
+  const issued = await ctx.prisma.connectionVerificationCode.count({ where: { connectionId: connection.id } });
+  if (issued >= MAX_VERIFICATION_CODES) return null;
+
+  const { code, hash } = generateVerificationCode();
+  const expiresAt = new Date(Date.now() + ctx.config.CONNECTION_VERIFICATION_CODE_TTL_SECONDS * 1000);
+  const codeId = randomUUID();
+  await ctx.prisma.$transaction(async (tx) => {
+    await tx.connectionVerificationCode.create({
+      data: {
+        id: codeId,
+        tenantId: connection.tenantId,
+        connectionId: connection.id,
+        userId: connection.userId,
+        codeHash: hash,
+        expiresAt,
+      },
+    });
+    await tx.connection.updateMany({
+      where: { id: connection.id, OR: [{ expiresAt: null }, { expiresAt: { lt: expiresAt } }] },
+      data: { expiresAt },
+    });
+    await recordAudit(tx, {
+      tenantId: connection.tenantId,
+      actor: "browser",
+      action: "connection.verification_code_issued",
+      resourceId: connection.id,
+      data: { code_id: codeId, user_id: connection.userId, expires_at: expiresAt.toISOString() },
+    });
+  });
+  const url = new URL(tenant.verificationUrl);
+  url.searchParams.set("connection_id", connection.id);
+  url.searchParams.set("code", code);
+  return url.toString();
+}
+
+/** The client's redirect_url with connection_id and status appended (null when it is no http(s) URL). */
+export function returnLocation(returnUrl: string, connectionId: string, outcome: CallbackOutcome): string | null {
   let url: URL;
   try {
     url = new URL(returnUrl);

@@ -13,7 +13,7 @@ import {
 } from "@kronos/shared";
 import { Refusal } from "../jobs/failure-policy.js";
 import { removeConnectionTriggers } from "../triggers/trigger-ops.js";
-import { changeConnectionStatus } from "./connection-status.js";
+import { changeConnectionStatus, signInVerification } from "./connection-status.js";
 
 /** The status_reason of the REVOKED event published when a connection is deleted. */
 export const DELETED_REASON = "Deleted";
@@ -136,6 +136,8 @@ async function refresh(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<Co
   const fields = {
     redirectUrl: refreshed.redirectUrl,
     expiresAt: pending ? new Date(now.getTime() + deps.config.CONNECT_LINK_TTL_SECONDS * 1000) : null,
+    // A new link is a new sign-in: with a user verifier, confirmed afresh.
+    verification: await signInVerification(deps.prisma, row.tenantId, refreshed),
   };
   deps.logger.info({ composioAccountId: accountId, status: refreshed.status }, "connected account refreshed at Composio");
 

@@ -1,5 +1,13 @@
-import { type Connection, type PrismaClient, recordAudit } from "@kronos/db";
-import { type ConnectionStatus, type ConnectionStatusEventData, EVENT_TYPES, type EventBus, type Logger } from "@kronos/shared";
+import { type Connection, type Prisma, type PrismaClient, recordAudit } from "@kronos/db";
+import {
+  type ConnectionStatus,
+  type ConnectionStatusEventData,
+  type ConnectionVerification,
+  EVENT_TYPES,
+  type EventBus,
+  isSettled,
+  type Logger,
+} from "@kronos/shared";
 import { type WakeDeps, wakeParkedOn } from "../executions/wake-parked.js";
 
 export interface StatusChangeDeps extends WakeDeps {
@@ -17,9 +25,24 @@ export interface StatusChange {
   reason?: string | null;
   /** Who made or observed the change, for the audit log: "worker", "api_key:<id>", ... */
   actor: string;
-  /** Fields written in the same conditional update as the status. */
-  fields?: { composioAccountId?: string; redirectUrl?: string | null; expiresAt?: Date | null };
+  /**
+   * Fields written in the same conditional update as the status. `verification` starts a sign-in's confirmation
+   * afresh (a new link): given, it replaces the row's, and the user verifier's gate below does not apply.
+   */
+  fields?: {
+    composioAccountId?: string;
+    redirectUrl?: string | null;
+    expiresAt?: Date | null;
+    verification?: ConnectionVerification | null;
+  };
 }
+
+/**
+ * The user verifier's gate: a connection becomes ACTIVE only when its sign-in needs no confirmation (null) or the
+ * tenant's backend gave it (CONFIRMED). Part of the conditional update, so no path (poll, callback check,
+ * reconciliation, webhook, operation) can make an unconfirmed connection ACTIVE, whatever Composio says.
+ */
+const MAY_BECOME_ACTIVE = { OR: [{ verification: null }, { verification: "CONFIRMED" as const }] };
 
 /** The audit action of every status change. */
 
@@ -33,12 +56,16 @@ export interface StatusChange {
 export async function changeConnectionStatus(deps: StatusChangeDeps, change: StatusChange): Promise<Connection | null> {
   if (change.from === change.to) throw new Error(`changeConnectionStatus: ${change.from} -> ${change.to} is not a change`);
   const reason = change.reason ?? null;
+  const gated = change.to === "ACTIVE" && change.fields?.verification === undefined;
   const updated = await deps.prisma.$transaction(async (tx) => {
     const { count } = await tx.connection.updateMany({
-      where: { id: change.connectionId, status: change.from },
+      where: { id: change.connectionId, status: change.from, ...(gated ? MAY_BECOME_ACTIVE : {}) },
       data: { ...change.fields, status: change.to, statusReason: reason },
     });
-    if (count === 0) return null;
+    if (count === 0) {
+      if (gated) await holdForConfirmation(tx, change, deps.logger);
+      return null;
+    }
     const row = await tx.connection.findUniqueOrThrow({ where: { id: change.connectionId } });
     await recordAudit(tx, {
       tenantId: row.tenantId,
@@ -80,6 +107,42 @@ export async function changeConnectionStatus(deps: StatusChangeDeps, change: Sta
   // Sign-in on demand: executions parked on this connection wake now (ACTIVE) or end (anything else settled).
   await wakeParkedOn(deps, updated);
   return updated;
+}
+
+/**
+ * Where a new sign-in's confirmation starts: AWAITING_SIGN_IN when the tenant has a user verifier and someone must
+ * follow a link (a pending status with a redirect URL), else null (nothing to confirm: credentials the tenant's
+ * backend gave itself, or a tenant without a verifier, today's weaker option). Fixed when the link is made.
+ */
+export async function signInVerification(
+  prisma: PrismaClient,
+  tenantId: string,
+  started: { status: ConnectionStatus; redirectUrl: string | null },
+): Promise<ConnectionVerification | null> {
+  if (isSettled(started.status) || !started.redirectUrl) return null;
+  const tenant = await prisma.tenant.findUnique({ where: { id: tenantId }, select: { verificationUrl: true } });
+  return tenant?.verificationUrl ? "AWAITING_SIGN_IN" : null;
+}
+
+/**
+ * Composio says ACTIVE but the tenant has not confirmed the user: the connection stays where it is, and a sign-in
+ * still awaited at the provider becomes AWAITING_CONFIRMATION (once: the update is conditional), audited.
+ */
+async function holdForConfirmation(tx: Prisma.TransactionClient, change: StatusChange, logger: Logger): Promise<void> {
+  const { count } = await tx.connection.updateMany({
+    where: { id: change.connectionId, status: change.from, verification: "AWAITING_SIGN_IN" },
+    data: { verification: "AWAITING_CONFIRMATION" },
+  });
+  if (count === 0) return;
+  const row = await tx.connection.findUniqueOrThrow({ where: { id: change.connectionId }, select: { tenantId: true, userId: true } });
+  await recordAudit(tx, {
+    tenantId: row.tenantId,
+    actor: change.actor,
+    action: "connection.verification_pending",
+    resourceId: change.connectionId,
+    data: { status: change.from, user_id: row.userId },
+  });
+  logger.info({ status: change.from }, "signed in at Composio; awaiting the tenant's confirmation before ACTIVE");
 }
 
 /**

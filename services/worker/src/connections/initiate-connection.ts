@@ -14,7 +14,7 @@ import {
   type Logger,
 } from "@kronos/shared";
 import { describeError, isRateLimited, jobFailureFromComposioError, Refusal } from "../jobs/failure-policy.js";
-import { changeConnectionStatus } from "./connection-status.js";
+import { changeConnectionStatus, signInVerification } from "./connection-status.js";
 
 export interface InitiateConnectionDeps {
   config: Pick<Config, "PUBLIC_GATEWAY_URL" | "CONNECT_LINK_TTL_SECONDS">;
@@ -196,7 +196,8 @@ async function startAtComposio(
   if (!expiresAt && !isSettled(status)) expiresAt = new Date(now.getTime() + deps.config.CONNECT_LINK_TTL_SECONDS * 1000);
   deps.logger.info({ composioAccountId: accountId, status }, "connection started at Composio");
 
-  const fields = { composioAccountId: accountId, redirectUrl, expiresAt };
+  const verification = await signInVerification(deps.prisma, job.tenantId, { status, redirectUrl });
+  const fields = { composioAccountId: accountId, redirectUrl, expiresAt, verification };
   const updated =
     status === row.status
       ? await deps.prisma.connection

@@ -13,6 +13,14 @@ import { describeError, isRateLimited } from "../jobs/failure-policy.js";
 import { changeConnectionStatus } from "./connection-status.js";
 
 export const LINK_EXPIRED_REASON = "The connect link expired before the user finished";
+/** A sign-in Composio reports done, which the tenant's backend did not confirm before the connection's expiry. */
+export const NOT_CONFIRMED_REASON = "The tenant did not confirm the sign-in in time";
+/** The tenant's backend confirmed the sign-in's code for another user than the one who asked. */
+export const REFUSED_REASON = "The sign-in was confirmed for another user than the one who asked";
+
+/** Why a pending connection fails at its expiry. */
+export const expiryReasonOf = (row: Partial<Pick<Connection, "verification">>) =>
+  row.verification === "AWAITING_CONFIRMATION" ? NOT_CONFIRMED_REASON : LINK_EXPIRED_REASON;
 export const ACCOUNT_GONE_REASON = "The connected account no longer exists at Composio";
 /** While Composio cannot be read, the main poller keeps trying until this long after the link expired. */
 export const POLL_ERROR_GRACE_MS = 15 * 60_000;
@@ -70,6 +78,8 @@ export async function pollConnectionStatus(
   const row = await deps.prisma.connection.findUnique({ where: { id: job.connectionId } });
   if (!row || row.tenantId !== job.tenantId) return { kind: "done", status: null, reason: "no such connection" };
   if (isSettled(row.status)) return { kind: "done", status: row.status, reason: "already settled" };
+  // The tenant named another user: nothing Composio says changes that.
+  if (row.verification === "REFUSED") return { kind: "done", status: await settle(deps, row, "FAILED", REFUSED_REASON), reason: "refused" };
 
   const now = deps.now?.() ?? new Date();
   const reschedule = (): PollOutcome => ({
@@ -118,7 +128,8 @@ export async function pollConnectionStatus(
 
   const decision = decidePending({ expiresAt: row.expiresAt, now, isMainPoller: options.isMainPoller });
   if (decision === "expire") {
-    const final = await settle(deps, { ...row, status: current }, "FAILED", LINK_EXPIRED_REASON);
+    const latest = (await deps.prisma.connection.findUnique({ where: { id: row.id } })) ?? row;
+    const final = await settle(deps, { ...row, status: current }, "FAILED", expiryReasonOf(latest));
     return { kind: "done", status: final, reason: "link expired" };
   }
   if (decision === "stop") return { kind: "done", status: current, reason: "one-shot check" };

@@ -9,7 +9,7 @@ import {
 } from "@kronos/shared";
 import { describeError, isRateLimited } from "../jobs/failure-policy.js";
 import { changeConnectionStatus } from "./connection-status.js";
-import { LINK_EXPIRED_REASON } from "./poll-connection-status.js";
+import { expiryReasonOf, REFUSED_REASON } from "./poll-connection-status.js";
 
 /** The status_reason of a connection whose account Composio no longer knows. */
 export const DELETED_AT_COMPOSIO_REASON = "deleted at Composio";
@@ -44,11 +44,14 @@ export type ReconcileSummary = ReconcileConnectionsResult;
 
 /** What a connection should become given what Composio says, or null when nothing changes. */
 export function reconcileDecision(
-  row: Pick<Connection, "status" | "expiresAt">,
+  row: Pick<Connection, "status" | "expiresAt"> & Partial<Pick<Connection, "verification">>,
   account: { status: ConnectionStatus; isDisabled: boolean; statusReason: string | null } | "gone",
   now: Date,
 ): { to: ConnectionStatus; reason: string | null } | null {
   if (account === "gone") return row.status === "REVOKED" ? null : { to: "REVOKED", reason: DELETED_AT_COMPOSIO_REASON };
+  const pendingHere = row.status === "INITIATED" || row.status === "INITIALIZING";
+  // The tenant named another user for this sign-in: it fails, whatever Composio says.
+  if (row.verification === "REFUSED" && pendingHere) return { to: "FAILED", reason: REFUSED_REASON };
   let remote: ConnectionStatus = account.status;
   if (account.isDisabled && (remote === "ACTIVE" || remote === "INACTIVE")) remote = "INACTIVE";
   if (remote !== row.status) {
@@ -61,8 +64,8 @@ export function reconcileDecision(
       return { to: remote, reason };
     }
   }
-  if ((row.status === "INITIATED" || row.status === "INITIALIZING") && row.expiresAt && row.expiresAt.getTime() < now.getTime()) {
-    return { to: "FAILED", reason: LINK_EXPIRED_REASON };
+  if (pendingHere && row.expiresAt && row.expiresAt.getTime() < now.getTime()) {
+    return { to: "FAILED", reason: expiryReasonOf(row) };
   }
   return null;
 }
