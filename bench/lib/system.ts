@@ -95,6 +95,7 @@ export async function startSystem(settings: BenchSettings, options: SystemOption
     STATUS_POLL_INITIAL_DELAY_MS: "200",
     STATUS_POLL_MAX_DELAY_MS: "1000",
     RECONCILE_INTERVAL_SECONDS: "0",
+    TRIGGER_RECONCILE_INTERVAL_SECONDS: "0",
     // The request limits stay on (their Redis counting is part of every request's cost) but high enough that a
     // load generator holding one key is never refused: the scenarios measure speed, not the limits.
     RATE_LIMIT_API_KEY_PER_MINUTE: "1000000000",

@@ -86,6 +86,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     STATUS_POLL_MAX_DELAY_MS: "1000",
     // Test files share one database: a reconciliation run would read every file's connections at this emulator.
     RECONCILE_INTERVAL_SECONDS: "0",
+    TRIGGER_RECONCILE_INTERVAL_SECONDS: "0",
     // The same for the sweeper (test/e2e/redis-data-loss.e2e.test.ts turns it on).
     SWEEP_INTERVAL_SECONDS: "0",
     ...extraEnv,

@@ -104,6 +104,7 @@ export async function startFaultSystem(log: (line: string) => void): Promise<Fau
     SWEEP_INTERVAL_SECONDS: "2",
     SWEEP_GRACE_MS: "1000",
     RECONCILE_INTERVAL_SECONDS: "0",
+    TRIGGER_RECONCILE_INTERVAL_SECONDS: "0",
   };
   const ports: Record<ServiceName, number> = { emulator, worker, gateway, webhooks };
   const health: Record<ServiceName, string> = {

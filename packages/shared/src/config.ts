@@ -100,6 +100,8 @@ export const configSchema = z.object({
   EXECUTION_STALLED_CHECK_MS: positiveInt.min(500).default(3_000),
   /** Repeatable reconciliation of local connections with Composio; 0 turns it off. */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** How often our triggers are compared with Composio's trigger instances; 0 turns it off. */
+  TRIGGER_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
   /** How often the sweeper re-adds accepted jobs that Redis lost; 0 turns the sweeper off (also its start-up pass). */
   SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(5),
   /** An accepted job younger than this is left alone by the sweeper (its request may still be adding it). */

@@ -22,6 +22,8 @@ export const QUEUES = {
   sweeper: "accepted-sweeper",
   /** create, enable, disable, update, delete: a trigger at Composio and its row. */
   triggerOps: "trigger-ops",
+  /** Repeatable: compares our triggers with Composio's trigger instances and corrects what drifted. */
+  triggerReconcile: "trigger-reconcile",
   /** Attempts of outbound webhooks that wait (retries, a busy endpoint) or were recovered; first attempts go by the lane (webhooks-out/lane.ts). */
   webhookDelivery: "webhook-delivery",
 } as const;
@@ -40,6 +42,7 @@ export const JOBS = {
   sweepAccepted: "sweep-accepted",
   triggerOp: "trigger-op",
   deliverWebhook: "deliver-webhook",
+  reconcileTriggers: "reconcile-triggers",
 } as const;
 
 export const initiateConnectionJobSchema = z.object({
@@ -195,6 +198,23 @@ export type ProcessWebhookEventJob = z.infer<typeof processWebhookEventJobSchema
 
 /** The repeatable reconciliation job's scheduler id. */
 export const RECONCILE_SCHEDULER_ID = "reconcile-connections";
+/** The repeatable trigger reconciliation's scheduler id. */
+export const TRIGGER_RECONCILE_SCHEDULER_ID = "reconcile-triggers";
+
+export const reconcileTriggersJobSchema = z.object({ tenantId: z.uuid().optional() });
+export type ReconcileTriggersJob = z.infer<typeof reconcileTriggersJobSchema>;
+export const reconcileTriggersResultSchema = z.object({
+  /** Connections whose trigger instances were compared. */
+  connections: z.number().int(),
+  /** Trigger rows changed to what Composio says (FAILED when gone there, DISABLED or ACTIVE). */
+  corrected: z.number().int(),
+  /** Instances on our connections that no trigger of ours is: reported, left alone (docs/triggers.md). */
+  orphans: z.number().int(),
+  errors: z.number().int(),
+  /** True when this run reached the last connection (the next one starts again from the first). */
+  wrapped: z.boolean(),
+});
+export type ReconcileTriggersResult = z.infer<typeof reconcileTriggersResultSchema>;
 
 /** The sweeper's job (a scheduled pass; see services/worker/src/sweeper). */
 export const sweepAcceptedJobSchema = z.object({});
@@ -402,6 +422,14 @@ export const QUEUE_CONTRACTS = {
    * attempts follow WEBHOOK_RETRY_SCHEDULE (the job moves itself to delayed); these attempts only cover the
    * worker's own failures (Postgres unreachable...), after which the sweeper takes the row over.
    */
+  triggerReconcile: contract({
+    name: QUEUES.triggerReconcile,
+    job: JOBS.reconcileTriggers,
+    data: reconcileTriggersJobSchema,
+    result: reconcileTriggersResultSchema,
+    // One try: the next scheduled run is the retry.
+    options: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+  }),
   webhookDelivery: contract({
     name: QUEUES.webhookDelivery,
     job: JOBS.deliverWebhook,

@@ -26,6 +26,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     CONNECT_WAIT_MS: "5000",
     // Test files share one database: a scheduled reconciliation would correct other files' connections.
     RECONCILE_INTERVAL_SECONDS: "0",
+    TRIGGER_RECONCILE_INTERVAL_SECONDS: "0",
     // The same: a sweeper would re-drive other files' stored webhooks and status polls.
     SWEEP_INTERVAL_SECONDS: "0",
     ...overrides,

@@ -15,6 +15,7 @@ import {
   type Redis,
   type Registry,
   statusPollJobId,
+  TRIGGER_RECONCILE_SCHEDULER_ID,
   type TypedQueue,
 } from "@kronos/shared";
 import type { Queue, Worker } from "bullmq";
@@ -108,15 +109,20 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   }
   await Promise.all([...workers.map((w) => w.waitUntilReady()), ...allQueues.map((q) => q.waitUntilReady())]);
 
-  await scheduleReconciliation(queues.reconcile, config.RECONCILE_INTERVAL_SECONDS);
+  const schedulers = [
+    () => scheduleReconciliation(queues.reconcile, config.RECONCILE_INTERVAL_SECONDS),
+    () => scheduleTriggerReconciliation(queues.triggerReconcile, config.TRIGGER_RECONCILE_INTERVAL_SECONDS),
+  ];
+  for (const schedule of schedulers) await schedule();
   // Re-adds what Redis lost (accepted jobs, webhook jobs, status polls), and ensures the schedulers again after
   // every Redis reconnection.
-  const sweeper = await startSweeper(ctx, [() => scheduleReconciliation(queues.reconcile, config.RECONCILE_INTERVAL_SECONDS)], logger);
+  const sweeper = await startSweeper(ctx, schedulers, logger);
   logger.info(
     {
       queues: workers.map((w) => w.name),
       concurrency: config.WORKER_CONCURRENCY,
       reconcileEverySeconds: config.RECONCILE_INTERVAL_SECONDS,
+      triggerReconcileEverySeconds: config.TRIGGER_RECONCILE_INTERVAL_SECONDS,
     },
     "workers started",
   );
@@ -148,18 +154,28 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
 }
 
 /**
- * The repeatable reconciliation: one scheduler (RECONCILE_SCHEDULER_ID) whatever the number of workers, upserted at
- * start-up so that a changed interval takes effect; 0 removes it. BullMQ runs the first one right away.
+ * A repeatable job: one scheduler (its id) whatever the number of workers, upserted at start-up and after every Redis
+ * reconnection so that a changed interval takes effect and a lost scheduler comes back; 0 removes it. BullMQ runs the
+ * first one right away.
  */
-export async function scheduleReconciliation(queue: Queue | TypedQueue<"reconcile">, intervalSeconds: number): Promise<void> {
-  const q = queue as Queue;
+async function ensureRepeatable(queue: Queue, schedulerId: string, jobName: string, intervalSeconds: number): Promise<void> {
   if (intervalSeconds > 0) {
-    await q.upsertJobScheduler(
-      RECONCILE_SCHEDULER_ID,
+    await queue.upsertJobScheduler(
+      schedulerId,
       { every: intervalSeconds * 1000 },
-      { name: JOBS.reconcileConnections, data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+      { name: jobName, data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
     );
   } else {
-    await q.removeJobScheduler(RECONCILE_SCHEDULER_ID);
+    await queue.removeJobScheduler(schedulerId);
   }
+}
+
+/** The connections' reconciliation (RECONCILE_INTERVAL_SECONDS). */
+export function scheduleReconciliation(queue: Queue | TypedQueue<"reconcile">, intervalSeconds: number): Promise<void> {
+  return ensureRepeatable(queue as Queue, RECONCILE_SCHEDULER_ID, JOBS.reconcileConnections, intervalSeconds);
+}
+
+/** The triggers' reconciliation (TRIGGER_RECONCILE_INTERVAL_SECONDS). */
+export function scheduleTriggerReconciliation(queue: Queue | TypedQueue<"triggerReconcile">, intervalSeconds: number): Promise<void> {
+  return ensureRepeatable(queue as Queue, TRIGGER_RECONCILE_SCHEDULER_ID, JOBS.reconcileTriggers, intervalSeconds);
 }

@@ -8,6 +8,7 @@ import {
   type ComposioPort,
   type ComposioTool,
   type ComposioToolkit,
+  type ComposioTriggerInstance,
   type ComposioTriggerType,
   type Page,
 } from "./port.js";
@@ -139,6 +140,19 @@ function toTriggerType(raw: unknown): ComposioTriggerType {
     config: jsonObject(t.config),
     payload: jsonObject(t.payload),
     version: optStr(t.version),
+  };
+}
+
+function toTriggerInstance(raw: unknown): ComposioTriggerInstance {
+  const t = obj(raw, "trigger instance");
+  return {
+    id: str(t.id, "trigger instance id"),
+    slug: str(t.trigger_name, "trigger instance trigger_name"),
+    connectedAccountId: str(t.connected_account_id, "trigger instance connected_account_id"),
+    userId: typeof t.user_id === "string" ? t.user_id : "",
+    config: jsonObject(t.trigger_config),
+    disabled: typeof t.disabled_at === "string" && t.disabled_at !== "",
+    updatedAt: optStr(t.updated_at),
   };
 }
 
@@ -446,6 +460,20 @@ export function createComposioClient(options: ComposioClientOptions): ComposioPo
         "deleteTriggerInstance",
         () => client.triggerInstances.manage.delete(triggerId),
         () => undefined,
+      ),
+
+    listTriggerInstances: (query) =>
+      call(
+        "listTriggerInstances",
+        () =>
+          client.triggerInstances.listActive({
+            connected_account_ids: query.connectedAccountIds,
+            trigger_ids: query.triggerIds,
+            show_disabled: query.showDisabled,
+            limit: query.limit,
+            cursor: query.cursor,
+          }),
+        (body) => page(body, "trigger instance list", toTriggerInstance),
       ),
   };
   return port;

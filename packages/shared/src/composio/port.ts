@@ -105,6 +105,21 @@ export interface ComposioTriggerType {
   version: string | null;
 }
 
+/** A trigger instance as Composio lists it (`GET /trigger_instances/active`). */
+export interface ComposioTriggerInstance {
+  /** "ti_..." */
+  id: string;
+  /** The trigger type's slug. */
+  slug: string;
+  connectedAccountId: string;
+  /** Composio's user id: ours is "<tenant_id>:<user_id>". */
+  userId: string;
+  config: Record<string, unknown>;
+  /** Disabled at Composio (listed only with showDisabled). */
+  disabled: boolean;
+  updatedAt: string | null;
+}
+
 export interface ComposioPort {
   listAuthConfigs(query: {
     toolkitSlug?: string;
@@ -160,6 +175,14 @@ export interface ComposioPort {
   ): Promise<{ triggerId: string }>;
   setTriggerInstanceEnabled(triggerId: string, enabled: boolean): Promise<void>;
   deleteTriggerInstance(triggerId: string): Promise<void>;
+  /** Trigger instances, filtered by account or id; disabled ones too with `showDisabled`. */
+  listTriggerInstances(query: {
+    connectedAccountIds?: string[];
+    triggerIds?: string[];
+    showDisabled?: boolean;
+    limit?: number;
+    cursor?: string;
+  }): Promise<Page<ComposioTriggerInstance>>;
 }
 
 export type ComposioErrorKind = "rate_limited" | "client" | "not_found" | "auth" | "server" | "timeout" | "network" | "malformed";

@@ -1,12 +1,13 @@
 import { isSettled, statusPollJobId } from "@kronos/shared";
 import { DelayedError } from "bullmq";
 import { describeComposioRefusal } from "../jobs/failure-policy.js";
+import { redisCursor } from "../jobs/redis-cursor.js";
 import type { JobHandler } from "../jobs/registry.js";
 import { runConnectionOp } from "./connection-ops.js";
 import { markConnectionFailed } from "./connection-status.js";
 import { initiateConnection } from "./initiate-connection.js";
 import { pollConnectionStatus } from "./poll-connection-status.js";
-import { type ReconcileCursor, reconcileConnections } from "./reconcile-connections.js";
+import { reconcileConnections } from "./reconcile-connections.js";
 
 /** Starts a connection at Composio; a connection that fails for good ends FAILED with the reason. */
 export const initiateConnectionJob: JobHandler<"connection"> = {
@@ -78,13 +79,3 @@ export const reconcileConnectionsJob: JobHandler<"reconcile"> = {
     });
   },
 };
-
-function redisCursor(redis: import("@kronos/shared").Redis, key: string): ReconcileCursor {
-  return {
-    get: () => redis.get(key),
-    async set(lastId) {
-      if (lastId) await redis.set(key, lastId, "EX", 7 * 24 * 3600);
-      else await redis.del(key);
-    },
-  };
-}

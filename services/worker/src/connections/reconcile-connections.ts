@@ -8,6 +8,7 @@ import {
   type ReconcileConnectionsResult,
 } from "@kronos/shared";
 import { describeError, isRateLimited } from "../jobs/failure-policy.js";
+import type { RunCursor } from "../jobs/redis-cursor.js";
 import { changeConnectionStatus } from "./connection-status.js";
 import { expiryReasonOf, REFUSED_REASON } from "./poll-connection-status.js";
 
@@ -22,10 +23,7 @@ const RECONCILE_READ_CONCURRENCY = 4;
 const WORKER_ACTOR = "worker:reconcile";
 
 /** Where the previous run stopped (the last connection id it read), shared by every worker process. */
-export interface ReconcileCursor {
-  get(): Promise<string | null>;
-  set(lastId: string | null): Promise<void>;
-}
+export type ReconcileCursor = RunCursor;
 
 export interface ReconcileDeps {
   prisma: PrismaClient;

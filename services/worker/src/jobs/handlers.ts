@@ -3,7 +3,7 @@ import { completeBulkJob } from "../bulk/jobs.js";
 import { connectionOpJob, initiateConnectionJob, pollConnectionStatusJob, reconcileConnectionsJob } from "../connections/jobs.js";
 import { executeToolJob } from "../executions/jobs.js";
 import { sweepAcceptedJob } from "../sweeper/jobs.js";
-import { triggerOpJob } from "../triggers/jobs.js";
+import { reconcileTriggersJob, triggerOpJob } from "../triggers/jobs.js";
 import { deliverWebhookJob } from "../webhook-deliveries/jobs.js";
 import { processWebhookEventJob } from "../webhook-events/jobs.js";
 import type { JobRegistry } from "./registry.js";
@@ -24,5 +24,6 @@ export const JOB_HANDLERS: JobRegistry = {
   webhookEvent: processWebhookEventJob,
   sweeper: sweepAcceptedJob,
   triggerOps: triggerOpJob,
+  triggerReconcile: reconcileTriggersJob,
   webhookDelivery: deliverWebhookJob,
 };

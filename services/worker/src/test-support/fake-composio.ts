@@ -284,4 +284,22 @@ export class FakeComposio implements ComposioPort {
     this.enter("deleteTriggerInstance", { id });
     if (!this.triggerInstances.delete(id)) throw new ComposioError("not_found", "Trigger instance not found", { status: 404 });
   }
+
+  async listTriggerInstances(query: { connectedAccountIds?: string[]; triggerIds?: string[]; showDisabled?: boolean }) {
+    this.enter("listTriggerInstances", query);
+    const items = [...this.triggerInstances.values()]
+      .filter((t) => query.showDisabled || t.enabled)
+      .filter((t) => !query.connectedAccountIds || query.connectedAccountIds.includes(t.accountId))
+      .filter((t) => !query.triggerIds || query.triggerIds.includes(t.id))
+      .map((t) => ({
+        id: t.id,
+        slug: t.slug,
+        connectedAccountId: t.accountId,
+        userId: this.accounts.get(t.accountId)?.userId ?? "",
+        config: t.config as Record<string, unknown>,
+        disabled: !t.enabled,
+        updatedAt: null,
+      }));
+    return { items, nextCursor: null };
+  }
 }

@@ -74,8 +74,13 @@ async function create(deps: TriggerOpDeps, job: TriggerOpJob): Promise<TriggerOp
   if (created) return result(created);
   const current = await deps.prisma.trigger.findUnique({ where: { id: row.id } });
   if (!current) {
-    // Deleted while it was being created: the instance must not outlive its row.
-    await deps.composio.deleteTriggerInstance(composioTriggerId).catch(() => undefined);
+    // Deleted while it was being created: the instance must not outlive its row. Should this delete fail, the
+    // trigger reconciliation reports the instance as an orphan (docs/triggers.md#reconciliation).
+    await deps.composio
+      .deleteTriggerInstance(composioTriggerId)
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: describeError(error), composioTriggerId }, "could not delete the instance of a trigger deleted meanwhile"),
+      );
     throw new Refusal({ code: "NOT_FOUND", message: `Trigger "${row.id}" was deleted meanwhile` });
   }
   return result(current);
