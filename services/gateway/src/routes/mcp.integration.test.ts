@@ -337,6 +337,9 @@ describe("the protocol's edges", () => {
     expect((await rpc(notRpc)).error.code).toBe(-32700);
     const unknownMethod = await rawMcp(token, { jsonrpc: "2.0", id: 7, method: "nope/nothing" }, headers);
     expect(await unknownMethod.text()).toContain("-32601");
+    const badParams = await rawMcp(token, { jsonrpc: "2.0", id: 8, method: "tools/call", params: { name: 5 } }, headers);
+    expect(badParams.status).toBe(200);
+    expect(await badParams.json()).toMatchObject({ jsonrpc: "2.0", id: 8, error: { code: -32602 } });
     const noSession = await rawMcp(token, { jsonrpc: "2.0", id: 2, method: "tools/list" });
     expect(noSession.status).toBe(400);
     const unknownSession = await rawMcp(
@@ -366,6 +369,47 @@ describe("the protocol's edges", () => {
     const del = await fetch(`${urls[0]}/mcp`, { method: "DELETE", headers: { authorization: `Bearer ${token}`, ...headers } });
     expect(del.status).toBe(200);
     expect((await rawMcp(token, { jsonrpc: "2.0", id: 6, method: "tools/list" }, headers)).status).toBe(404);
+  });
+
+  it("fuzz: bad tools/call params and bodies are a 4xx or a JSON-RPC error, never a 5xx, and nothing is queued", async () => {
+    const { token } = await openSession({ user_id: "alice", toolkits: ["github"] });
+    const init = await rawMcp(token, initializeBody);
+    const headers = { "mcp-session-id": init.headers.get("mcp-session-id")!, "mcp-protocol-version": "2025-11-25" };
+    const before = await countJobs(h.config, h.redis, QUEUES.toolExecution);
+    const params: unknown[] = [
+      { name: 5, arguments: {} },
+      { name: "GITHUB_CREATE_AN_ISSUE", arguments: "x" },
+      { name: "GITHUB_CREATE_AN_ISSUE", arguments: [1, 2] },
+      { name: "GITHUB_CREATE_AN_ISSUE\u0000", arguments: {} },
+      { name: "\ud800", arguments: {} },
+      { name: "GITHUB_CREATE_AN_ISSUE", arguments: { title: "\udc00" } },
+      { name: "x".repeat(100_000) },
+      { name: "kronos_get_execution", arguments: { execution_id: 7 } },
+      { name: "kronos_search_tools", arguments: { query: "x".repeat(10_000), limit: -1.5 } },
+      { name: "kronos_connect_toolkit", arguments: { toolkit: "../../etc/passwd" } },
+      { name: "kronos_list_connections", arguments: { unexpected: true } },
+      null,
+      [],
+    ];
+    const raws = [
+      `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"GITHUB_CREATE_AN_ISSUE","arguments":${'{"a":'.repeat(5000)}1${"}".repeat(5000)}}}`,
+      `{"jsonrpc":"2.0","id":{"x":1},"method":"tools/call","params":{}}`,
+      `{"jsonrpc":"1.0","id":1,"method":"tools/list"}`,
+      `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"GITHUB_CREATE_AN_ISSUE","arguments":{"__proto__":{"x":1}}}}`,
+      `[${Array.from({ length: 50 }, (_, i) => `{"jsonrpc":"2.0","id":${i},"method":"tools/list"}`).join(",")}]`,
+      "null",
+      '"text"',
+      "[]",
+    ];
+    let id = 100;
+    const bodies = [...params.map((p) => JSON.stringify({ jsonrpc: "2.0", id: id++, method: "tools/call", params: p })), ...raws];
+    for (const body of bodies) {
+      const response = await rawMcp(token, body, headers);
+      const text = await response.text();
+      expect(response.status, `${body.slice(0, 120)} -> ${text.slice(0, 200)}`).toBeLessThan(500);
+      expect(text).not.toMatch(/-32603|Internal/);
+    }
+    expect(await countJobs(h.config, h.redis, QUEUES.toolExecution)).toBe(before);
   });
 
   it("checks Origin against CORS_ORIGINS (DNS-rebinding protection)", async () => {

@@ -1,7 +1,12 @@
 import { toAppError } from "@kronos/service-kit";
 import { AppError } from "@kronos/shared";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  InitializeRequestSchema,
+  type JSONRPCMessage,
+  ListToolsRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { AgentSessionPrincipal, RouteOptions } from "../context.js";
 import { agentSessionOf } from "../lib/principal.js";
@@ -23,6 +28,7 @@ const AGENT_SESSION = { auth: ["agent_session"] as const };
 /** JSON-RPC's codes for what goes wrong before a message reaches the MCP server (the SDK's transport uses the same). */
 const PARSE_ERROR = -32700;
 const INVALID_REQUEST = -32600;
+const INVALID_PARAMS = -32602;
 const SERVER_ERROR = -32000;
 const SESSION_NOT_FOUND = -32001;
 
@@ -72,6 +78,8 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, { ctx,
     // Answers to our elicitations and cancellations are state changes any instance can make; the rest goes to the SDK.
     const forServer = await answerClientMessages(ctx, session, protocolSessionId, messages, openCalls);
     if (forServer.length === 0) return reply.status(202).send();
+    const invalid = forServer.length === 1 ? invalidParams(forServer[0]!) : null;
+    if (invalid) return reply.status(200).type("application/json").send(invalid);
     await serve(request, reply, { session, protocolSessionId, protocol }, forServer);
   });
 
@@ -128,6 +136,36 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, { ctx,
     await transport.handleRequest(request.raw, reply.raw, messages.length === 1 ? messages[0] : messages);
   }
 };
+
+/** The request schemas of the methods we serve: a request that does not fit is answered -32602 here. */
+const REQUEST_SCHEMAS: Record<
+  string,
+  { safeParse(value: unknown): { success: boolean; error?: { issues: Array<{ path: PropertyKey[]; message: string }> } } }
+> = {
+  initialize: InitializeRequestSchema,
+  "tools/list": ListToolsRequestSchema,
+  "tools/call": CallToolRequestSchema,
+};
+
+/**
+ * Invalid params, as JSON-RPC says (-32602), for a request of ours whose params do not fit the method's schema; the
+ * SDK would answer -32603 (internal error) with the validator's text. Null when the request is well formed.
+ */
+function invalidParams(message: JSONRPCMessage): object | null {
+  if (message === null || typeof message !== "object") return null;
+  const request = message as { id?: unknown; method?: unknown };
+  if (typeof request.method !== "string" || (typeof request.id !== "string" && typeof request.id !== "number")) return null;
+  const schema = REQUEST_SCHEMAS[request.method];
+  const parsed = schema?.safeParse(message);
+  if (!parsed || parsed.success) return null;
+  const issue = parsed.error?.issues[0];
+  const where = issue ? issue.path.map(String).join(".") : "params";
+  return {
+    jsonrpc: "2.0",
+    id: request.id,
+    error: { code: INVALID_PARAMS, message: `Invalid params: ${where} ${issue?.message ?? "is invalid"}`.slice(0, 500) },
+  };
+}
 
 const rpcError = (code: number, message: string, data?: unknown) => ({
   jsonrpc: "2.0" as const,
