@@ -46,11 +46,14 @@ export async function answerClientMessages(
   return rest;
 }
 
-/** The user declined (or dismissed) the link: the execution waiting for it is cancelled, so the call ends. */
+/**
+ * The user declined (or dismissed) the link: the execution waiting for it is cancelled, so the call ends. An accept,
+ * or an error from the client (it could not show the link), leaves it waiting: the call answers at its deadline.
+ */
 async function onElicitationAnswer(ctx: GatewayContext, session: AgentSessionPrincipal, message: Record<string, unknown>) {
   const action = (message.result as { action?: unknown } | undefined)?.action;
   const executionId = executionOfElicitation(String(message.id));
-  if (action === "accept" || !UUID.test(executionId)) return;
+  if ((action !== "decline" && action !== "cancel") || !UUID.test(executionId)) return;
   const reason = action === "decline" ? "The user declined" : "The user dismissed the request";
   await ignoreSettled(cancelExecution(ctx, agentPrincipal(session), executionId, reason));
 }

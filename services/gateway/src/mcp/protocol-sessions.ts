@@ -15,22 +15,31 @@ export interface ProtocolSession {
 
 const key = (prefix: string, id: string) => `${prefix}:mcp:session:${id}`;
 
+/**
+ * How long an unused protocol session is kept (never past its agent session's end): each request extends it. A
+ * client back after longer gets 404 and initializes again, as MCP says; a client that initializes often leaves at
+ * most an hour of keys behind.
+ */
+export const PROTOCOL_SESSION_IDLE_MS = 3_600_000;
+
+const ttlMs = (expiresAtMs: number) => Math.max(1_000, Math.min(PROTOCOL_SESSION_IDLE_MS, expiresAtMs - Date.now()));
+
 export async function openProtocolSession(redis: Redis, prefix: string, session: ProtocolSession, expiresAtMs: number): Promise<string> {
   const id = randomUUID();
-  const ttlMs = Math.max(1_000, expiresAtMs - Date.now());
-  await redis.set(key(prefix, id), JSON.stringify(session), "PX", ttlMs);
+  await redis.set(key(prefix, id), JSON.stringify(session), "PX", ttlMs(expiresAtMs));
   return id;
 }
 
-/** The session, or null when it is unknown, ended, or belongs to another agent session. */
+/** The session (its idle time reset), or null when it is unknown, ended, or belongs to another agent session. */
 export async function findProtocolSession(
   redis: Redis,
   prefix: string,
   id: string,
   agentSessionId: string,
+  expiresAtMs: number,
 ): Promise<ProtocolSession | null> {
   if (!/^[0-9a-f-]{36}$/.test(id)) return null;
-  const stored = await redis.get(key(prefix, id));
+  const stored = await redis.getex(key(prefix, id), "PX", ttlMs(expiresAtMs));
   if (stored === null) return null;
   try {
     const session = JSON.parse(stored) as ProtocolSession;

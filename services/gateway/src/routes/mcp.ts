@@ -58,6 +58,9 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, { ctx,
     const body = request.body as unknown;
     if (body === undefined) throw Object.assign(new AppError("BAD_REQUEST", "Parse error: the body is empty"), { rpcCode: PARSE_ERROR });
     const messages = (Array.isArray(body) ? body : [body]) as Array<Record<string, unknown>>;
+    // Before anything is stored: a request of ours that does not fit its method's schema (an initialize included).
+    const invalid = messages.length === 1 ? invalidParams(messages[0] as JSONRPCMessage) : null;
+    if (invalid) return reply.status(200).type("application/json").send(invalid);
     const initialize = messages.find((m) => m !== null && typeof m === "object" && m.method === "initialize");
 
     let protocolSessionId: string;
@@ -78,8 +81,6 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, { ctx,
     // Answers to our elicitations and cancellations are state changes any instance can make; the rest goes to the SDK.
     const forServer = await answerClientMessages(ctx, session, protocolSessionId, messages, openCalls);
     if (forServer.length === 0) return reply.status(202).send();
-    const invalid = forServer.length === 1 ? invalidParams(forServer[0]!) : null;
-    if (invalid) return reply.status(200).type("application/json").send(invalid);
     await serve(request, reply, { session, protocolSessionId, protocol }, forServer);
   });
 
@@ -103,7 +104,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, { ctx,
     if (typeof id !== "string" || id.length === 0) {
       throw Object.assign(new AppError("BAD_REQUEST", "Bad Request: Mcp-Session-Id header is required"), { rpcCode: SERVER_ERROR });
     }
-    const protocol = await findProtocolSession(ctx.redis, ctx.config.REDIS_KEY_PREFIX, id, session.sessionId);
+    const protocol = await findProtocolSession(ctx.redis, ctx.config.REDIS_KEY_PREFIX, id, session.sessionId, session.expiresAt);
     if (!protocol) throw Object.assign(new AppError("NOT_FOUND", "Session not found: initialize again"), { rpcCode: SESSION_NOT_FOUND });
     return { protocolSessionId: id, protocol };
   }
