@@ -230,6 +230,21 @@ describe("the console", () => {
     await page.getByRole("button", { name: "Create trigger" }).click();
     await row(page, "GITHUB_COMMIT_EVENT").getByText("ACTIVE").waitFor(); // from the feed's trigger.status
     await scan(page, "triggers");
+    // Edit its config (the form filled with the current one) and its labels.
+    await row(page, "GITHUB_COMMIT_EVENT").getByRole("button", { name: "Edit GITHUB_COMMIT_EVENT of alice" }).click();
+    const editor = page.getByRole("region", { name: "Edit GITHUB_COMMIT_EVENT of alice" });
+    expect(await editor.getByLabel(/^Repo/).inputValue()).toBe("connect");
+    await editor.getByLabel(/^Repo/).fill("console");
+    await editor.getByLabel("Labels of the trigger").fill("ci, nightly");
+    await scan(page, "triggers-edit");
+    await editor.getByRole("button", { name: "Save trigger" }).click();
+    await page.getByRole("status").filter({ hasText: "GITHUB_COMMIT_EVENT of alice saved." }).waitFor();
+    await row(page, "GITHUB_COMMIT_EVENT").getByText("ci, nightly").waitFor();
+    const listed = await api(system.gatewayUrl, "GET", "/api/v1/composio/triggers?user_id=alice", { token: tenant.apiKey });
+    expect((listed.body as { items: Array<{ config: unknown; labels: string[] }> }).items[0]).toMatchObject({
+      config: { owner: "kronos", repo: "console" },
+      labels: ["ci", "nightly"],
+    });
     await row(page, "GITHUB_COMMIT_EVENT").getByRole("button", { name: "Disable" }).click();
     await row(page, "GITHUB_COMMIT_EVENT").getByText("DISABLED").waitFor();
     await row(page, "GITHUB_COMMIT_EVENT").getByRole("button", { name: "Delete" }).click();

@@ -19,13 +19,9 @@ import { useCursorPages } from "../components/operator";
 import { useFeedEvents } from "../feed";
 import { formValidator } from "../forms/validator";
 import { useSignedIn } from "../session";
+import { labelsOf, TriggerEditor } from "./TriggerEditor";
 
 const TRIGGERS_KEY = ["triggers"] as const;
-const labelsOf = (text: string) =>
-  text
-    .split(",")
-    .map((label) => label.trim())
-    .filter(Boolean);
 
 /** Triggers: Composio events on a user's account, delivered on the feed; created from the trigger type's config schema. */
 export function TriggersPage() {
@@ -189,6 +185,8 @@ function TriggerTable({ items }: { items: TriggerView[] }) {
   const { api } = useSignedIn();
   const client = useQueryClient();
   const [deleting, setDeleting] = useState<TriggerView | null>(null);
+  const [editing, setEditing] = useState<TriggerView | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
   const change = useMutation({
     mutationFn: async ({ trigger, op }: { trigger: TriggerView; op: "enable" | "disable" | "delete" }) =>
       op === "delete"
@@ -198,6 +196,22 @@ function TriggerTable({ items }: { items: TriggerView[] }) {
   });
   return (
     <>
+      {editing && (
+        <TriggerEditor
+          key={editing.trigger_id}
+          trigger={editing}
+          queryKey={TRIGGERS_KEY}
+          onDone={(changed) => {
+            setSaved(changed ? `${editing.trigger_slug} of ${editing.user_id} saved.` : null);
+            setEditing(null);
+          }}
+        />
+      )}
+      {saved && (
+        <p className="notice notice-ok" role="status">
+          {saved}
+        </p>
+      )}
       {change.isError && <ErrorNotice error={change.error} />}
       <RecordTable caption="Triggers" columns={["Trigger", "User", "Labels", "Status", "Actions"]}>
         {items.map((trigger) => (
@@ -216,6 +230,17 @@ function TriggerTable({ items }: { items: TriggerView[] }) {
                 onClick={() => change.mutate({ trigger, op: trigger.status === "DISABLED" ? "enable" : "disable" })}
               >
                 {trigger.status === "DISABLED" ? "Enable" : "Disable"}
+              </button>{" "}
+              <button
+                type="button"
+                disabled={trigger.status === "PENDING"}
+                aria-label={`Edit ${trigger.trigger_slug} of ${trigger.user_id}`}
+                onClick={() => {
+                  setSaved(null);
+                  setEditing(trigger);
+                }}
+              >
+                Edit
               </button>{" "}
               <button type="button" className="danger" onClick={() => setDeleting(trigger)}>
                 Delete
