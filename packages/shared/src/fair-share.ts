@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { isInfrastructureError } from "./infrastructure-errors.js";
 import { luaScript } from "./redis.js";
 
 /** BullMQ's largest priority. */
@@ -22,8 +23,10 @@ return 0`);
  * 2 for the second, ...), and lower priorities run first (FIFO within one priority). A tenant that queues a thousand
  * jobs gives them priorities 1 to 1,000; another tenant's job then gets 1 and runs next, not after the thousand.
  *
- * The gateway `admit`s before adding a job (every job of the queue must have a priority: BullMQ runs jobs without one
- * first); the worker `release`s when the job is finished for good (done, or failed after its last attempt).
+ * Every add of a job `admit`s first (every job of the queue must have a priority: BullMQ runs jobs without one
+ * first): the gateway's accept, an execution queued again after an approval or a sign-in (`queueExecution`), the
+ * sweeper's re-drive of a job Redis lost. The worker `release`s when the job is finished for good (done, parked, or
+ * failed after its last attempt).
  */
 export class FairShare {
   constructor(
@@ -37,6 +40,20 @@ export class FairShare {
   async admit(tenantId: string): Promise<number> {
     const outstanding = Number(await admitScript(this.redis, [this.keyPrefix + tenantId], [COUNT_TTL_SECONDS]));
     return Math.min(Math.max(outstanding, 1), MAX_PRIORITY);
+  }
+
+  /**
+   * `admit`, or, with Redis unreachable, the last priority, uncounted (the job is still queued, durably, from its
+   * record): the release at its end then gives back one share too many, which the count's floor (0) and its expiry
+   * bound.
+   */
+  async admitOrLast(tenantId: string): Promise<{ priority: number; counted: boolean }> {
+    try {
+      return { priority: await this.admit(tenantId), counted: true };
+    } catch (error) {
+      if (isInfrastructureError(error)) return { priority: MAX_PRIORITY, counted: false };
+      throw error;
+    }
   }
 
   /** One of the tenant's jobs is finished (or was never queued). */

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { connectionStatusSchema, finalExecutionStatusSchema, labelsSchema, toolkitSlugSchema } from "./domain.js";
 import { ERROR_STATUS, type ErrorCode } from "./errors.js";
 import { bulkCompletedEventDataSchema, triggerStatusSchema } from "./events/schemas.js";
+import { executionFairShare } from "./fair-share.js";
 
 /** Every BullMQ queue, by its one name. */
 export const QUEUES = {
@@ -479,10 +480,19 @@ export function webhookDeliveryJob(delivery: { id: string; endpointId: string })
 }
 
 /**
- * Queues a stored execution to run (again: approved, or woken after sign-in). An earlier job of the same id (the run
- * that parked it) is removed first: BullMQ ignores an add whose job id exists.
+ * Queues a stored execution to run (again: approved, or woken after sign-in), with its tenant's fair-share priority
+ * like any accepted execution (a job without one would run before every other). An earlier job of the same id (the
+ * run that parked it) is removed first: BullMQ ignores an add whose job id exists.
  */
 export async function queueExecution(queue: TypedQueue<"toolExecution">, job: ExecuteToolJob, attempts?: number): Promise<void> {
   await queue.remove(job.executionId).catch(() => 0);
-  await queue.add(JOBS.executeTool, job, { jobId: job.executionId, ...(attempts === undefined ? {} : { attempts }) });
+  // The queue's own connection and prefix (REDIS_KEY_PREFIX) are the fair share's.
+  const fairShare = executionFairShare((await queue.client) as unknown as Redis, queue.opts.prefix ?? "bull");
+  const { priority, counted } = await fairShare.admitOrLast(job.tenantId);
+  try {
+    await queue.add(JOBS.executeTool, job, { jobId: job.executionId, priority, ...(attempts === undefined ? {} : { attempts }) });
+  } catch (error) {
+    if (counted) await fairShare.release(job.tenantId).catch(() => undefined);
+    throw error;
+  }
 }

@@ -1,5 +1,6 @@
 import type { AcceptedJob, PrismaClient } from "@kronos/db";
 import {
+  executionFairShare,
   JOBS,
   type Logger,
   QUEUES,
@@ -82,6 +83,18 @@ async function redrive(deps: SweepDeps, row: AcceptedJob): Promise<void> {
   }
   const queue = deps.queues.get(row.queue);
   if (!queue) throw new Error(`no queue named "${row.queue}"`);
+  if (row.queue === QUEUES.toolExecution && row.tenantId) {
+    // The fair share: the tenant's priority now (the one it was accepted with went with Redis's data).
+    const fairShare = executionFairShare(deps.redis, deps.prefix);
+    const { priority, counted } = await fairShare.admitOrLast(row.tenantId);
+    try {
+      await queue.add(row.name, row.data, { ...opts, priority });
+    } catch (error) {
+      if (counted) await fairShare.release(row.tenantId).catch(() => undefined);
+      throw error;
+    }
+    return;
+  }
   await queue.add(row.name, row.data, opts);
 }
 
