@@ -2,6 +2,7 @@ import { executionFairShare } from "@kronos/shared";
 import type { JobContext } from "../jobs/context.js";
 import type { JobHandler } from "../jobs/registry.js";
 import { describeExecuteRefusal, executeTool, markExecutionFailed } from "./execute-tool.js";
+import { abandonSignIn } from "./sign-in-on-demand.js";
 
 /**
  * Runs one tool at Composio; an execution that fails for good ends FAILED with the reason and one event. Either way
@@ -23,7 +24,8 @@ export const executeToolJob: JobHandler<"toolExecution"> = {
   },
   describe4xx: (error, data) => describeExecuteRefusal(error, data.toolSlug),
   async endRecord(data, failure, ctx, log, recordCode) {
-    await markExecutionFailed({ ...ctx, logger: log }, data, { code: recordCode ?? failure.code, message: failure.message });
+    const error = await abandonSignIn({ ...ctx, logger: log }, data, { code: recordCode ?? failure.code, message: failure.message });
+    await markExecutionFailed({ ...ctx, logger: log }, data, error);
     await releaseShare(ctx, data.tenantId);
   },
 };

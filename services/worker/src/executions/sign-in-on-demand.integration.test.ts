@@ -1,11 +1,13 @@
 // The emulator is not a dependency of the worker's build: tests use its build directly.
-import { CONTROL_PREFIX, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
+import { CONTROL_PREFIX, controlEmulator, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
 import {
   type ComposioPort,
+  type ConnectionStatusEventData,
   createComposioClient,
   decodeJobFailure,
   EVENT_TYPES,
   type ExecuteToolJob,
+  type ExecutionCompletedEventData,
   type ExecutionStatusEventData,
   JOBS,
 } from "@kronos/shared";
@@ -45,7 +47,8 @@ const jobData = (tenantId: string, overrides: Partial<ExecuteToolJob> = {}): Exe
   actor: "api_key:test",
   ...overrides,
 });
-const execute = (data: ExecuteToolJob) => h.run(h.workers.queues.toolExecution, JOBS.executeTool, data, { jobId: data.executionId });
+const execute = (data: ExecuteToolJob, options: { attempts?: number } = {}) =>
+  h.run(h.workers.queues.toolExecution, JOBS.executeTool, data, { jobId: data.executionId, ...options });
 const row = (id: string) => h.prisma.execution.findUniqueOrThrow({ where: { id } });
 const statusEvents = (id: string) =>
   h.eventsOf<ExecutionStatusEventData>(EVENT_TYPES.executionStatus, (d) => d.execution_id === id).map((e) => e.data);
@@ -117,5 +120,67 @@ describe("sign-in on demand", () => {
     expect(decodeJobFailure(job.failedReason).code).toBe("NOT_FOUND");
     expect(await row(data.executionId)).toMatchObject({ status: "FAILED", errorCode: "NOT_FOUND" });
     expect(await h.prisma.connection.count({ where: { tenantId } })).toBe(0);
+  });
+
+  describe("when the sign-in cannot be started, every path ends (emulator faults on the link)", () => {
+    const linkFault = (times?: number) =>
+      controlEmulator(emulator.url, "POST", "/faults", {
+        kind: "server_error",
+        status: 503,
+        method: "POST",
+        path: "/connected_accounts/link",
+        ...(times === undefined ? {} : { times }),
+      });
+
+    it("Composio failing until the last attempt: the execution ends FAILED (AUTH_FAILED) and its connection FAILED, each with the reason and its event", async () => {
+      const { tenantId } = await createTestTenant(h.prisma);
+      const data = jobData(tenantId);
+      await linkFault();
+      try {
+        const job = await execute({ ...data }, { attempts: 3 });
+        expect(job.attemptsMade).toBe(3);
+      } finally {
+        await controlEmulator(emulator.url, "DELETE", "/faults");
+      }
+      const ended = await row(data.executionId);
+      expect(ended).toMatchObject({ status: "FAILED", errorCode: "AUTH_FAILED" });
+      expect(ended.errorMessage).toMatch(/^Could not start a sign-in: .*Composio/);
+      // Not left INITIALIZING: nobody could complete it and nothing would ever poll it.
+      const connection = await h.prisma.connection.findUniqueOrThrow({ where: { id: ended.connectionId! } });
+      expect(connection).toMatchObject({ status: "FAILED", composioAccountId: null, statusReason: ended.errorMessage });
+      await h.waitForEvent<ConnectionStatusEventData>(
+        EVENT_TYPES.connectionStatus,
+        (d) => d.connection_id === connection.id && d.status === "FAILED",
+      );
+      const completed = await h.waitForEvent<ExecutionCompletedEventData>(
+        EVENT_TYPES.executionCompleted,
+        (d) => d.execution_id === data.executionId,
+      );
+      expect(completed.data).toMatchObject({ status: "FAILED", error: { code: "AUTH_FAILED" } });
+      expect(h.eventsOf(EVENT_TYPES.executionCompleted, (d: { execution_id: string }) => d.execution_id === data.executionId)).toHaveLength(
+        1,
+      );
+      // The next call starts a new sign-in rather than reusing the failed connection.
+      const next = jobData(tenantId);
+      expect((await execute(next)).returnvalue).toMatchObject({ status: "AWAITING_AUTH" });
+      expect((await row(next.executionId)).connectionId).not.toBe(connection.id);
+    });
+
+    it("a failure that passes: the retried attempt starts the same connection and parks on it", async () => {
+      const { tenantId } = await createTestTenant(h.prisma);
+      const data = jobData(tenantId);
+      await linkFault(1);
+      try {
+        const job = await execute(data, { attempts: 3 });
+        expect(job.returnvalue).toEqual({ execution_id: data.executionId, status: "AWAITING_AUTH" });
+        expect(job.attemptsMade).toBe(2);
+      } finally {
+        await controlEmulator(emulator.url, "DELETE", "/faults");
+      }
+      expect(await h.prisma.connection.count({ where: { tenantId } })).toBe(1);
+      const parked = await row(data.executionId);
+      const connection = await h.prisma.connection.findUniqueOrThrow({ where: { id: parked.connectionId! } });
+      expect(connection.status).toBe("INITIATED");
+    });
   });
 });

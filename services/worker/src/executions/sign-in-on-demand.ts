@@ -39,6 +39,12 @@ export async function parkForSignIn(deps: SignInDeps, job: ExecuteToolJob): Prom
   if (pending?.status === "INITIATED" && pending.redirectUrl) connection = pending;
   else {
     const connectionId = pending?.id ?? randomUUID();
+    // Noted on the execution before Composio is asked: if the start keeps failing until the job gives up, its end
+    // (abandonSignIn) fails this connection too, instead of leaving it INITIALIZING for good.
+    await deps.prisma.execution.updateMany({
+      where: { id: job.executionId, tenantId: job.tenantId, status: "RUNNING" },
+      data: { connectionId },
+    });
     try {
       const started = await initiateConnection(deps, {
         connectionId,
@@ -76,4 +82,30 @@ export async function parkForSignIn(deps: SignInDeps, job: ExecuteToolJob): Prom
     data: { connectionId: connection.id, parkedUntil: expiresAt },
   });
   return { kind: "parked", authorization };
+}
+
+/**
+ * The execution ends for good before its sign-in could be started (Composio kept failing, our database stayed away,
+ * the worker died too often): the connection it was starting, still INITIALIZING without a Composio account (nobody
+ * can complete it, nothing polls it), ends FAILED with the reason, and the execution's failure says it was the
+ * sign-in. Answers the failure to record: the given one, or the sign-in's.
+ */
+export async function abandonSignIn(
+  deps: Pick<SignInDeps, "prisma" | "bus" | "logger">,
+  job: Pick<ExecuteToolJob, "executionId" | "tenantId">,
+  failure: { code: string; message: string },
+): Promise<{ code: string; message: string }> {
+  const execution = await deps.prisma.execution.findFirst({
+    where: { id: job.executionId, tenantId: job.tenantId, status: { in: ["QUEUED", "RUNNING"] }, connectionId: { not: null } },
+    select: { connectionId: true },
+  });
+  if (!execution?.connectionId) return failure;
+  const connection = await deps.prisma.connection.findFirst({
+    where: { id: execution.connectionId, tenantId: job.tenantId, status: "INITIALIZING", composioAccountId: null },
+    select: { id: true },
+  });
+  if (!connection) return failure;
+  const reason = `Could not start a sign-in: ${failure.message}`;
+  await markConnectionFailed(deps, { connectionId: connection.id, tenantId: job.tenantId, reason, actor: SYSTEM_ACTOR }, isSettled);
+  return { code: SIGN_IN_FAILED_CODE, message: reason };
 }
