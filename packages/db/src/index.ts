@@ -6,6 +6,7 @@ import { poolSql, type Sql } from "./sql.js";
 export * from "./accepted-jobs.js";
 export * from "./audit.js";
 export * from "./execution-lifecycle.js";
+export * from "./execution-view.js";
 export * from "./generated/prisma/client.js";
 export * from "./known-trigger.js";
 export * from "./sql.js";

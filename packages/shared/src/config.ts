@@ -14,6 +14,11 @@ export const configSchema = z.object({
   /** `json`: one pino JSON object a line; `pretty`: readable lines; `auto`: pretty on a terminal, JSON otherwise. */
   LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
   /**
+   * Benchmarking only: a path prefix; the gateway and the worker then append timestamped latency marks of each tool
+   * execution to `<path>.<pid>` (bench/README.md, P7's breakdown). Unset: no marks.
+   */
+  LATENCY_MARKS_FILE: z.string().min(1).optional(),
+  /**
    * How long a service may take to stop after SIGTERM or SIGINT (finishing requests, letting active jobs end) before
    * it exits anyway. Longer than COMPOSIO_TIMEOUT_MS, so that a job in the middle of a Composio call can finish.
    */

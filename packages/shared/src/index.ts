@@ -24,6 +24,7 @@ export * from "./infra/errors.js";
 export * from "./infra/redis-requirements.js";
 export * from "./infrastructure-errors.js";
 export * from "./job-secrets.js";
+export * from "./latency-marks.js";
 export * from "./llm-tools.js";
 export * from "./logger.js";
 export * from "./metrics.js";

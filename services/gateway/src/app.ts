@@ -1,4 +1,4 @@
-import type { PrismaClient } from "@kronos/db";
+import { type PrismaClient, prismaSql, type Sql } from "@kronos/db";
 import { createServiceApp, opsRoutes } from "@kronos/service-kit";
 import {
   blockingOptionsOf,
@@ -25,6 +25,7 @@ import type { GatewayContext } from "./context.js";
 import { apiKeyUsageRecorder } from "./lib/api-key-usage.js";
 import { startAuditRetention } from "./lib/audit-retention.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
+import { ExecutionWaits } from "./lib/execution-waits.js";
 import { startParkedSweeper } from "./lib/parked-sweeper.js";
 import { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
 import { ToolPolicyCache } from "./lib/tool-policies.js";
@@ -61,6 +62,8 @@ import { webhookEndpointRoutes } from "./routes/webhook-endpoints.js";
 export interface GatewayDeps {
   config: Config;
   prisma: PrismaClient;
+  /** The hot statements' runner (the pg pool under `prisma`, see createDatabase); by default through `prisma`. */
+  sql?: Sql;
   redis: Redis;
   /** A pino logger; by default one is made from LOG_LEVEL and LOG_FORMAT. */
   logger?: Logger;
@@ -120,7 +123,21 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   app.addHook("onClose", async () => policies.close());
   const bus = new EventBus(deps.redis, config.REDIS_KEY_PREFIX, config.EVENT_RETENTION_COUNT);
   const tenantLimits = new TenantRateLimitsCache(deps.prisma, config);
-  const ctx: GatewayContext = { config, prisma: deps.prisma, redis: deps.redis, queues, composio, catalogue, policies, bus, tenantLimits };
+  const executionWaits = new ExecutionWaits(deps.redis, config.REDIS_KEY_PREFIX);
+  app.addHook("onClose", async () => executionWaits.close());
+  const ctx: GatewayContext = {
+    config,
+    prisma: deps.prisma,
+    sql: deps.sql ?? prismaSql(deps.prisma),
+    redis: deps.redis,
+    queues,
+    executionWaits,
+    composio,
+    catalogue,
+    policies,
+    bus,
+    tenantLimits,
+  };
   const stopSweeper = startParkedSweeper(ctx, deps.parkedSweepMs ?? 10_000, (error) =>
     app.log.error({ err: error }, "parked sweep failed"),
   );

@@ -1,7 +1,8 @@
-import type { PrismaClient } from "@kronos/db";
+import type { PrismaClient, Sql } from "@kronos/db";
 import type { ComposioPort, Config, EventBus, Principal, Redis, Scope, TypedQueue } from "@kronos/shared";
 import type { FlowProducer, Queue } from "bullmq";
 import type { CatalogueCache } from "./lib/catalogue-cache.js";
+import type { ExecutionWaits } from "./lib/execution-waits.js";
 import type { QueueEventsOnDemand } from "./lib/queue-events-on-demand.js";
 import type { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
 import type { ToolPolicyCache } from "./lib/tool-policies.js";
@@ -10,8 +11,12 @@ import type { ToolPolicyCache } from "./lib/tool-policies.js";
 export interface GatewayContext {
   config: Config;
   prisma: PrismaClient;
+  /** The hot statements (the accept record), straight on the pg pool: Prisma's pipeline costs more than they do. */
+  sql: Sql;
   redis: Redis;
   queues: GatewayQueues;
+  /** How a request with `?wait=` hears that its execution is final. */
+  executionWaits: ExecutionWaits;
   /** The catalogue (toolkits, actions) is the one thing the gateway reads from Composio itself. */
   composio: ComposioPort;
   catalogue: CatalogueCache;
@@ -39,7 +44,6 @@ export interface GatewayQueues {
   connectionEvents: QueueEventsOnDemand;
   connectionOpsEvents: QueueEventsOnDemand;
   authConfigEvents: QueueEventsOnDemand;
-  toolExecutionEvents: QueueEventsOnDemand;
   bulkEvents: QueueEventsOnDemand;
   triggerOpsEvents: QueueEventsOnDemand;
   /** A status check the verification of a sign-in waits for. */

@@ -1,17 +1,19 @@
-import { createPrismaClient, databaseOptions } from "@kronos/db";
+import { createDatabase, databaseOptions } from "@kronos/db";
 import { stopOnSignals } from "@kronos/service-kit";
-import { createLogger, createRedis, loadConfigOrExit, requestPathRedisOptions } from "@kronos/shared";
+import { createLogger, createRedis, enableLatencyMarks, loadConfigOrExit, requestPathRedisOptions } from "@kronos/shared";
 import { buildGatewayApp } from "./app.js";
 
 const config = loadConfigOrExit("gateway");
+enableLatencyMarks(config.LATENCY_MARKS_FILE);
 const logger = createLogger("gateway", config.LOG_LEVEL, { format: config.LOG_FORMAT });
-const prisma = createPrismaClient(config.DATABASE_URL, databaseOptions(config));
+const database = createDatabase(config.DATABASE_URL, databaseOptions(config));
+const { prisma, sql } = database;
 // No auto-pipelining: measured, it cost the accept path a quarter of its throughput (docs/development.md).
 // Bounded: a Redis that is down or partitioned gives a request a 503 (or, for accepted work, a 202) within seconds.
 const redis = createRedis(config.REDIS_URL, requestPathRedisOptions(config));
 redis.on("error", (error) => logger.error({ err: error }, "redis error"));
 
-const app = await buildGatewayApp({ config, prisma, redis, logger });
+const app = await buildGatewayApp({ config, prisma, sql, redis, logger });
 
 stopOnSignals({
   logger,
@@ -20,7 +22,7 @@ stopOnSignals({
   // queue-event readers and the flow producer. Then the connections the app borrowed.
   stop: async () => {
     await app.close();
-    await prisma.$disconnect();
+    await database.close();
     await redis.quit();
   },
 });
@@ -29,7 +31,7 @@ try {
   await app.listen({ host: config.HOST, port: config.GATEWAY_PORT });
 } catch (error) {
   logger.fatal({ err: error }, "cannot listen");
-  await prisma.$disconnect();
+  await database.close();
   redis.disconnect();
   process.exit(1);
 }

@@ -1,5 +1,5 @@
-import type { PrismaClient } from "@kronos/db";
-import { type Config, createRedis, QUEUES, type Redis } from "@kronos/shared";
+import { type Execution, type PrismaClient, toExecutionView } from "@kronos/db";
+import { type Config, createRedis, EVENT_TYPES, EventBus, type FinalExecutionStatus, QUEUES, type Redis } from "@kronos/shared";
 import {
   deleteRedisPrefix,
   TEST_ADMIN_TOKEN,
@@ -118,4 +118,28 @@ export function startFakeWorker(config: Config, queue: string, behave: (job: Job
 export async function userToken(h: Harness, apiKey: string, userId: string): Promise<string> {
   const response = await h.inject({ method: "POST", url: "/api/v1/sessions", headers: bearer(apiKey), payload: { user_id: userId } });
   return response.json().token;
+}
+
+/**
+ * What the real worker does once an execution's final outcome is stored: `execution.completed`, which also wakes a
+ * request waiting for it (`?wait=`) with the execution's view. For the fake workers that write the row themselves.
+ */
+export async function announceCompleted(h: Pick<Harness, "config" | "redis">, row: Execution): Promise<void> {
+  await new EventBus(h.redis, h.config.REDIS_KEY_PREFIX, 1_000).publish(
+    {
+      type: EVENT_TYPES.executionCompleted,
+      tenantId: row.tenantId,
+      userId: row.userId,
+      data: {
+        execution_id: row.id,
+        user_id: row.userId,
+        tool: row.toolSlug,
+        status: row.status as FinalExecutionStatus,
+        error: null,
+        duration_ms: row.durationMs,
+        log_id: row.logId,
+      },
+    },
+    { view: JSON.stringify(toExecutionView(row)) },
+  );
 }

@@ -7,6 +7,7 @@ import {
   createMetricsRegistry,
   createRedis,
   EventBus,
+  enableLatencyMarks,
   loadConfigOrExit,
   RateBudget,
   WebhookOutbox,
@@ -18,6 +19,7 @@ import { startWebhookSweeper } from "./webhook-deliveries/sweeper.js";
 import { startWorkers } from "./workers.js";
 
 const config = loadConfigOrExit("worker");
+enableLatencyMarks(config.LATENCY_MARKS_FILE);
 const logger = createLogger("worker", config.LOG_LEVEL, { format: config.LOG_FORMAT });
 const database = createDatabase(config.DATABASE_URL, databaseOptions(config));
 const { prisma, sql } = database;

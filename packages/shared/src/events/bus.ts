@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { luaScript } from "../redis.js";
-import type { EventDraft, FeedEvent, TypedEventDraft } from "./schemas.js";
+import { EVENT_TYPES, type EventDraft, type FeedEvent, type TypedEventDraft } from "./schemas.js";
 
 /**
  * The event bus: every event is appended to its tenant's Redis stream (kept for resuming clients) and published on
@@ -10,11 +10,17 @@ import type { EventDraft, FeedEvent, TypedEventDraft } from "./schemas.js";
 const appendAndPublish = luaScript(`
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
 redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[2])
+if KEYS[3] then redis.call('PUBLISH', KEYS[3], ARGV[3]) end
 return id`);
 
 export const eventKeys = (prefix: string) => ({
   channel: `${prefix}:events`,
   stream: (tenantId: string) => `${prefix}:events:${tenantId}`,
+  /**
+   * Where a request waiting for an execution (`?wait=`) hears that it is final: one channel per execution, so that
+   * only the gateway that waits for it receives the message (nobody, most of the time).
+   */
+  executionFinished: (executionId: string) => `${prefix}:execution-finished:${executionId}`,
 });
 
 /** What travels on the channel and in the stream, besides the id. */
@@ -38,8 +44,13 @@ export class EventBus {
     this.keys = eventKeys(prefix);
   }
 
-  /** Appends and publishes one event; its data must be its type's (see EVENT_DATA_SCHEMAS). */
-  async publish(draft: TypedEventDraft): Promise<FeedEvent> {
+  /**
+   * Appends and publishes one event; its data must be its type's (see EVENT_DATA_SCHEMAS). An `execution.completed`
+   * also wakes whoever waits for that execution, in the same call: on its `executionFinished` channel, with
+   * `options.view` (the execution as the API shows it, JSON) when the publisher has it at hand, else an empty
+   * message (the waiter then reads the row).
+   */
+  async publish(draft: TypedEventDraft, options: { view?: string } = {}): Promise<FeedEvent> {
     const envelope: BusEnvelope = {
       tenantId: draft.tenantId,
       userId: draft.userId,
@@ -47,7 +58,12 @@ export class EventBus {
     };
     const body = JSON.stringify(envelope);
     const keys = [this.keys.stream(draft.tenantId), this.keys.channel];
-    const id = (await appendAndPublish(this.redis, keys, [this.retention, body])) as string;
+    const args: Array<string | number> = [this.retention, body];
+    if (draft.type === EVENT_TYPES.executionCompleted) {
+      keys.push(this.keys.executionFinished(draft.data.execution_id));
+      args.push(options.view ?? "");
+    }
+    const id = (await appendAndPublish(this.redis, keys, args)) as string;
     const event: FeedEvent = { id, ...envelope.event };
     // After the append: sockets get the event without waiting; the publisher's job waits, so a failure here fails
     // the job, which is retried (at least once).

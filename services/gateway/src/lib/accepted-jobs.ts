@@ -1,9 +1,37 @@
-import { type AcceptedJobRecord, recordAcceptedJob } from "@kronos/db";
-import { isInfrastructureError, withDeadline } from "@kronos/shared";
+import { type AcceptedJobRecord, insertAcceptedJob, recordAcceptedJob } from "@kronos/db";
+import { isInfrastructureError, markLatency, withDeadline } from "@kronos/shared";
 import type { Job, Queue } from "bullmq";
 import type { GatewayContext } from "../context.js";
 import { addAndWait, type JobOutcome } from "./job-wait.js";
 import type { QueueEventsOnDemand } from "./queue-events-on-demand.js";
+
+/**
+ * Records the job durably (one prepared statement on the pg pool: it is on every execution's path), then adds it with
+ * `add` (within REDIS_COMMAND_TIMEOUT_MS): whether it was added. Once recorded, the request is accepted whatever Redis
+ * does: a Redis that is down or too slow gives false (202; the sweeper adds the job when Redis is back), never an
+ * error the caller would retry into a second job. Throws when Postgres cannot take it (nothing accepted: 503).
+ */
+export async function acceptJob(ctx: GatewayContext, record: AcceptedJobRecord, add: () => Promise<unknown>): Promise<boolean> {
+  await insertAcceptedJob(ctx.sql, ctx.config.REDIS_KEY_PREFIX, record);
+  markLatency(record.jobId, "g.recorded");
+  try {
+    await withDeadline(add(), ctx.config.REDIS_COMMAND_TIMEOUT_MS, "Redis (adding the job)");
+    return true;
+  } catch (error) {
+    if (!isInfrastructureError(error)) {
+      await forgetAcceptedJob(ctx, record);
+      throw error;
+    }
+    return false;
+  }
+}
+
+/** Refused for another reason than Redis being away: nothing was accepted, the record goes. */
+async function forgetAcceptedJob(ctx: GatewayContext, record: AcceptedJobRecord): Promise<void> {
+  await ctx.prisma.acceptedJob
+    .deleteMany({ where: { keyPrefix: ctx.config.REDIS_KEY_PREFIX, queue: record.queue, jobId: record.jobId } })
+    .catch(() => undefined);
+}
 
 /**
  * Records the job durably, then adds it (within REDIS_COMMAND_TIMEOUT_MS) and waits up to `waitMs` for its outcome.
@@ -29,10 +57,7 @@ export async function acceptAndWait(
     );
   } catch (error) {
     if (!isInfrastructureError(error)) {
-      // Refused for another reason (not Redis being away): nothing was accepted, the record goes.
-      await ctx.prisma.acceptedJob
-        .deleteMany({ where: { keyPrefix: ctx.config.REDIS_KEY_PREFIX, queue: record.queue, jobId: record.jobId } })
-        .catch(() => undefined);
+      await forgetAcceptedJob(ctx, record);
       throw error;
     }
     return { state: "pending" };

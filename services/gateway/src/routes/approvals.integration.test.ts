@@ -4,7 +4,7 @@ import { type BusEnvelope, type ExecuteToolJob, eventKeys, QUEUES } from "@krono
 import { createTestTenant, waitFor } from "@kronos/testing";
 import type { Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, countJobs, type Harness, startFakeWorker, startHarness, userToken } from "../../test/harness.js";
+import { announceCompleted, bearer, countJobs, type Harness, startFakeWorker, startHarness, userToken } from "../../test/harness.js";
 
 const EXECUTE = "/api/v1/composio/tools/execute";
 const executions = (id: string, action = "") => `/api/v1/composio/executions/${id}${action}`;
@@ -38,6 +38,8 @@ async function behave(job: Job<ExecuteToolJob>) {
     });
   }
   if (moved.count > 0) ran.push(d.executionId);
+  const row = await h.prisma.execution.findUnique({ where: { id: d.executionId } });
+  if (row?.status === "SUCCEEDED") await announceCompleted(h, row);
   return { execution_id: d.executionId, status: "SUCCEEDED" };
 }
 
@@ -236,6 +238,64 @@ describe("approvals", () => {
     expect((await read(id)).status).toBe("AWAITING_APPROVAL");
     expect((await execute("GMAIL_SEND_EMAIL", { recipient_email: "i@x.io", body: "hi" })).json().status).toBe("QUEUED");
     await setPolicy({ require_approval: { tools: ["GMAIL_SEND_*", "NOTION_CREATE_*"], tags: ["destructiveHint"] } });
+  });
+});
+
+describe("?wait= across an approval", () => {
+  const waiting = (params: Record<string, unknown>, wait: number) =>
+    post(`${EXECUTE}?wait=${wait}`, acme.apiKey, { user_id: "alice", action_name: "GMAIL_SEND_EMAIL", params });
+  /** The execution parked with these arguments (the request that parked it is still waiting). */
+  const parkedWith = (recipient: string) =>
+    waitFor(async () => {
+      const row = await h.prisma.execution.findFirst({
+        where: { tenantId: acme.tenantId, status: "AWAITING_APPROVAL", arguments: { path: ["recipient_email"], equals: recipient } },
+      });
+      return row ?? undefined;
+    });
+
+  it("keeps waiting while the execution is parked: approved within the wait, it answers 200 with the result", async () => {
+    const answer = waiting({ recipient_email: "w1@x.io", body: "hi" }, 20);
+    const row = await parkedWith("w1@x.io");
+    expect((await post(executions(row.id, "/approve"), aliceToken)).statusCode).toBe(200);
+    const done = await answer;
+    expect(done.statusCode).toBe(200);
+    expect(done.json()).toMatchObject({ execution_id: row.id, status: "SUCCEEDED", data: { ran: { recipient_email: "w1@x.io" } } });
+    expect(ran).toContain(row.id);
+  });
+
+  it("denied within the wait: 200 with DENIED and the reason", async () => {
+    const answer = waiting({ recipient_email: "w2@x.io", body: "hi" }, 20);
+    const row = await parkedWith("w2@x.io");
+    expect((await post(executions(row.id, "/deny"), aliceToken, { reason: "Not now" })).statusCode).toBe(200);
+    const done = await answer;
+    expect(done.statusCode).toBe(200);
+    expect(done.json()).toMatchObject({ execution_id: row.id, status: "DENIED", error: { code: "DENIED", message: "Not now" } });
+  });
+
+  it("nobody decides within the wait: 202 with the parked state and the approval it waits for", async () => {
+    const done = await waiting({ recipient_email: "w3@x.io", body: "hi" }, 0.5);
+    expect(done.statusCode).toBe(202);
+    expect(done.json()).toMatchObject({
+      status: "AWAITING_APPROVAL",
+      poll_url: expect.stringContaining(done.json().execution_id),
+      approval: { rules: ["tool:GMAIL_SEND_*"], expires_at: expect.any(String), arguments_hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
+  });
+
+  it("an Idempotency-Key replay with ?wait= waits for the same parked execution", async () => {
+    const key = { "idempotency-key": `wait-${randomUUID()}` };
+    const params = { user_id: "alice", action_name: "GMAIL_SEND_EMAIL", params: { recipient_email: "w4@x.io", body: "hi" } };
+    const first = await post(EXECUTE, acme.apiKey, params, key);
+    expect(first.json().status).toBe("AWAITING_APPROVAL");
+    const replayed = post(`${EXECUTE}?wait=20`, acme.apiKey, params, key);
+    // Approved once the replay is listening (it reads the row first): it answers the run's result.
+    const channel = eventKeys(h.config.REDIS_KEY_PREFIX).executionFinished(first.json().execution_id);
+    await waitFor(async () => ((await h.redis.pubsub("NUMSUB", channel)) as [string, number])[1] > 0 || undefined);
+    expect((await post(executions(first.json().execution_id, "/approve"), aliceToken)).statusCode).toBe(200);
+    const done = await replayed;
+    expect(done.statusCode).toBe(200);
+    expect(done.headers["idempotent-replay"]).toBe("true");
+    expect(done.json()).toMatchObject({ execution_id: first.json().execution_id, status: "SUCCEEDED" });
   });
 });
 

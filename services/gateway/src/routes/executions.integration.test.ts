@@ -3,7 +3,7 @@ import { type ExecuteToolJob, encodeJobFailure, QUEUES } from "@kronos/shared";
 import { createTestTenant, waitFor } from "@kronos/testing";
 import { type Job, UnrecoverableError } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, countJobs, type Harness, startFakeWorker, startHarness, userToken } from "../../test/harness.js";
+import { announceCompleted, bearer, countJobs, type Harness, startFakeWorker, startHarness, userToken } from "../../test/harness.js";
 
 const EXECUTE = "/api/v1/composio/tools/execute";
 
@@ -21,7 +21,7 @@ async function behave(job: Job<ExecuteToolJob>) {
     throw new UnrecoverableError(encodeJobFailure({ code: "NOT_FOUND", message: "No ACTIVE connection for this toolkit" }));
   if (d.toolSlug === "SLOW_TOOL") await new Promise((resolve) => setTimeout(resolve, 1_500));
   const started = new Date();
-  await h.prisma.execution.create({
+  const row = await h.prisma.execution.create({
     data: {
       id: d.executionId,
       tenantId: d.tenantId,
@@ -39,6 +39,7 @@ async function behave(job: Job<ExecuteToolJob>) {
       completedAt: new Date(),
     },
   });
+  await announceCompleted(h, row);
   return { execution_id: d.executionId, status: "SUCCEEDED" };
 }
 
@@ -103,8 +104,8 @@ describe("POST /tools/execute", () => {
     expect(slow.json().status).toBe("QUEUED");
   });
 
-  it("turns a job that failed without an execution into its error", async () => {
-    const response = await execute({ ...body, action_name: "NO_ACCOUNT_TOOL" }, { query: "?wait=5" });
+  it("turns a job that failed without an execution into its error (when the wait ends: no row says so sooner)", async () => {
+    const response = await execute({ ...body, action_name: "NO_ACCOUNT_TOOL" }, { query: "?wait=0.5" });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({ error: { code: "NOT_FOUND", message: "No ACTIVE connection for this toolkit" } });
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { toExecutionView } from "@kronos/db";
 import {
   AppError,
   actorOf,
@@ -13,25 +14,28 @@ import {
   isParkedExecutionStatus,
   JOBS,
   MAX_PRIORITY,
+  markLatency,
   notFound,
   type Principal,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
-import { acceptAndWait } from "../lib/accepted-jobs.js";
+import { acceptJob } from "../lib/accepted-jobs.js";
 import { connectionRefWhere } from "../lib/connection-ref.js";
-import { toExecutionView } from "../lib/execution-view.js";
+import type { ExecutionWatch } from "../lib/execution-waits.js";
 import { claimIdempotencyKey, idempotencyRedisKey, releaseIdempotencyKey, requestHash } from "../lib/idempotency.js";
-import { addAndWait, currentOutcome, type JobOutcome } from "../lib/job-wait.js";
+import { currentOutcome } from "../lib/job-wait.js";
 import { scopedUserId } from "../lib/principal.js";
 import { checkToolAccess } from "../lib/tool-access.js";
 import { parkedAnswer, parkForApproval } from "./execution-decisions.js";
-import { authorizationOf, executionPath, getExecution } from "./read-executions.js";
+import { authorizationOf, executionPath } from "./read-executions.js";
 
 export type ExecuteOutcome = { replay: boolean } & ({ kind: "done"; body: ExecutionView } | { kind: "accepted"; body: ExecutionAccepted });
 
 /**
- * Queues a tool execution (the job id is the execution id) and, with `wait`, waits that long for it. With an
- * Idempotency-Key, the same request again returns the same execution (enqueued once); another request is 409.
+ * Queues a tool execution (the job id is the execution id) and, with `wait`, waits that long for it to end: also
+ * while it is parked for an approval or a sign-in (it answers the parked state, with what it waits for, when the wait
+ * ends). With an Idempotency-Key, the same request again returns the same execution (enqueued once); another request
+ * is 409.
  */
 export async function executeTool(
   ctx: GatewayContext,
@@ -49,14 +53,17 @@ export async function executeTool(
   const userId = scopedUserId(principal, body.user_id) ?? body.user_id;
   if (body.connected_account_id !== undefined) await assertOwnConnection(ctx, principal.tenantId, userId, body.connected_account_id);
   const waitMs = Math.round((waitSeconds ?? 0) * 1000);
+  const deadline = Date.now() + waitMs;
 
   const executionId = randomUUID();
+  // Latency marks (off unless LATENCY_MARKS_FILE): where an execution's time goes, for the benchmark's P7.
+  markLatency(executionId, "g.handler");
   let release = async () => {};
   if (idempotencyKey !== undefined) {
     const redisKey = idempotencyRedisKey(ctx.config.REDIS_KEY_PREFIX, principal.tenantId, idempotencyKey);
     const hash = requestHash({ ...body, user_id: userId, connected_account_id: body.connected_account_id ?? null });
     const claim = await claimIdempotencyKey(ctx.redis, redisKey, executionId, hash, ctx.config.IDEMPOTENCY_TTL_SECONDS);
-    if (claim.kind === "replay") return replay(ctx, principal, claim.id, waitMs);
+    if (claim.kind === "replay") return replay(ctx, principal, claim.id, deadline, waitMs > 0);
     release = () => releaseIdempotencyKey(ctx.redis, redisKey, executionId, hash);
   }
 
@@ -70,89 +77,145 @@ export async function executeTool(
     ...(body.connected_account_id === undefined ? {} : { connectedAccountId: body.connected_account_id }),
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
   };
+  // Listening before anything can end the execution (the subscription is acknowledged before the job is added or
+  // the approval asked for), so that its end is never missed.
+  const watch = waitMs > 0 ? ctx.executionWaits.watch(executionId) : undefined;
   try {
-    // The policy as it is now: a change later never affects this execution once accepted.
-    const approvalRules = await checkToolAccess(ctx, principal.tenantId, userId, body.action_name);
-    if (approvalRules.length > 0) return { kind: "accepted", replay: false, body: await parkForApproval(ctx, data, approvalRules) };
-  } catch (error) {
-    await release();
-    throw error;
-  }
+    let approvalRules: string[];
+    try {
+      // The policy as it is now: a change later never affects this execution once accepted.
+      approvalRules = await checkToolAccess(ctx, principal.tenantId, userId, body.action_name);
+      markLatency(executionId, "g.policy");
+      if (approvalRules.length > 0) {
+        const listening = await listeningIn(watch);
+        const parked = await parkForApproval(ctx, data, approvalRules);
+        if (!listening) return { kind: "accepted", replay: false, body: parked };
+      }
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    if (approvalRules.length > 0) return await waitForEnd(ctx, principal, executionId, watch, deadline, false);
 
-  const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
-  // Round robin between tenants (see FairShare): the worker releases the share when the job is finished for good.
-  const fairShare = executionFairShare(ctx.redis, ctx.config.REDIS_KEY_PREFIX);
-  let outcome: JobOutcome;
-  let admitted = false;
-  let added = false;
-  try {
-    const { priority, counted } = await admitFairly(fairShare, principal.tenantId);
-    admitted = counted;
-    const opts = { jobId: executionId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS, priority };
-    // Recorded in Postgres before the 2xx (with its priority): the worker's sweeper adds it again if Redis loses it.
-    const record = { queue: queue.name, name: JOBS.executeTool, jobId: executionId, tenantId: principal.tenantId, data, opts };
-    outcome = await acceptAndWait(ctx, record, { queue, events }, waitMs, async () => {
-      const job = await queue.add(JOBS.executeTool, data, opts);
-      added = true;
-      return job;
-    });
-  } catch (error) {
-    if (admitted && !added) await fairShare.release(principal.tenantId).catch(() => {});
-    await release();
-    throw error;
+    const queue = ctx.queues.toolExecution;
+    // Round robin between tenants (see FairShare): the worker releases the share when the job is finished for good.
+    const fairShare = executionFairShare(ctx.redis, ctx.config.REDIS_KEY_PREFIX);
+    let admitted = false;
+    let added = false;
+    let listening = false;
+    try {
+      const opts = { jobId: executionId, attempts: ctx.config.COMPOSIO_MAX_ATTEMPTS };
+      // The fair-share priority, asked of Redis while Postgres stores the record (the record does not keep it: a job
+      // the sweeper adds again is admitted again then).
+      const admission = fairShare.admitOrLast(principal.tenantId);
+      admission.catch(() => undefined);
+      // Recorded in Postgres before the 2xx: the worker's sweeper adds it again if Redis loses it.
+      const record = { queue: queue.name, name: JOBS.executeTool, jobId: executionId, tenantId: principal.tenantId, data, opts };
+      added = await acceptJob(ctx, record, async () => {
+        const { priority, counted } = await admission;
+        admitted = counted;
+        markLatency(executionId, "g.fairshare");
+        listening = await listeningIn(watch);
+        markLatency(executionId, "g.adding");
+        await queue.add(JOBS.executeTool, data, { ...opts, priority });
+        markLatency(executionId, "g.added");
+      });
+    } catch (error) {
+      if (admitted && !added) await fairShare.release(principal.tenantId).catch(() => {});
+      await release();
+      throw error;
+    }
+    // Not added (Redis away: the sweeper adds it from its record), not listening, or not waiting: 202 at once.
+    if (!added || !listening) return queued(executionId, false);
+    const answer = await waitForEnd(ctx, principal, executionId, watch, deadline, false);
+    markLatency(executionId, "g.settled");
+    return answer;
+  } finally {
+    watch?.close();
   }
-  return settle(ctx, principal, executionId, outcome, false);
 }
 
-/** The same request again: the first one's execution, answered the way a fresh request would be. */
-async function replay(ctx: GatewayContext, principal: Principal, executionId: string, waitMs: number): Promise<ExecuteOutcome> {
-  const { toolExecution: queue, toolExecutionEvents: events } = ctx.queues;
-  const row = await ctx.prisma.execution.findFirst({ where: { id: executionId, tenantId: principal.tenantId } });
-  // Parked: the same parked execution, never a second one.
-  if (row && isParkedExecutionStatus(row.status)) {
-    return { kind: "accepted", replay: true, body: parkedAnswer(toExecutionView(row, await authorizationOf(ctx, row))) };
-  }
-  let outcome: JobOutcome = row && isFinalExecutionStatus(row.status) ? { state: "completed", value: null } : { state: "pending" };
-  if (outcome.state === "pending" && waitMs > 0) {
-    outcome = await currentOutcome(queue, executionId);
-    if (outcome.state === "pending") outcome = await addAndWait({ queue, events, jobId: executionId }, waitMs, async () => {});
-  }
-  return settle(ctx, principal, executionId, waitMs > 0 ? outcome : { state: "pending" }, true);
+/** Whether the watch (if any) is listening: false when Redis could not take the subscription (then nobody waits). */
+async function listeningIn(watch: ExecutionWatch | undefined): Promise<boolean> {
+  if (!watch) return false;
+  return watch.ready.then(
+    () => true,
+    () => false,
+  );
 }
 
-async function settle(
+/** The same request again: the first one's execution, answered the way a fresh request would be (waiting as long). */
+async function replay(
   ctx: GatewayContext,
   principal: Principal,
   executionId: string,
-  outcome: JobOutcome,
-  replayed: boolean,
+  deadline: number,
+  wait: boolean,
 ): Promise<ExecuteOutcome> {
-  if (outcome.state === "pending") {
-    return {
-      kind: "accepted",
-      replay: replayed,
-      body: { execution_id: executionId, status: "QUEUED", poll_url: executionPath(executionId) },
-    };
+  if (!wait) {
+    // As a fresh request without a wait: 202, with what a parked execution waits for.
+    const now = await currentAnswer(ctx, principal, executionId, true);
+    return now.kind === "accepted" ? now : queued(executionId, true);
   }
-  const row = await ctx.prisma.execution.findFirst({ where: { id: executionId, tenantId: principal.tenantId } });
-  if (!row && outcome.state === "failed") throw new AppError(outcome.failure.code, outcome.failure.message);
-  const view = await getExecution(ctx, principal, executionId);
-  if (isParkedExecutionStatus(view.status)) return { kind: "accepted", replay: replayed, body: parkedAnswer(view) };
-  return { kind: "done", replay: replayed, body: view };
+  const watch = ctx.executionWaits.watch(executionId);
+  try {
+    if (!(await listeningIn(watch))) return await currentAnswer(ctx, principal, executionId, true);
+    return await waitForEnd(ctx, principal, executionId, watch, deadline, true, true);
+  } finally {
+    watch.close();
+  }
 }
 
 /**
- * The job's fair-share priority; with Redis unreachable the execution is still accepted (durably, from its record)
- * and takes the last priority, uncounted: the worker's release at its end then gives back one share too many, which
- * the count's floor (0) and its expiry bound.
+ * Waits until the execution is final or the deadline passes, whatever it goes through meanwhile (queued, running,
+ * parked for an approval or a sign-in): the final execution (200), else what it is at the deadline (202, a parked one
+ * with what it waits for). A wake-up with the worker's view answers without a read; any other one reads the row.
  */
-async function admitFairly(fairShare: FairShare, tenantId: string): Promise<{ priority: number; counted: boolean }> {
-  try {
-    return { priority: await fairShare.admit(tenantId), counted: true };
-  } catch (error) {
-    if (isInfrastructureError(error)) return { priority: MAX_PRIORITY, counted: false };
-    throw error;
+async function waitForEnd(
+  ctx: GatewayContext,
+  principal: Principal,
+  executionId: string,
+  watch: ExecutionWatch | undefined,
+  deadline: number,
+  replayed: boolean,
+  lookFirst = false,
+): Promise<ExecuteOutcome> {
+  if (lookFirst) {
+    const now = await currentAnswer(ctx, principal, executionId, replayed);
+    if (now.kind === "done") return now;
   }
+  for (;;) {
+    const remaining = deadline - Date.now();
+    const wake = watch && remaining > 0 ? await watch.next(remaining) : undefined;
+    markLatency(executionId, "g.woken");
+    if (wake?.view) return { kind: "done", replay: replayed, body: JSON.parse(wake.view) as ExecutionView };
+    const now = await currentAnswer(ctx, principal, executionId, replayed);
+    if (now.kind === "done" || wake === undefined) return now;
+  }
+}
+
+const queued = (executionId: string, replayed: boolean): ExecuteOutcome => ({
+  kind: "accepted",
+  replay: replayed,
+  body: { execution_id: executionId, status: "QUEUED", poll_url: executionPath(executionId) },
+});
+
+/**
+ * What the execution is now, as this route answers it: final (200), parked (202 with what it waits for), or queued or
+ * running (202 QUEUED). A job that failed before its execution had a row is that failure.
+ */
+async function currentAnswer(ctx: GatewayContext, principal: Principal, executionId: string, replayed: boolean): Promise<ExecuteOutcome> {
+  const row = await ctx.prisma.execution.findFirst({ where: { id: executionId, tenantId: principal.tenantId } });
+  if (!row) {
+    const outcome = await currentOutcome(ctx.queues.toolExecution, executionId).catch(() => ({ state: "pending" }) as const);
+    if (outcome.state === "failed") throw new AppError(outcome.failure.code, outcome.failure.message);
+    return queued(executionId, replayed);
+  }
+  if (isFinalExecutionStatus(row.status)) return { kind: "done", replay: replayed, body: toExecutionView(row) };
+  if (isParkedExecutionStatus(row.status)) {
+    return { kind: "accepted", replay: replayed, body: parkedAnswer(toExecutionView(row, await authorizationOf(ctx, row))) };
+  }
+  return queued(executionId, replayed);
 }
 
 /** What a job keeps in Redis is bounded: params over the limit are refused before anything is queued. */

@@ -1,4 +1,4 @@
-import { executionJobOf, publishTransition, recordAudit, transitionExecution } from "@kronos/db";
+import { executionJobOf, publishTransition, recordAudit, toExecutionView, transitionExecution } from "@kronos/db";
 import {
   AppError,
   actorOf,
@@ -17,7 +17,6 @@ import {
   toolkitOfTool,
 } from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
-import { toExecutionView } from "../lib/execution-view.js";
 import { requestHash } from "../lib/idempotency.js";
 import { getAction } from "./read-catalogue.js";
 import { executionPath } from "./read-executions.js";

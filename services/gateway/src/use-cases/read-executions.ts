@@ -1,4 +1,5 @@
 import type { Prisma } from "@kronos/db";
+import { toExecutionView } from "@kronos/db";
 import {
   decodeJobFailure,
   type ExecuteToolJob,
@@ -11,7 +12,7 @@ import {
 import type { GatewayContext } from "../context.js";
 import { findAcceptedJob, jobOrNothing } from "../lib/accepted-jobs.js";
 import { decodeCursor, encodeCursor } from "../lib/cursor.js";
-import { pendingExecutionView, toExecutionView } from "../lib/execution-view.js";
+import { pendingExecutionView } from "../lib/execution-view.js";
 import { scopedUserId } from "../lib/principal.js";
 
 export const executionPath = (executionId: string) => `/api/v1/composio/executions/${executionId}`;

@@ -1,5 +1,5 @@
 // The execution row's attempt bookkeeping (one INSERT ... ON CONFLICT per attempt): the job's handler, called directly.
-import type { PrismaClient } from "@kronos/db";
+import { type PrismaClient, prismaSql, toExecutionView } from "@kronos/db";
 import { createLogger, decodeJobFailure, EVENT_TYPES, type ExecuteToolJob } from "@kronos/shared";
 import { createTestTenant, testConfig, testPrisma } from "@kronos/testing";
 import { type Job, UnrecoverableError } from "bullmq";
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobContext } from "../jobs/context.js";
 import { runWithPolicy } from "../jobs/run-job.js";
 import type { ExecuteToolDeps } from "./execute-tool.js";
+import { recordOutcome } from "./execution-store.js";
 import { executeToolJob } from "./jobs.js";
 
 let prisma: PrismaClient;
@@ -160,5 +161,29 @@ describe("execution attempts", () => {
       (e) => e.type === EVENT_TYPES.executionCompleted && (e.data as { execution_id: string }).execution_id === data.executionId,
     );
     expect(completed).toHaveLength(1);
+  });
+
+  it("the outcome writes the whole row, final, when the attempt's row is missing (its commit, asynchronous, was lost with Postgres); a final row stays", async () => {
+    const { tenantId } = await userWithConnection();
+    const data = job(tenantId, { idempotencyKey: `k-${crypto.randomUUID()}` });
+    const outcome = { status: "SUCCEEDED" as const, error: null, durationMs: 7, logId: "log_9", result: { ok: 1 }, resultTruncated: false };
+    const view = await recordOutcome(prismaSql(prisma), data, outcome, new Date());
+    const row = await prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } });
+    expect(row).toMatchObject({
+      tenantId,
+      userId: "alice",
+      toolSlug: data.toolSlug,
+      arguments: data.arguments,
+      idempotencyKey: data.idempotencyKey,
+      status: "SUCCEEDED",
+      result: { ok: 1 },
+      durationMs: 7,
+      logId: "log_9",
+    });
+    // What it answers is the execution as the API shows it: the same as a read of the row.
+    expect(toExecutionView(view!)).toEqual(toExecutionView(row));
+    // Final: a second outcome changes nothing and answers nothing.
+    expect(await recordOutcome(prismaSql(prisma), data, { ...outcome, status: "FAILED" }, new Date())).toBeNull();
+    expect((await prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } })).status).toBe("SUCCEEDED");
   });
 });

@@ -1,5 +1,6 @@
 // The emulator is not a dependency of the worker's build: tests use its build directly.
 import { controlEmulator, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
+import { toExecutionView } from "@kronos/db";
 import {
   type ComposioPort,
   composioUserId,
@@ -8,6 +9,7 @@ import {
   EVENT_TYPES,
   type ExecuteToolJob,
   type ExecutionCompletedEventData,
+  eventKeys,
   executeToolJobResultSchema,
   JOBS,
 } from "@kronos/shared";
@@ -110,6 +112,21 @@ describe("tool execution", () => {
     expect(again.returnvalue).toEqual({ execution_id: data.executionId, status: "SUCCEEDED" });
     expect(await executions(accountId)).toHaveLength(1);
     expect(completedEvents(data.executionId)).toHaveLength(1);
+  });
+
+  it("wakes a request waiting for it (?wait=) with its view, the same as a read of the row shows", async () => {
+    const { tenantId } = await connectedUser();
+    const data = jobData(tenantId);
+    const listener = h.redis.duplicate();
+    try {
+      const heard = new Promise<string>((resolve) => listener.on("message", (_channel: string, message: string) => resolve(message)));
+      await listener.subscribe(eventKeys(h.config.REDIS_KEY_PREFIX).executionFinished(data.executionId));
+      await execute(data);
+      const row = await h.prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } });
+      expect(JSON.parse(await heard)).toEqual(JSON.parse(JSON.stringify(toExecutionView(row))));
+    } finally {
+      listener.disconnect();
+    }
   });
 
   it("accepts our connection id or Composio's account id, and refuses one that is not the user's", async () => {

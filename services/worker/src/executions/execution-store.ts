@@ -1,4 +1,4 @@
-import { isDuplicateKeyError, type PrismaClient, type Sql } from "@kronos/db";
+import { type ExecutionViewRow, isDuplicateKeyError, type PrismaClient, type Sql } from "@kronos/db";
 import { type ExecuteToolJob, isUuid, toolkitOfTool } from "@kronos/shared";
 import { Refusal } from "../jobs/failure-policy.js";
 
@@ -42,8 +42,16 @@ const CONNECTION_FILTER: Record<Lookup, string> = {
 };
 
 // Timestamps are stored as UTC in `timestamp(3)` columns (as Prisma does): ISO strings read as timestamptz, in UTC.
+//
+// The attempt commits without waiting for its WAL to reach the disk (synchronous_commit off for this one
+// transaction): it is visible to every other session at once, so a worker that dies mid-call leaves its mark for
+// the next attempt as before; only a crash of Postgres itself within a fraction of a second (wal_writer_delay) can
+// lose it. The row it creates is then re-created by the outcome, which is written durably (recordOutcome is an
+// upsert). Waiting for the disk here cost a millisecond or more on every execution (P7, bench/README.md).
 const startAttemptText = (lookup: Lookup) => `
-  WITH earlier AS (
+  WITH async_commit AS (
+    SELECT set_config('synchronous_commit', 'off', true)
+  ), earlier AS (
     SELECT composio_called_at IS NOT NULL AS unanswered FROM executions WHERE id = $4::uuid AND tenant_id = $1::uuid
   ), found AS (
     SELECT id, composio_account_id, status FROM connections
@@ -61,6 +69,7 @@ const startAttemptText = (lookup: Lookup) => `
       (SELECT id FROM usable), (SELECT composio_account_id FROM usable),
       -- This attempt's mark, before it calls Composio (it calls only with a usable connection).
       CASE WHEN EXISTS (SELECT 1 FROM usable) THEN ($8::timestamptz AT TIME ZONE 'UTC') END
+    FROM async_commit
     ON CONFLICT (id) DO UPDATE SET
       status = 'RUNNING',
       attempts = e.attempts + 1,
@@ -155,27 +164,53 @@ export interface FinalOutcome {
   resultTruncated?: boolean;
 }
 
-const RECORD_OUTCOME = `
-  UPDATE executions SET
-    status = $3::"ExecutionStatus",
-    error_code = $4,
-    error_message = $5,
-    log_id = $6,
-    duration_ms = $7::int,
-    completed_at = ($8::timestamptz AT TIME ZONE 'UTC'),
-    result = CASE WHEN $9::boolean THEN $10::jsonb ELSE result END,
-    result_truncated = CASE WHEN $9::boolean THEN $11::boolean ELSE result_truncated END
-  WHERE id = $1::uuid AND tenant_id = $2::uuid AND status IN ('QUEUED', 'RUNNING')`;
+// What the API shows of an execution (ExecutionViewRow of @kronos/db), timestamps as timestamptz (UTC).
+const VIEW_COLUMNS = `
+    e.id::text AS id, e.user_id AS "userId", e.tool_slug AS "toolSlug", e.connected_account_id AS "connectedAccountId",
+    e.status::text AS status, e.result, e.result_truncated AS "resultTruncated", e.error_code AS "errorCode",
+    e.error_message AS "errorMessage", e.log_id AS "logId", e.duration_ms AS "durationMs", e.attempts,
+    (e.created_at AT TIME ZONE 'UTC') AS "createdAt", (e.started_at AT TIME ZONE 'UTC') AS "startedAt",
+    (e.completed_at AT TIME ZONE 'UTC') AS "completedAt", e.approval_rules AS "approvalRules",
+    (e.parked_until AT TIME ZONE 'UTC') AS "parkedUntil", e.arguments_hash AS "argumentsHash",
+    e.approval_arguments AS "approvalArguments", e.decided_by AS "decidedBy",
+    (e.decided_at AT TIME ZONE 'UTC') AS "decidedAt"`;
 
-/** Records the final outcome unless the execution is final already; whether this call recorded it. */
+// An upsert: the attempt's row is committed asynchronously (see startAttemptText), so after a crash of Postgres the
+// outcome may find no row; it then writes the whole row, final. A final row is left alone.
+const RECORD_OUTCOME = `
+  INSERT INTO executions AS e
+    (id, tenant_id, user_id, tool_slug, arguments, idempotency_key, status, attempts, error_code, error_message, log_id,
+     duration_ms, created_at, completed_at, result, result_truncated)
+  VALUES ($1::uuid, $2::uuid, $12, $13, $14::jsonb, $15, $3::"ExecutionStatus", 1, $4, $5, $6, $7::int,
+    ($8::timestamptz AT TIME ZONE 'UTC'), ($8::timestamptz AT TIME ZONE 'UTC'),
+    CASE WHEN $9::boolean THEN $10::jsonb END, CASE WHEN $9::boolean THEN $11::boolean ELSE false END)
+  ON CONFLICT (id) DO UPDATE SET
+    status = EXCLUDED.status,
+    error_code = EXCLUDED.error_code,
+    error_message = EXCLUDED.error_message,
+    log_id = EXCLUDED.log_id,
+    duration_ms = EXCLUDED.duration_ms,
+    completed_at = EXCLUDED.completed_at,
+    result = CASE WHEN $9::boolean THEN EXCLUDED.result ELSE e.result END,
+    result_truncated = CASE WHEN $9::boolean THEN EXCLUDED.result_truncated ELSE e.result_truncated END
+  WHERE e.tenant_id = EXCLUDED.tenant_id AND e.status IN ('QUEUED', 'RUNNING')
+  RETURNING ${VIEW_COLUMNS}`;
+
+/** The execution a final outcome is recorded for (what its row needs if the attempt's row is missing). */
+export type OutcomeTarget = Pick<ExecuteToolJob, "executionId" | "tenantId" | "userId" | "toolSlug" | "arguments" | "idempotencyKey">;
+
+/**
+ * Records the final outcome unless the execution is final already: the execution as the API shows it now, or null
+ * when it was final already (nothing recorded).
+ */
 export async function recordOutcome(
   sql: Sql,
-  execution: { executionId: string; tenantId: string },
+  execution: OutcomeTarget,
   outcome: FinalOutcome,
   now: Date,
-): Promise<boolean> {
+): Promise<ExecutionViewRow | null> {
   const withResult = outcome.result !== undefined;
-  const count = await sql.count({
+  const [row] = await sql.rows<ExecutionViewRow>({
     name: "execution-record-outcome",
     text: RECORD_OUTCOME,
     values: [
@@ -190,7 +225,27 @@ export async function recordOutcome(
       withResult,
       withResult ? JSON.stringify(outcome.result ?? null) : null,
       outcome.resultTruncated ?? false,
+      execution.userId,
+      execution.toolSlug,
+      JSON.stringify(execution.arguments ?? {}),
+      execution.idempotencyKey ?? null,
     ],
   });
-  return count > 0;
+  return row ? viewRowOf(row) : null;
+}
+
+/** Through Prisma's raw queries (tests), JSON and dates may come back as text: the same row either way. */
+function viewRowOf(row: ExecutionViewRow): ExecutionViewRow {
+  const date = (value: unknown) =>
+    value === null || value === undefined ? null : value instanceof Date ? value : new Date(value as string);
+  return {
+    ...row,
+    result: parsed(row.result) as ExecutionViewRow["result"],
+    approvalArguments: parsed(row.approvalArguments) as ExecutionViewRow["approvalArguments"],
+    createdAt: date(row.createdAt) as Date,
+    startedAt: date(row.startedAt),
+    completedAt: date(row.completedAt),
+    parkedUntil: date(row.parkedUntil),
+    decidedAt: date(row.decidedAt),
+  };
 }

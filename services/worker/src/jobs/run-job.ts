@@ -6,6 +6,7 @@ import {
   type jobMetrics,
   type Logger,
   lazyChildLogger,
+  markLatency,
   type ParsedJobDataOf,
   QUEUE_CONTRACTS,
   type QueueKey,
@@ -135,6 +136,9 @@ export function startJobWorker<K extends QueueKey>(
   const worker: Worker = new Worker(
     queue,
     async (job, token) => {
+      // Latency marks (off unless LATENCY_MARKS_FILE): when an execution's job was picked up.
+      const executionId = (job.data as { executionId?: unknown }).executionId;
+      if (typeof executionId === "string") markLatency(executionId, "w.picked");
       const log = jobLogger(logger, queue, job);
       if (job.name !== contract.job) {
         log.error("unknown job name");
