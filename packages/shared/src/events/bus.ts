@@ -17,10 +17,10 @@ export const eventKeys = (prefix: string) => ({
   channel: `${prefix}:events`,
   stream: (tenantId: string) => `${prefix}:events:${tenantId}`,
   /**
-   * Where a request waiting for an execution (`?wait=`) hears that it is final: one channel per execution, so that
-   * only the gateway that waits for it receives the message (nobody, most of the time).
+   * Where a request waiting for an execution (`?wait=`) hears that it changed (final, or parked): one channel per
+   * execution, so that only the gateway that waits for it receives the message (nobody, most of the time).
    */
-  executionFinished: (executionId: string) => `${prefix}:execution-finished:${executionId}`,
+  executionChanged: (executionId: string) => `${prefix}:execution-changed:${executionId}`,
 });
 
 /** What travels on the channel and in the stream, besides the id. */
@@ -45,10 +45,10 @@ export class EventBus {
   }
 
   /**
-   * Appends and publishes one event; its data must be its type's (see EVENT_DATA_SCHEMAS). An `execution.completed`
-   * also wakes whoever waits for that execution, in the same call: on its `executionFinished` channel, with
-   * `options.view` (the execution as the API shows it, JSON) when the publisher has it at hand, else an empty
-   * message (the waiter then reads the row).
+   * Appends and publishes one event; its data must be its type's (see EVENT_DATA_SCHEMAS). An execution's event
+   * (`execution.completed`, `execution.status`) also wakes whoever waits for that execution, in the same call, on its
+   * `executionChanged` channel: with `options.view` (the final execution as the API shows it, JSON) when the
+   * publisher has it at hand, else an empty message (the waiter then reads the row).
    */
   async publish(draft: TypedEventDraft, options: { view?: string } = {}): Promise<FeedEvent> {
     const envelope: BusEnvelope = {
@@ -59,9 +59,9 @@ export class EventBus {
     const body = JSON.stringify(envelope);
     const keys = [this.keys.stream(draft.tenantId), this.keys.channel];
     const args: Array<string | number> = [this.retention, body];
-    if (draft.type === EVENT_TYPES.executionCompleted) {
-      keys.push(this.keys.executionFinished(draft.data.execution_id));
-      args.push(options.view ?? "");
+    if (draft.type === EVENT_TYPES.executionCompleted || draft.type === EVENT_TYPES.executionStatus) {
+      keys.push(this.keys.executionChanged(draft.data.execution_id));
+      args.push(draft.type === EVENT_TYPES.executionCompleted ? (options.view ?? "") : "");
     }
     const id = (await appendAndPublish(this.redis, keys, args)) as string;
     const event: FeedEvent = { id, ...envelope.event };

@@ -32,7 +32,7 @@ const completed = (id: string, view?: string) =>
     },
     view === undefined ? {} : { view },
   );
-const listeners = async (id: string) => ((await redis.pubsub("NUMSUB", eventKeys(prefix).executionFinished(id))) as [string, number])[1];
+const listeners = async (id: string) => ((await redis.pubsub("NUMSUB", eventKeys(prefix).executionChanged(id))) as [string, number])[1];
 
 describe("ExecutionWaits: how a request with ?wait= hears that its execution is final", () => {
   it("wakes the waiter with the view published with execution.completed, and only the waiter of that execution", async () => {

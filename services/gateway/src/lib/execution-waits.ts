@@ -2,8 +2,8 @@ import { blockingOptionsOf, eventKeys, type Redis } from "@kronos/shared";
 
 /**
  * What woke a waiting request: the execution's view as the worker recorded it (JSON, final), or `null` when the
- * message carried none (a final status set elsewhere, a large result) or the subscription was re-established (a
- * message may have been missed): the row then says.
+ * message carried none (a status change: parked, queued again; a final status set elsewhere; a large result) or the
+ * subscription was re-established (a message may have been missed): the row then says.
  */
 export type ExecutionWake = { view: string | null };
 
@@ -17,11 +17,12 @@ export interface ExecutionWatch {
 }
 
 /**
- * How a request with `?wait=` learns that its execution is final: the worker publishes on the execution's own channel
- * in the same Redis call that publishes `execution.completed` (EventBus), right after the outcome commits, with the
- * execution's view. One subscriber connection per gateway, subscribed to a channel only while a request waits on it,
- * so a gateway hears only about its own waiters. While the connection is down, messages are lost: when it is back,
- * every waiter is woken with no view and reads the row, and a wait that ends reads it anyway.
+ * How a request with `?wait=` learns that its execution is final (or parked): every `execution.completed` and
+ * `execution.status` is also published on the execution's own channel, in the same Redis call (EventBus); the
+ * worker's, right after the outcome commits, carries the execution's view. One subscriber connection per gateway,
+ * subscribed to a channel only while a request waits on it, so a gateway hears only about its own waiters. While the
+ * connection is down, messages are lost: when it is back, every waiter is woken with no view and reads the row, and a
+ * wait that ends reads it anyway.
  */
 export class ExecutionWaits {
   private subscriber: Redis | null = null;
@@ -37,7 +38,7 @@ export class ExecutionWaits {
   }
 
   watch(executionId: string): ExecutionWatch {
-    const channel = this.keys.executionFinished(executionId);
+    const channel = this.keys.executionChanged(executionId);
     const pending: ExecutionWake[] = [];
     let wakeUp: ((wake: ExecutionWake) => void) | null = null;
     const listener = (wake: ExecutionWake) => {

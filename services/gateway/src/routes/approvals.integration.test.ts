@@ -289,7 +289,7 @@ describe("?wait= across an approval", () => {
     expect(first.json().status).toBe("AWAITING_APPROVAL");
     const replayed = post(`${EXECUTE}?wait=20`, acme.apiKey, params, key);
     // Approved once the replay is listening (it reads the row first): it answers the run's result.
-    const channel = eventKeys(h.config.REDIS_KEY_PREFIX).executionFinished(first.json().execution_id);
+    const channel = eventKeys(h.config.REDIS_KEY_PREFIX).executionChanged(first.json().execution_id);
     await waitFor(async () => ((await h.redis.pubsub("NUMSUB", channel)) as [string, number])[1] > 0 || undefined);
     expect((await post(executions(first.json().execution_id, "/approve"), aliceToken)).statusCode).toBe(200);
     const done = await replayed;

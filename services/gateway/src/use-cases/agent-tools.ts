@@ -146,7 +146,8 @@ export async function runAgentTool(
     ctx,
     principal,
     { user_id: session.userId, action_name: action.slug, params: args },
-    { waitSeconds, idempotencyKey: options.idempotencyKey },
+    // Parked: the link is shown to the user first (below), then the wait goes on.
+    { waitSeconds, idempotencyKey: options.idempotencyKey, parkedEndsWait: true },
   );
   if (outcome.kind === "done") return { kind: "finished", view: outcome.body };
   const accepted = outcome.body;

@@ -41,7 +41,15 @@ export async function executeTool(
   ctx: GatewayContext,
   principal: Principal,
   body: ExecuteToolBody,
-  options: { waitSeconds?: number | undefined; idempotencyKey?: string | undefined },
+  options: {
+    waitSeconds?: number | undefined;
+    idempotencyKey?: string | undefined;
+    /**
+     * The wait ends as soon as the execution is parked, with the parked state (a protocol that shows the user the
+     * link, then waits its own way: MCP). By default `?wait=` waits through parking.
+     */
+    parkedEndsWait?: boolean;
+  },
 ): Promise<ExecuteOutcome> {
   const { waitSeconds, idempotencyKey } = options;
   if (waitSeconds !== undefined && waitSeconds > ctx.config.EXECUTE_MAX_WAIT_SECONDS) {
@@ -53,7 +61,7 @@ export async function executeTool(
   const userId = scopedUserId(principal, body.user_id) ?? body.user_id;
   if (body.connected_account_id !== undefined) await assertOwnConnection(ctx, principal.tenantId, userId, body.connected_account_id);
   const waitMs = Math.round((waitSeconds ?? 0) * 1000);
-  const deadline = Date.now() + waitMs;
+  const wait: Wait = { deadline: Date.now() + waitMs, parkedEndsWait: options.parkedEndsWait === true };
 
   const executionId = randomUUID();
   // Latency marks (off unless LATENCY_MARKS_FILE): where an execution's time goes, for the benchmark's P7.
@@ -63,7 +71,7 @@ export async function executeTool(
     const redisKey = idempotencyRedisKey(ctx.config.REDIS_KEY_PREFIX, principal.tenantId, idempotencyKey);
     const hash = requestHash({ ...body, user_id: userId, connected_account_id: body.connected_account_id ?? null });
     const claim = await claimIdempotencyKey(ctx.redis, redisKey, executionId, hash, ctx.config.IDEMPOTENCY_TTL_SECONDS);
-    if (claim.kind === "replay") return replay(ctx, principal, claim.id, deadline, waitMs > 0);
+    if (claim.kind === "replay") return replay(ctx, principal, claim.id, waitMs > 0 ? wait : null);
     release = () => releaseIdempotencyKey(ctx.redis, redisKey, executionId, hash);
   }
 
@@ -89,13 +97,13 @@ export async function executeTool(
       if (approvalRules.length > 0) {
         const listening = await listeningIn(watch);
         const parked = await parkForApproval(ctx, data, approvalRules);
-        if (!listening) return { kind: "accepted", replay: false, body: parked };
+        if (!listening || wait.parkedEndsWait) return { kind: "accepted", replay: false, body: parked };
       }
     } catch (error) {
       await release();
       throw error;
     }
-    if (approvalRules.length > 0) return await waitForEnd(ctx, principal, executionId, watch, deadline, false);
+    if (approvalRules.length > 0) return await waitForEnd(ctx, principal, executionId, watch, wait, false);
 
     const queue = ctx.queues.toolExecution;
     // Round robin between tenants (see FairShare): the worker releases the share when the job is finished for good.
@@ -127,7 +135,7 @@ export async function executeTool(
     }
     // Not added (Redis away: the sweeper adds it from its record), not listening, or not waiting: 202 at once.
     if (!added || !listening) return queued(executionId, false);
-    const answer = await waitForEnd(ctx, principal, executionId, watch, deadline, false);
+    const answer = await waitForEnd(ctx, principal, executionId, watch, wait, false);
     markLatency(executionId, "g.settled");
     return answer;
   } finally {
@@ -144,14 +152,14 @@ async function listeningIn(watch: ExecutionWatch | undefined): Promise<boolean> 
   );
 }
 
+/** How long a request waits, and whether parking ends its wait. */
+interface Wait {
+  deadline: number;
+  parkedEndsWait: boolean;
+}
+
 /** The same request again: the first one's execution, answered the way a fresh request would be (waiting as long). */
-async function replay(
-  ctx: GatewayContext,
-  principal: Principal,
-  executionId: string,
-  deadline: number,
-  wait: boolean,
-): Promise<ExecuteOutcome> {
+async function replay(ctx: GatewayContext, principal: Principal, executionId: string, wait: Wait | null): Promise<ExecuteOutcome> {
   if (!wait) {
     // As a fresh request without a wait: 202, with what a parked execution waits for.
     const now = await currentAnswer(ctx, principal, executionId, true);
@@ -160,7 +168,7 @@ async function replay(
   const watch = ctx.executionWaits.watch(executionId);
   try {
     if (!(await listeningIn(watch))) return await currentAnswer(ctx, principal, executionId, true);
-    return await waitForEnd(ctx, principal, executionId, watch, deadline, true, true);
+    return await waitForEnd(ctx, principal, executionId, watch, wait, true, true);
   } finally {
     watch.close();
   }
@@ -169,28 +177,30 @@ async function replay(
 /**
  * Waits until the execution is final or the deadline passes, whatever it goes through meanwhile (queued, running,
  * parked for an approval or a sign-in): the final execution (200), else what it is at the deadline (202, a parked one
- * with what it waits for). A wake-up with the worker's view answers without a read; any other one reads the row.
+ * with what it waits for). With `parkedEndsWait`, a parked execution ends the wait too. A wake-up with the worker's
+ * view answers without a read; any other one (a status change, a reconnection) reads the row.
  */
 async function waitForEnd(
   ctx: GatewayContext,
   principal: Principal,
   executionId: string,
   watch: ExecutionWatch | undefined,
-  deadline: number,
+  wait: Wait,
   replayed: boolean,
   lookFirst = false,
 ): Promise<ExecuteOutcome> {
+  const over = (now: ExecuteOutcome) => now.kind === "done" || (wait.parkedEndsWait && now.body.status !== "QUEUED");
   if (lookFirst) {
     const now = await currentAnswer(ctx, principal, executionId, replayed);
-    if (now.kind === "done") return now;
+    if (over(now)) return now;
   }
   for (;;) {
-    const remaining = deadline - Date.now();
+    const remaining = wait.deadline - Date.now();
     const wake = watch && remaining > 0 ? await watch.next(remaining) : undefined;
     markLatency(executionId, "g.woken");
     if (wake?.view) return { kind: "done", replay: replayed, body: JSON.parse(wake.view) as ExecutionView };
     const now = await currentAnswer(ctx, principal, executionId, replayed);
-    if (now.kind === "done" || wake === undefined) return now;
+    if (over(now) || wake === undefined) return now;
   }
 }
 

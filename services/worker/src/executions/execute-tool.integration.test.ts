@@ -120,7 +120,7 @@ describe("tool execution", () => {
     const listener = h.redis.duplicate();
     try {
       const heard = new Promise<string>((resolve) => listener.on("message", (_channel: string, message: string) => resolve(message)));
-      await listener.subscribe(eventKeys(h.config.REDIS_KEY_PREFIX).executionFinished(data.executionId));
+      await listener.subscribe(eventKeys(h.config.REDIS_KEY_PREFIX).executionChanged(data.executionId));
       await execute(data);
       const row = await h.prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } });
       expect(JSON.parse(await heard)).toEqual(JSON.parse(JSON.stringify(toExecutionView(row))));
