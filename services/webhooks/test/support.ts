@@ -79,6 +79,9 @@ export async function openFeed(wsBase: string, auth: FeedAuth): Promise<Feed> {
     });
     socket.once("error", reject);
     socket.once("unexpected-response", (_request, response) => reject(new Error(`WebSocket refused: HTTP ${response.statusCode}`)));
+    // Closed before its first message (a socket that never answers pings, on a busy machine, can be terminated
+    // before its snapshot arrives): the caller reads `closed`, instead of waiting here for ever.
+    socket.once("close", () => resolve());
   });
   await first;
   return {

@@ -202,8 +202,10 @@ describe("approvals", () => {
     expect(late.statusCode).toBe(409);
     expect(late.json().error.details.status).toBe("EXPIRED");
     expect(await read(id)).toMatchObject({ status: "EXPIRED", error: { code: "EXPIRED" } });
-    const types = (await eventsOf(acme.tenantId, id)).map((e) => `${e.type}:${e.status ?? ""}`);
-    expect(types.slice(-2)).toEqual(["execution.status:EXPIRED", "execution.completed:EXPIRED"]);
+    // The expiry may have been the parked sweep's, which publishes just after its commit: wait for the events.
+    const lastTwo = async () => (await eventsOf(acme.tenantId, id)).map((e) => `${e.type}:${e.status ?? ""}`).slice(-2);
+    await waitFor(async () => (await lastTwo()).includes("execution.completed:EXPIRED"), { what: "the EXPIRED events" });
+    expect(await lastTwo()).toEqual(["execution.status:EXPIRED", "execution.completed:EXPIRED"]);
   });
 
   it("expiry without anyone asking: the sweep ends it EXPIRED and publishes it", async () => {
