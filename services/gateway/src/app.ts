@@ -26,7 +26,7 @@ import { apiKeyUsageRecorder } from "./lib/api-key-usage.js";
 import { startAuditRetention } from "./lib/audit-retention.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { ExecutionWaits } from "./lib/execution-waits.js";
-import { startParkedSweeper } from "./lib/parked-sweeper.js";
+import { type ParkedSweepOptions, startParkedSweeper } from "./lib/parked-sweeper.js";
 import { TenantRateLimitsCache } from "./lib/tenant-rate-limits.js";
 import { ToolPolicyCache } from "./lib/tool-policies.js";
 import { OpenCalls } from "./mcp/open-calls.js";
@@ -76,8 +76,8 @@ export interface GatewayDeps {
   apiKeyCache?: Partial<ApiKeyCacheOptions>;
   /** The built console's files (default: packages/console/dist). */
   consoleDir?: string;
-  /** How often parked executions past their time are ended EXPIRED (10 s by default). */
-  parkedSweepMs?: number;
+  /** How often parked executions past their time are ended EXPIRED and missed wake-ups made (every 10 s, every tenant). */
+  parkedSweep?: ParkedSweepOptions;
   /** How often an MCP call waiting for a sign-in or an approval reads its execution (500 ms by default). */
   mcpPollMs?: number;
 }
@@ -138,7 +138,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
     bus,
     tenantLimits,
   };
-  const stopSweeper = startParkedSweeper(ctx, deps.parkedSweepMs ?? 10_000, (error) =>
+  const stopSweeper = startParkedSweeper(ctx, deps.parkedSweep ?? { intervalMs: 10_000 }, (error) =>
     app.log.error({ err: error }, "parked sweep failed"),
   );
   app.addHook("onClose", async () => stopSweeper());

@@ -13,6 +13,7 @@ import { type Job, Queue, Worker } from "bullmq";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { expect } from "vitest";
 import { buildGatewayApp } from "../src/app.js";
+import type { ParkedSweepOptions } from "../src/lib/parked-sweeper.js";
 
 /** A gateway over the real Postgres and Redis, with a Redis prefix of its own, whose responses never leak a secret. */
 export interface Harness {
@@ -28,13 +29,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  overrides: Record<string, string> = {},
+  options: { parkedSweep?: ParkedSweepOptions } = {},
+): Promise<Harness> {
   const config = testConfig(overrides);
   const prisma = testPrisma(config);
   const redis = testRedis(config);
   // Tests change API keys in Postgres directly (e.g. revoke one) and expect the next request to see it: no key cache
-  // here (it has unit tests of its own in plugins/auth.unit.test.ts).
-  const app = await buildGatewayApp({ config, prisma, redis, apiKeyCache: { ttlMs: 0 } });
+  // here (it has unit tests of its own in plugins/auth.unit.test.ts). No parked sweep unless a file asks for one, for
+  // its own tenants: test files share the database, and a sweep would end or wake other files' executions under
+  // this file's Redis prefix (their events and jobs lost to them).
+  const parkedSweep = options.parkedSweep ?? { intervalMs: 0 };
+  const app = await buildGatewayApp({ config, prisma, redis, apiKeyCache: { ttlMs: 0 }, parkedSweep });
   const siblings: FastifyInstance[] = [];
   const secrets: string[] = [];
   const check = (response: LightMyRequestResponse, allowed?: string) => {
@@ -57,6 +64,7 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
         prisma,
         redis,
         apiKeyCache: { ttlMs: 0 },
+        parkedSweep: { intervalMs: 0 },
       });
       siblings.push(sibling);
       return sibling;

@@ -11,33 +11,46 @@ const BATCH = 100;
  * a connection that has settled (ACTIVE: queued again; anything else: ended). Each change is a conditional UPDATE,
  * so two sweeps (or a sweep and the worker's own wake-up) never both make it.
  */
-export function startParkedSweeper(ctx: GatewayContext, intervalMs: number, onError: (error: unknown) => void): () => void {
+export interface ParkedSweepOptions {
+  /** 0: no sweep. */
+  intervalMs: number;
+  /**
+   * Only these tenants' executions. Tests: files share one database but each has its own Redis prefix, and a sweep
+   * that ended another file's execution would publish its events to the wrong stream (and queue a woken one on the
+   * wrong queues). A deployment sweeps every tenant.
+   */
+  tenantIds?: () => readonly string[];
+}
+
+export function startParkedSweeper(ctx: GatewayContext, options: ParkedSweepOptions, onError: (error: unknown) => void): () => void {
+  if (options.intervalMs <= 0) return () => {};
+  const scope = () => (options.tenantIds ? { tenantId: { in: [...options.tenantIds()] } } : {});
   let running = false;
   const sweep = async () => {
     if (running) return;
     running = true;
     try {
       const due = await ctx.prisma.execution.findMany({
-        where: { status: { in: [...PARKED_EXECUTION_STATUSES] }, parkedUntil: { lte: new Date() } },
+        where: { status: { in: [...PARKED_EXECUTION_STATUSES] }, parkedUntil: { lte: new Date() }, ...scope() },
         select: { id: true, tenantId: true, status: true },
         take: BATCH,
       });
       for (const row of due) await expireExecution(ctx, row);
-      await wakeMissed(ctx);
+      await wakeMissed(ctx, scope());
     } catch (error) {
       onError(error);
     } finally {
       running = false;
     }
   };
-  const timer = setInterval(() => void sweep(), intervalMs);
+  const timer = setInterval(() => void sweep(), options.intervalMs);
   timer.unref();
   return () => clearInterval(timer);
 }
 
-async function wakeMissed(ctx: GatewayContext): Promise<void> {
+async function wakeMissed(ctx: GatewayContext, scope: { tenantId?: { in: string[] } }): Promise<void> {
   const parked = await ctx.prisma.execution.findMany({
-    where: { status: "AWAITING_AUTH", connectionId: { not: null } },
+    where: { status: "AWAITING_AUTH", connectionId: { not: null }, ...scope },
     select: { connectionId: true },
     distinct: ["connectionId"],
     take: BATCH,

@@ -169,8 +169,20 @@ describe("revocation across instances", () => {
   it("a key cached by another instance is refused there soon after it is revoked here", async () => {
     // Two instances with the API-key cache on (30 s), as deployed.
     const config = testConfig({ REDIS_KEY_PREFIX: h.config.REDIS_KEY_PREFIX });
-    const one = await buildGatewayApp({ config, prisma: h.prisma, redis: h.redis, apiKeyCache: { ttlMs: 30_000 } });
-    const two = await buildGatewayApp({ config, prisma: h.prisma, redis: h.redis, apiKeyCache: { ttlMs: 30_000 } });
+    const one = await buildGatewayApp({
+      config,
+      prisma: h.prisma,
+      redis: h.redis,
+      apiKeyCache: { ttlMs: 30_000 },
+      parkedSweep: { intervalMs: 0 },
+    });
+    const two = await buildGatewayApp({
+      config,
+      prisma: h.prisma,
+      redis: h.redis,
+      apiKeyCache: { ttlMs: 30_000 },
+      parkedSweep: { intervalMs: 0 },
+    });
     try {
       const created = await createKey(acme.apiKey, { scopes: ["connections"] });
       expect((await listConnections(created.api_key, two)).statusCode).toBe(200); // now cached by `two`

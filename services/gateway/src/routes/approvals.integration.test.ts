@@ -72,7 +72,11 @@ async function setPolicy(policy: unknown, key = acme.apiKey) {
 
 beforeAll(async () => {
   emulator = await startEmulator();
-  h = await startHarness({ COMPOSIO_BASE_URL: emulator.url, COMPOSIO_API_KEY: emulator.apiKey, APPROVAL_TTL_SECONDS: "600" });
+  // The parked sweep (expiry without anyone asking) runs here, for this file's tenants only.
+  h = await startHarness(
+    { COMPOSIO_BASE_URL: emulator.url, COMPOSIO_API_KEY: emulator.apiKey, APPROVAL_TTL_SECONDS: "600" },
+    { parkedSweep: { intervalMs: 1_000, tenantIds: () => [acme?.tenantId, globex?.tenantId].filter((id): id is string => !!id) } },
+  );
   acme = await createTestTenant(h.prisma, "acme");
   globex = await createTestTenant(h.prisma, "globex");
   h.secrets.push(acme.apiKey, globex.apiKey, emulator.apiKey);

@@ -45,7 +45,7 @@ beforeAll(async () => {
   redis = createRedis(config.REDIS_URL, requestPathRedisOptions(config));
   redis.on("error", () => undefined);
   await new Promise((resolve) => redis.once("ready", resolve));
-  app = await buildGatewayApp({ config, prisma, redis, apiKeyCache: { ttlMs: 1_000, now: () => clock } });
+  app = await buildGatewayApp({ config, prisma, redis, apiKeyCache: { ttlMs: 1_000, now: () => clock }, parkedSweep: { intervalMs: 0 } });
   acme = await createTestTenant(direct, "acme outage");
 });
 
