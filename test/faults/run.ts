@@ -207,7 +207,9 @@ const SCENARIOS: Record<string, () => Promise<Row>> = {
       loadMs: 6_000,
       faultAtMs: 2_000,
       fault: async () => {
+        // Executions and initiations are both mid-call when the worker dies.
         await call("POST", "/_emulator/faults", { kind: "latency", ms: 1500, path: "/tools/execute/*" }, {}, system.url("emulator"));
+        await call("POST", "/_emulator/faults", { kind: "latency", ms: 1500, path: "/connected_accounts/*" }, {}, system.url("emulator"));
         await sleep(1_000);
         await system.kill("worker", "SIGKILL");
         await system.start("worker");

@@ -11,6 +11,7 @@ import {
 } from "@kronos/shared";
 import { executionJobRecord, recordAcceptedJob } from "./accepted-jobs.js";
 import { recordAudit } from "./audit.js";
+import { markCompletionPublished } from "./execution-completion.js";
 import type { Execution, Prisma, PrismaClient } from "./generated/prisma/client.js";
 
 // The execution lifecycle's transitions, the same for the gateway (parking for approval, decisions, cancel, expiry)
@@ -91,8 +92,10 @@ export async function transitionExecution(
     });
     return { row, previous: before.status };
   });
-  if (result)
+  if (result) {
     await publishTransition(deps, result.row, result.previous, transition.actor, transition.reason, transition.authorization ?? null);
+    if (final) void markCompletionPublished(deps.prisma, execution.id).catch(() => undefined); // see markCompletionPublished
+  }
   return result;
 }
 

@@ -1,10 +1,12 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { failFast } from "./fail-fast.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 import { poolSql, type Sql } from "./sql.js";
 
 export * from "./accepted-jobs.js";
 export * from "./audit.js";
+export * from "./execution-completion.js";
 export * from "./execution-lifecycle.js";
 export * from "./execution-view.js";
 export * from "./generated/prisma/client.js";
@@ -49,15 +51,24 @@ export function databaseOptions(config: {
   };
 }
 
+/** How much longer than the server's statement timeout the client waits for an answer. */
+const CLIENT_TIMEOUT_MARGIN_MS = 250;
+
 export function createDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.poolSize ?? 10,
     ...(options.connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: options.connectTimeoutMs }),
-    ...(options.queryTimeoutMs === undefined ? {} : { query_timeout: options.queryTimeoutMs, statement_timeout: options.queryTimeoutMs }),
+    // The server ends a statement past the timeout and says so; the client stops waiting a little later, so that a
+    // statement that got no answer at all (Postgres unreachable) is told apart from a slow one.
+    ...(options.queryTimeoutMs === undefined
+      ? {}
+      : { query_timeout: options.queryTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS, statement_timeout: options.queryTimeoutMs }),
   });
   // An idle client whose server went away emits "error" on the pool: without a listener, that kills the process.
   pool.on("error", () => undefined);
+  // While Postgres is unreachable, callers hear so at once (see failFast).
+  failFast(pool);
   // disposeExternalPool: the client's $disconnect ends the pool too (as when the adapter makes its own).
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   let closed: Promise<void> | undefined;

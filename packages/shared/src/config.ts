@@ -94,15 +94,18 @@ export const configSchema = z.object({
    * exponential backoff, capped at INFRA_RETRY_MAX_DELAY_MS, for up to INFRA_RETRY_MAX_MS in all, before giving up.
    * A failed job's final state (execution FAILED, connection FAILED) is written with the same patience.
    */
-  INFRA_RETRY_MAX_DELAY_MS: positiveInt.default(30_000),
+  // Short enough that work resumes within seconds of Postgres or Redis coming back; cheap, since a pool that knows
+  // Postgres is unreachable refuses at once (packages/db fail-fast.ts).
+  INFRA_RETRY_MAX_DELAY_MS: positiveInt.default(5_000),
   INFRA_RETRY_MAX_MS: positiveInt.default(600_000),
   /**
-   * A tool execution's lock in the queue, renewed every half of it while the Composio call runs, and how often
-   * workers look for executions whose lock has expired (their worker died): an interrupted execution resumes within
-   * about EXECUTION_LOCK_MS + EXECUTION_STALLED_CHECK_MS.
+   * A running job's lock in its queue, renewed every half of it while the job runs, and how often workers look for
+   * jobs whose lock has expired (their worker died): work interrupted by a crash (an execution, a connection
+   * initiation, any job) resumes within about JOB_LOCK_MS + JOB_STALLED_CHECK_MS. BullMQ's defaults (30 s each) made
+   * it a minute.
    */
-  EXECUTION_LOCK_MS: positiveInt.min(1_000).default(5_000),
-  EXECUTION_STALLED_CHECK_MS: positiveInt.min(500).default(3_000),
+  JOB_LOCK_MS: positiveInt.min(1_000).default(5_000),
+  JOB_STALLED_CHECK_MS: positiveInt.min(500).default(3_000),
   /** Repeatable reconciliation of local connections with Composio; 0 turns it off. */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
   /** How often our triggers are compared with Composio's trigger instances; 0 turns it off. */

@@ -1,3 +1,11 @@
+/** A dependency known to be unreachable right now: refused at once rather than after another timeout. */
+export class UnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnreachableError";
+  }
+}
+
 /**
  * Whether an error means our own infrastructure (Postgres, Redis) could not be reached or answered, rather than a
  * problem with the request or with Composio: a refused or dropped connection, a timeout waiting for one, a server
@@ -47,8 +55,8 @@ const ADAPTER_KINDS = new Set([
   "TooManyConnections",
   "TransactionAlreadyClosed",
 ]);
-/** DeadlineError: a bounded wait on Postgres or Redis ran out (`withDeadline`, infra/errors.ts). */
-const INFRA_ERROR_NAMES = new Set(["PrismaClientInitializationError", "MaxRetriesPerRequestError", "DeadlineError"]);
+/** DeadlineError: a bounded wait on Postgres or Redis ran out (`withDeadline`, infra/errors.ts); UnreachableError above. */
+const INFRA_ERROR_NAMES = new Set(["PrismaClientInitializationError", "MaxRetriesPerRequestError", "DeadlineError", "UnreachableError"]);
 const INFRA_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Connection is closed|Stream isn't writeable|Client has encountered a connection error|Command timed out|Query read timeout/i;
 

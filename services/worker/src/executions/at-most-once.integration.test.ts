@@ -24,7 +24,7 @@ import { executeToolJob } from "./jobs.js";
 
 let emulator: RunningEmulator;
 let composio: ComposioPort;
-const config = testConfig({ EXECUTION_LOCK_MS: "1000", EXECUTION_STALLED_CHECK_MS: "500" });
+const config = testConfig({ JOB_LOCK_MS: "1000", JOB_STALLED_CHECK_MS: "500" });
 const h = new WorkerHarness();
 
 beforeAll(async () => {
@@ -33,8 +33,8 @@ beforeAll(async () => {
   await h.start(composio, {
     config: {
       REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX,
-      EXECUTION_LOCK_MS: "1000",
-      EXECUTION_STALLED_CHECK_MS: "500",
+      JOB_LOCK_MS: "1000",
+      JOB_STALLED_CHECK_MS: "500",
       COMPOSIO_MAX_ATTEMPTS: "5",
     },
   });

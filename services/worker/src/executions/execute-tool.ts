@@ -1,4 +1,12 @@
-import { type PrismaClient, prismaSql, type Sql, toExecutionView } from "@kronos/db";
+import {
+  completionUnpublished,
+  markCompletionPublished,
+  type PrismaClient,
+  prismaSql,
+  publishMissedCompletions,
+  type Sql,
+  toExecutionView,
+} from "@kronos/db";
 import {
   ComposioError,
   type ComposioPort,
@@ -207,14 +215,27 @@ export function describeExecuteRefusal(error: ComposioError, toolSlug: string): 
   return describeComposioRefusal(error, `Tool "${toolSlug}"`);
 }
 
+/** A final execution without its event is published by a finder only once it ended this long ago: its writer does it in ms. */
+const MISSED_COMPLETION_AFTER_MS = 2_000;
+
 /**
- * Records the final outcome if the execution is not final yet, and then (only then) publishes execution.completed:
- * two runs of the same execution publish it once. The same call wakes a request waiting for it (`?wait=`), handing
- * it the execution as the API shows it, so that it answers without reading the row.
+ * Records the final outcome if the execution is not final yet, then publishes execution.completed and notes it in
+ * the row: two runs of the same execution publish it once. The same call wakes a request waiting for it (`?wait=`),
+ * handing it the execution as the API shows it, so that it answers without reading the row. A write that finds the
+ * execution final already may be a retry of its own write whose answer was lost (it committed, and nobody published
+ * its event): it publishes the event of a final row nobody published (see publishMissedCompletions), and throws while
+ * that may still be another writer's to do, so that the caller's retry looks again.
  */
 async function finish(deps: ExecuteToolDeps, job: OutcomeTarget, outcome: FinalOutcome) {
   const row = await recordOutcome(sqlOf(deps), job, outcome, deps.now?.() ?? new Date());
-  if (!row) return false;
+  if (!row) {
+    const endedBefore = new Date(Date.now() - MISSED_COMPLETION_AFTER_MS);
+    const { failed } = await publishMissedCompletions(deps, [job.executionId], endedBefore);
+    if (failed.length > 0 || (await completionUnpublished(deps.prisma, job.executionId))) {
+      throw new Error("The execution is final but its execution.completed event is not published yet");
+    }
+    return false;
+  }
   markLatency(job.executionId, "w.recorded");
   const data: ExecutionCompletedEventData = {
     execution_id: job.executionId,
@@ -233,9 +254,14 @@ async function finish(deps: ExecuteToolDeps, job: OutcomeTarget, outcome: FinalO
     );
     markLatency(job.executionId, "w.published");
   } catch (error) {
-    // The outcome is stored; a retry would not publish it again, so do not fail the job over it.
+    // The outcome is stored; the row says its event is not published, and the sweeper publishes it.
     deps.logger.error({ err: describeError(error) }, "could not publish the execution.completed event");
+    return true;
   }
+  // Not waited for: the note is written with others', off this job's path (see markCompletionPublished).
+  void markCompletionPublished(deps.prisma, job.executionId).catch((error: unknown) =>
+    deps.logger.warn({ err: describeError(error) }, "could not note that execution.completed was published (it may be published twice)"),
+  );
   return true;
 }
 

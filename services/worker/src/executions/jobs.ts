@@ -11,12 +11,6 @@ import { abandonSignIn } from "./sign-in-on-demand.js";
 export const executeToolJob: JobHandler<"toolExecution"> = {
   callsComposio: true,
   concurrency: (config) => config.EXECUTION_CONCURRENCY,
-  // A crashed worker's executions resume within seconds: a short lock, renewed while the Composio call runs.
-  workerOptions: (config) => ({
-    lockDuration: config.EXECUTION_LOCK_MS,
-    stalledInterval: config.EXECUTION_STALLED_CHECK_MS,
-    maxStalledCount: 1,
-  }),
   async run(data, { log }, ctx) {
     const result = await executeTool({ ...ctx, logger: log, signIn: ctx }, data);
     await releaseShare(ctx, data.tenantId);

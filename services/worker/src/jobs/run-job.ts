@@ -111,6 +111,8 @@ export async function runWithPolicy<K extends QueueKey>(
  *   backoff for up to INFRA_RETRY_MAX_MS;
  * - jobs that call Composio get a limiter (needed for a manual rate limit to hold in every process; at most
  *   COMPOSIO_REQUESTS_PER_MINUTE jobs a minute, which the shared budget bounds anyway);
+ * - every job holds a short lock (JOB_LOCK_MS, checked every JOB_STALLED_CHECK_MS): a crashed worker's jobs resume
+ *   within seconds;
  * - a job that fails for good, by whatever path (refused, out of attempts, stalled too often), has its record ended
  *   by the handler's `endRecord` with the stored reason, and that write is itself retried.
  */
@@ -196,6 +198,12 @@ export function startJobWorker<K extends QueueKey>(
       connection: options.connection,
       prefix: config.REDIS_KEY_PREFIX,
       concurrency: handler.concurrency?.(config) ?? config.WORKER_CONCURRENCY,
+      // A crashed worker's jobs resume within seconds: a short lock, renewed while the job runs, and a frequent look
+      // for expired ones. A job whose worker died twice fails ("stalled more than allowable limit") and its handler's
+      // endRecord ends its record (see the failed listener below).
+      lockDuration: config.JOB_LOCK_MS,
+      stalledInterval: config.JOB_STALLED_CHECK_MS,
+      maxStalledCount: 1,
       ...(handler.callsComposio ? composioOptions : {}),
       ...handler.workerOptions?.(config),
       ...options.workerOptions,

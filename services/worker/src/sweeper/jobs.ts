@@ -18,6 +18,7 @@ export function sweepDeps(ctx: JobContext, log: Logger): SweepDeps {
   const queues = new Map<string, Queue>(Object.values(ctx.queues).map((queue) => [queue.name, queue as unknown as Queue]));
   return {
     prisma: ctx.prisma,
+    bus: ctx.bus,
     redis: ctx.redis,
     prefix: ctx.config.REDIS_KEY_PREFIX,
     queues,

@@ -1,5 +1,6 @@
-import type { AcceptedJob, PrismaClient } from "@kronos/db";
+import { type AcceptedJob, type PrismaClient, publishMissedCompletions } from "@kronos/db";
 import {
+  type EventBus,
   executionFairShare,
   JOBS,
   type Logger,
@@ -21,6 +22,8 @@ const KEEP_FINISHED_MS = 24 * 3600_000;
 
 export interface SweepDeps {
   prisma: PrismaClient;
+  /** For the execution.completed events an execution's writer did not publish. */
+  bus: Pick<EventBus, "publish">;
   /** A non-blocking connection, for reading job keys. */
   redis: Redis;
   prefix: string;
@@ -152,7 +155,13 @@ export async function sweepAcceptedRecords(deps: SweepDeps): Promise<Pick<SweepR
     for (const row of rows) if (stale.has(row.jobId) && row.queue === QUEUES.toolExecution) stateOf.set(row, "stranded");
     const missing = rows.filter((row) => lost(stateOf.get(row) as JobState));
     const final = missing.length > 0 ? await finalInTheirTable(deps.prisma, missing) : new Set<string>();
-    const finished = rows.filter((row) => stateOf.get(row) === "finished" || (missing.includes(row) && final.has(row.jobId)));
+    let finished = rows.filter((row) => stateOf.get(row) === "finished" || (missing.includes(row) && final.has(row.jobId)));
+    // Events follow: an execution that ended without its execution.completed (its writer died or lost Postgres's
+    // answer in between) gets it now; one whose event could not be published stays for the next pass.
+    const executionIds = finished.filter((row) => row.queue === QUEUES.toolExecution).map((row) => row.jobId);
+    const completions = await publishMissedCompletions(deps, executionIds, before);
+    if (completions.published.length > 0) deps.logger.warn({ count: completions.published.length }, "published missed execution.completed events");
+    finished = finished.filter((row) => !(row.queue === QUEUES.toolExecution && completions.failed.includes(row.jobId)));
     for (const row of missing.filter((r) => !final.has(r.jobId))) {
       try {
         await addAgain(deps, row, stateOf.get(row) as JobState, () => redrive(deps, row));

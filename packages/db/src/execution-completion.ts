@@ -1,0 +1,96 @@
+import { BatchQueue, EVENT_TYPES, type EventBus, type ExecutionCompletedEventData, FINAL_EXECUTION_STATUSES } from "@kronos/shared";
+import type { Execution, PrismaClient } from "./generated/prisma/client.js";
+
+// Events follow the state: execution.completed is published after a final status is written, and the row says when
+// it was (completion_published_at). A writer that dies, or loses Postgres's answer, between the two leaves a final row
+// without it: whoever finds such a row later publishes the event (at least once; a claim keeps it to once between
+// finders).
+
+interface CompletionDeps {
+  prisma: PrismaClient;
+  bus: Pick<EventBus, "publish">;
+}
+
+/** The execution.completed event of a final row. */
+export function completedEventOf(row: Execution): ExecutionCompletedEventData {
+  return {
+    execution_id: row.id,
+    user_id: row.userId,
+    tool: row.toolSlug,
+    status: row.status as ExecutionCompletedEventData["status"],
+    error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? "" } : null,
+    duration_ms: row.durationMs,
+    log_id: row.logId,
+  };
+}
+
+/** Notes of one client, written together: one UPDATE per 50 ms at most, off the path of the job that published. */
+const notes = new WeakMap<PrismaClient, BatchQueue<string, void>>();
+
+/**
+ * Notes that execution.completed of a final execution was published. Callers need not wait: until the note is
+ * written, a finder would publish the event again (at least once), which only a crash in these milliseconds allows.
+ */
+export function markCompletionPublished(prisma: PrismaClient, executionId: string): Promise<void> {
+  let queue = notes.get(prisma);
+  if (!queue) {
+    queue = new BatchQueue<string, void>(
+      async (ids) => {
+        await prisma.execution.updateMany({
+          where: { id: { in: ids }, completionPublishedAt: null },
+          data: { completionPublishedAt: new Date() },
+        });
+        return ids.map(() => ({ ok: true as const, value: undefined }));
+      },
+      500,
+      1,
+      50,
+    );
+    notes.set(prisma, queue);
+  }
+  return queue.push(executionId);
+}
+
+/**
+ * Publishes execution.completed of the executions among `ids` that are final, ended before `endedBefore`, and whose
+ * event was never published. Each is claimed first (a conditional UPDATE), so that two finders publish it once; a
+ * claim whose publish fails is given back. Answers the ids published and those whose publish failed.
+ */
+export async function publishMissedCompletions(
+  deps: CompletionDeps,
+  ids: string[],
+  endedBefore: Date,
+): Promise<{ published: string[]; failed: string[] }> {
+  const published: string[] = [];
+  const failed: string[] = [];
+  if (ids.length === 0) return { published, failed };
+  const missed = await deps.prisma.execution.findMany({
+    where: {
+      id: { in: ids },
+      status: { in: [...FINAL_EXECUTION_STATUSES] },
+      completionPublishedAt: null,
+      completedAt: { lt: endedBefore },
+    },
+  });
+  for (const row of missed) {
+    const claimed = await deps.prisma.execution.updateMany({
+      where: { id: row.id, completionPublishedAt: null },
+      data: { completionPublishedAt: new Date() },
+    });
+    if (claimed.count === 0) continue; // another finder has it
+    try {
+      await deps.bus.publish({ type: EVENT_TYPES.executionCompleted, tenantId: row.tenantId, userId: row.userId, data: completedEventOf(row) });
+      published.push(row.id);
+    } catch {
+      await deps.prisma.execution.updateMany({ where: { id: row.id }, data: { completionPublishedAt: null } }).catch(() => undefined);
+      failed.push(row.id);
+    }
+  }
+  return { published, failed };
+}
+
+/** Whether a final execution's execution.completed is still to be published (false for a row not final). */
+export async function completionUnpublished(prisma: PrismaClient, executionId: string): Promise<boolean> {
+  const row = await prisma.execution.findUnique({ where: { id: executionId }, select: { status: true, completionPublishedAt: true } });
+  return !!row && (FINAL_EXECUTION_STATUSES as readonly string[]).includes(row.status) && row.completionPublishedAt === null;
+}

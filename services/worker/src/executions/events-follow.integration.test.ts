@@ -1,0 +1,121 @@
+// Events follow the state (issue 11.2): an execution whose final status was written always gets its
+// execution.completed, once, even when Postgres's answer to the write was lost (the write committed; the retry finds
+// the row final) or the writer died between the write and the event.
+import { controlEmulator, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
+import { prismaSql, recordAcceptedJob, type Sql } from "@kronos/db";
+import {
+  type ComposioPort,
+  composioUserId,
+  createComposioClient,
+  EVENT_TYPES,
+  type ExecuteToolJob,
+  type ExecutionCompletedEventData,
+  JOBS,
+  QUEUES,
+} from "@kronos/shared";
+import { createTestTenant, waitFor } from "@kronos/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sweepDeps } from "../sweeper/jobs.js";
+import { sweepAcceptedRecords } from "../sweeper/sweep.js";
+import { WorkerHarness } from "../test-support/harness.js";
+import { executeTool } from "./execute-tool.js";
+
+let emulator: RunningEmulator;
+let composio: ComposioPort;
+const h = new WorkerHarness();
+
+beforeAll(async () => {
+  emulator = await startEmulator();
+  composio = createComposioClient({ apiKey: emulator.apiKey, baseUrl: emulator.url, timeoutMs: 5_000 });
+  await h.start(composio);
+});
+afterAll(async () => {
+  await h.stop();
+  await emulator?.close();
+});
+
+async function connectedUser() {
+  const { tenantId } = await createTestTenant(h.prisma);
+  const authConfig = await composio.createAuthConfig({ toolkitSlug: "github", managed: true });
+  const link = await composio.createConnectLink({ authConfigId: authConfig.id, userId: composioUserId(tenantId, "alice") });
+  await controlEmulator(emulator.url, "PUT", `/connected_accounts/${link.connectedAccountId}/status`, { status: "ACTIVE" });
+  await h.connection({ tenantId, status: "ACTIVE", composioAccountId: link.connectedAccountId });
+  return tenantId;
+}
+
+const job = (tenantId: string): ExecuteToolJob => ({
+  executionId: crypto.randomUUID(),
+  tenantId,
+  userId: "alice",
+  toolSlug: "GITHUB_CREATE_AN_ISSUE",
+  arguments: { owner: "acme", repo: "app", title: `events ${crypto.randomUUID()}` },
+  actor: "api_key:t",
+});
+const completions = (executionId: string) =>
+  h.eventsOf<ExecutionCompletedEventData>(EVENT_TYPES.executionCompleted, (d) => d.execution_id === executionId);
+
+/** The real statements, except that Postgres's answer to the first write of an outcome is lost after it committed. */
+function losingTheFirstOutcomeAnswer(sql: Sql): Sql {
+  let lost = false;
+  return {
+    rows: (statement) => sql.rows(statement),
+    async count(statement) {
+      const count = await sql.count(statement);
+      if (statement.name === "execution-record-outcome" && !lost) {
+        lost = true;
+        throw new Error("Query read timeout");
+      }
+      return count;
+    },
+  };
+}
+
+describe("execution.completed follows the final status", () => {
+  it("when Postgres's answer to the outcome's write was lost (it committed): the retry publishes it, once", async () => {
+    const data = job(await connectedUser());
+    const sql = losingTheFirstOutcomeAnswer(prismaSql(h.prisma));
+    const result = await executeTool({ ...h.workers.context, sql, logger: h.logger }, data);
+    expect(result).toEqual({ execution_id: data.executionId, status: "SUCCEEDED" });
+    await waitFor(() => completions(data.executionId).length > 0, { what: "execution.completed" });
+    expect(completions(data.executionId)).toHaveLength(1);
+    expect(completions(data.executionId)[0]?.data).toMatchObject({ status: "SUCCEEDED", log_id: expect.any(String) });
+    const row = await h.prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } });
+    expect(row.completionPublishedAt).not.toBeNull();
+  });
+
+  it("when its writer died between the write and the event: the sweeper publishes it, once", async () => {
+    const tenantId = await connectedUser();
+    const data = job(tenantId);
+    const endedAt = new Date(Date.now() - 60_000);
+    await h.prisma.execution.create({
+      data: {
+        id: data.executionId,
+        tenantId,
+        userId: "alice",
+        toolSlug: data.toolSlug,
+        arguments: data.arguments as object,
+        status: "SUCCEEDED",
+        logId: "log_died_before_the_event",
+        completedAt: endedAt,
+      },
+    });
+    const record = {
+      queue: QUEUES.toolExecution,
+      name: JOBS.executeTool,
+      jobId: data.executionId,
+      tenantId,
+      data,
+      opts: { jobId: data.executionId },
+    };
+    await recordAcceptedJob(h.prisma, h.config.REDIS_KEY_PREFIX, record);
+    await h.prisma.acceptedJob.updateMany({ where: { jobId: data.executionId }, data: { createdAt: endedAt } });
+
+    const sweep = () => sweepAcceptedRecords(sweepDeps(h.workers.context, h.logger));
+    await sweep();
+    await sweep();
+    await waitFor(() => completions(data.executionId).length > 0, { what: "execution.completed" });
+    expect(completions(data.executionId)).toHaveLength(1);
+    expect(completions(data.executionId)[0]?.data).toMatchObject({ status: "SUCCEEDED", log_id: "log_died_before_the_event" });
+    expect(await h.prisma.acceptedJob.findFirst({ where: { jobId: data.executionId } })).toMatchObject({ finishedAt: expect.any(Date) });
+  });
+});
