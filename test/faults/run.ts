@@ -124,10 +124,20 @@ async function duplicatedEffects(load: Load): Promise<number> {
 }
 
 /** Runs load for `loadMs`, with `fault` starting `faultAtMs` in and `heal` ending it; then waits for recovery. */
+/** Waits until the gateway says every dependency answers: each scenario starts from a healthy system. */
+async function healthy(): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await call("GET", "/api/v1/composio/health")).status === 200) return;
+    await sleep(100);
+  }
+  log("the system did not report healthy within 30 s; going on");
+}
+
 async function scenario(
   name: string,
   options: { loadMs: number; faultAtMs: number; fault: () => Promise<void>; heal: () => Promise<void>; perSecond?: number; note?: string },
 ): Promise<Row> {
+  await healthy();
   log(`scenario: ${name}`);
   const load = new Load();
   load.start(options.perSecond ?? 10);

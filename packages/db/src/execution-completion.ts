@@ -79,7 +79,12 @@ export async function publishMissedCompletions(
     });
     if (claimed.count === 0) continue; // another finder has it
     try {
-      await deps.bus.publish({ type: EVENT_TYPES.executionCompleted, tenantId: row.tenantId, userId: row.userId, data: completedEventOf(row) });
+      await deps.bus.publish({
+        type: EVENT_TYPES.executionCompleted,
+        tenantId: row.tenantId,
+        userId: row.userId,
+        data: completedEventOf(row),
+      });
       published.push(row.id);
     } catch {
       await deps.prisma.execution.updateMany({ where: { id: row.id }, data: { completionPublishedAt: null } }).catch(() => undefined);

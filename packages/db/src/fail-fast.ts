@@ -6,6 +6,9 @@ export const UNREACHABLE_HOLD_MS = 1_000;
 
 type ConnectCallback = (error: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void;
 
+/** A statement sent on a live connection that got no answer at all within the client's timeout: a partition. */
+const NO_ANSWER = /Query read timeout/i;
+
 /** How long the one caller let through after the hold has to show Postgres answers, before another may try. */
 const PROBE_MS = 5_000;
 
@@ -16,7 +19,8 @@ const PROBE_MS = 5_000;
  * given back with a connection error (a statement that got no answer), marks Postgres unreachable: for
  * UNREACHABLE_HOLD_MS every `connect` (and so every query) fails with UnreachableError; then one caller goes through,
  * and a client given back without a connection error (Postgres answered) ends it. Statement errors from a live
- * server (a constraint, a cancelled statement) count as answers.
+ * server (a constraint, a cancelled statement) count as answers; a connection that broke (reset by a restart, or by
+ * the network after a partition healed) counts as neither: the next connection tells.
  */
 export function failFast(pool: pg.Pool, now: () => number = Date.now): { reachable(): boolean } {
   let unreachableUntil = 0;
@@ -40,7 +44,11 @@ export function failFast(pool: pg.Pool, now: () => number = Date.now): { reachab
   const watched = (client: pg.PoolClient): pg.PoolClient => {
     const release = client.release.bind(client);
     client.release = (error?: Error | boolean) => {
-      if (error instanceof Error && isInfrastructureError(error)) unreachable();
+      if (error instanceof Error && NO_ANSWER.test(error.message)) unreachable();
+      // A connection that broke (reset, terminated) proves nothing: it may be one Postgres or the network dropped
+      // earlier, and the pool replaces it; the new connection shows whether Postgres is there.
+      else if (error instanceof Error && isInfrastructureError(error))
+        probeUntil = 0; // the next caller tries
       else if (error !== true) answered();
       return release(error);
     };

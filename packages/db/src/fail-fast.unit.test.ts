@@ -54,9 +54,12 @@ describe("failFast", () => {
     const breaker = failFast(pool, () => clock);
     (await pool.connect()).release(Object.assign(new Error("duplicate key value violates unique constraint"), { code: "23505" }));
     expect(breaker.reachable()).toBe(true);
+    // A connection that broke proves nothing (the pool replaces it); one that got no answer is a partition.
+    (await pool.connect()).release(new Error("Connection terminated unexpectedly"));
+    expect(breaker.reachable()).toBe(true);
     (await pool.connect()).release(new Error("Query read timeout"));
     expect(breaker.reachable()).toBe(false);
     await expect(pool.connect()).rejects.toBeInstanceOf(UnreachableError);
-    expect(state.released).toHaveLength(2);
+    expect(state.released).toHaveLength(3);
   });
 });

@@ -160,7 +160,8 @@ export async function sweepAcceptedRecords(deps: SweepDeps): Promise<Pick<SweepR
     // answer in between) gets it now; one whose event could not be published stays for the next pass.
     const executionIds = finished.filter((row) => row.queue === QUEUES.toolExecution).map((row) => row.jobId);
     const completions = await publishMissedCompletions(deps, executionIds, before);
-    if (completions.published.length > 0) deps.logger.warn({ count: completions.published.length }, "published missed execution.completed events");
+    if (completions.published.length > 0)
+      deps.logger.warn({ count: completions.published.length }, "published missed execution.completed events");
     finished = finished.filter((row) => !(row.queue === QUEUES.toolExecution && completions.failed.includes(row.jobId)));
     for (const row of missing.filter((r) => !final.has(r.jobId))) {
       try {
