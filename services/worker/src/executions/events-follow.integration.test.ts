@@ -57,16 +57,16 @@ const completions = (executionId: string) =>
 /** The real statements, except that Postgres's answer to the first write of an outcome is lost after it committed. */
 function losingTheFirstOutcomeAnswer(sql: Sql): Sql {
   let lost = false;
+  const loseOnce = <T>(statement: { name?: string }, answer: T): T => {
+    if (statement.name === "execution-record-outcome" && !lost) {
+      lost = true;
+      throw new Error("Query read timeout");
+    }
+    return answer;
+  };
   return {
-    rows: (statement) => sql.rows(statement),
-    async count(statement) {
-      const count = await sql.count(statement);
-      if (statement.name === "execution-record-outcome" && !lost) {
-        lost = true;
-        throw new Error("Query read timeout");
-      }
-      return count;
-    },
+    rows: async (statement) => loseOnce(statement, await sql.rows(statement)),
+    count: async (statement) => loseOnce(statement, await sql.count(statement)),
   };
 }
 
@@ -79,8 +79,9 @@ describe("execution.completed follows the final status", () => {
     await waitFor(() => completions(data.executionId).length > 0, { what: "execution.completed" });
     expect(completions(data.executionId)).toHaveLength(1);
     expect(completions(data.executionId)[0]?.data).toMatchObject({ status: "SUCCEEDED", log_id: expect.any(String) });
-    const row = await h.prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } });
-    expect(row.completionPublishedAt).not.toBeNull();
+    await waitFor(async () => (await h.prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } })).completionPublishedAt, {
+      what: "the note that execution.completed was published",
+    });
   });
 
   it("when its writer died between the write and the event: the sweeper publishes it, once", async () => {

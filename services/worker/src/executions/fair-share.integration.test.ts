@@ -143,6 +143,7 @@ describe("executions queued again get the fair share too (a job without a priori
       });
       const report = await sweepAcceptedJobs({
         prisma: h.prisma,
+        bus: h.bus,
         redis: h.redis,
         prefix: p,
         queues: new Map(queues.map((q) => [q.name, q])),
