@@ -99,6 +99,14 @@ describe("POST /tools/execute", () => {
     const waited = await execute({ ...body, action_name: "github_create_an_issue", params: { title: "x" } }, { query: "?wait=5" });
     expect(waited.statusCode).toBe(200);
     expect(waited.json()).toMatchObject({ action_name: "GITHUB_CREATE_AN_ISSUE", status: "SUCCEEDED", data: { echo: { title: "x" } } });
+    // Sent as the worker wrote it: the same execution a read shows, as JSON.
+    expect(waited.headers["content-type"]).toBe("application/json; charset=utf-8");
+    const read = await h.inject({
+      method: "GET",
+      url: `/api/v1/composio/executions/${waited.json().execution_id}`,
+      headers: bearer(acme.apiKey),
+    });
+    expect(waited.json()).toEqual(read.json());
     const slow = await execute({ ...body, action_name: "SLOW_TOOL" }, { query: "?wait=0.2" });
     expect(slow.statusCode).toBe(202);
     expect(slow.json().status).toBe("QUEUED");

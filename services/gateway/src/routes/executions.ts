@@ -51,7 +51,16 @@ export const executionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
         idempotencyKey: request.headers["idempotency-key"],
       });
       if (outcome.replay) reply.header("idempotent-replay", "true");
-      if (outcome.kind === "done") return reply.status(200).send(outcome.body);
+      if (outcome.kind === "done") {
+        // The worker's own view of the finished execution (toExecutionView, the response schema's type): a string
+        // with a JSON content type is sent as it is (no second validation and serialisation on the hot path).
+        if (outcome.json !== undefined)
+          return reply
+            .status(200)
+            .type("application/json; charset=utf-8")
+            .send(outcome.json as never);
+        return reply.status(200).send(outcome.body);
+      }
       return reply.status(202).header("location", outcome.body.poll_url).send(outcome.body);
     },
   );

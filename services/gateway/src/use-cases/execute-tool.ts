@@ -29,7 +29,15 @@ import { checkToolAccess } from "../lib/tool-access.js";
 import { parkedAnswer, parkForApproval } from "./execution-decisions.js";
 import { authorizationOf, executionPath } from "./read-executions.js";
 
-export type ExecuteOutcome = { replay: boolean } & ({ kind: "done"; body: ExecutionView } | { kind: "accepted"; body: ExecutionAccepted });
+export type ExecuteOutcome = { replay: boolean } & (
+  | {
+      kind: "done";
+      body: ExecutionView;
+      /** The same, as the worker serialised it (toExecutionView): sent as it is, without serialising it again. */
+      json?: string;
+    }
+  | { kind: "accepted"; body: ExecutionAccepted }
+);
 
 /**
  * Queues a tool execution (the job id is the execution id) and, with `wait`, waits that long for it to end: also
@@ -198,7 +206,7 @@ async function waitForEnd(
     const remaining = wait.deadline - Date.now();
     const wake = watch && remaining > 0 ? await watch.next(remaining) : undefined;
     markLatency(executionId, "g.woken");
-    if (wake?.view) return { kind: "done", replay: replayed, body: JSON.parse(wake.view) as ExecutionView };
+    if (wake?.view) return { kind: "done", replay: replayed, body: JSON.parse(wake.view) as ExecutionView, json: wake.view };
     const now = await currentAnswer(ctx, principal, executionId, replayed);
     if (over(now) || wake === undefined) return now;
   }
