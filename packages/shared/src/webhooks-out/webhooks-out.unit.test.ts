@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseRetrySchedule } from "../config.js";
 import { classifyAddress, refusalOf, urlFormRefusal } from "./address-safety.js";
+import { decodeLaneEntry, encodeLaneEntry } from "./lane.js";
 import { nextAttemptDelayMs, parseRetryAfter } from "./retry-schedule.js";
 import { generateEndpointSecret, signWebhook } from "./signing.js";
 
@@ -88,5 +89,23 @@ describe("signing", () => {
     const headers = signWebhook([a, generateEndpointSecret()], "1-0", 1_700_000_000, "{}");
     expect(headers["webhook-signature"].split(" ")).toHaveLength(2);
     expect(headers["webhook-signature"]).toMatch(/^v1,\S+ v1,\S+$/);
+  });
+});
+
+describe("the delivery lane's entries", () => {
+  it("carry ids, the endpoint's version, the queue time and a body with spaces, and read back the same", () => {
+    const entry = {
+      deliveryId: "9b2f0c1e-0000-4000-8000-000000000001",
+      endpointId: "9b2f0c1e-0000-4000-8000-000000000002",
+      endpointVersion: "1764000000123",
+      eventId: "1764000000000-0",
+      queuedAt: 1764000000456,
+      body: '{"type":"bulk.completed","data":{"text":"a b  c"}}',
+    };
+    expect(decodeLaneEntry(encodeLaneEntry(entry))).toEqual(entry);
+  });
+
+  it("refuse what is not an entry", () => {
+    for (const text of ["", "a b", "a b c d e", "a b c d notanumber {}", " a b c d 1 {}"]) expect(decodeLaneEntry(text), text).toBeNull();
   });
 });

@@ -61,16 +61,6 @@ FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
 WHERE d.id = $1::uuid`;
 
 /**
- * The lane's read: pending rows among the given ids whose attempt fell due less than $2 seconds ago. An older row
- * is the sweeper's (it re-enqueues rows due for longer than its interval), so the lane and the sweeper do not both
- * take a row that waited long in the lane (a backlog, a worker that was down).
- */
-const LOAD_FRESH = `
-SELECT ${COLUMNS}
-FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-WHERE d.id = ANY($1::uuid[]) AND d.status = 'PENDING' AND d.next_attempt_at > ${NOW} - make_interval(secs => $2)`;
-
-/**
  * Successes, many in one statement (one commit); each clears its endpoint's failing streak (written at most once a
  * minute per endpoint while all goes well).
  */
@@ -110,6 +100,8 @@ function isRetryable(outcome: PostOutcome): boolean {
   return outcome.status === 429 || outcome.status >= 500;
 }
 
+const SUCCESS_LINGER_MS = 20;
+
 function recordSuccesses(sql: Sql, successes: readonly Success[]): Promise<number> {
   return sql.count({
     name: "webhook-delivery-successes",
@@ -119,8 +111,10 @@ function recordSuccesses(sql: Sql, successes: readonly Success[]): Promise<numbe
 }
 
 /**
- * Successes written together: while a statement runs, the next successes wait and leave in one (under load, one
- * commit serves many deliveries; alone, a success is written at once). Each caller's promise settles with its write.
+ * Successes written together: a success waits up to SUCCESS_LINGER_MS for others, and while a statement runs the next
+ * ones wait and leave in one (under load, one statement and one commit serve many deliveries). Nobody waits on these
+ * writes in a hurry: the endpoint has its answer, and the attempt's slot is already free. Each caller's promise
+ * settles with its write.
  */
 export function successRecorder(sql: Sql): (success: Success) => Promise<void> {
   const batches = new BatchQueue<Success, undefined>(
@@ -130,6 +124,7 @@ export function successRecorder(sql: Sql): (success: Success) => Promise<void> {
     },
     500,
     1,
+    SUCCESS_LINGER_MS,
   );
   return (success) => batches.push(success);
 }
@@ -144,11 +139,6 @@ export async function attemptDelivery(
   const [row] = await deps.sql.rows<DueDelivery>({ name: "webhook-delivery-load", text: LOAD, values: [deliveryId] });
   if (!row) return { kind: "done" };
   return attemptLoaded(deps, row, answered, now);
-}
-
-/** The lane's rows (see LOAD_FRESH): those of `ids` still pending and due for less than `freshMs`. */
-export function loadFreshDeliveries(sql: Sql, ids: readonly string[], freshMs: number): Promise<DueDelivery[]> {
-  return sql.rows<DueDelivery>({ name: "webhook-delivery-load-fresh", text: LOAD_FRESH, values: [ids, freshMs / 1000] });
 }
 
 /**

@@ -24,6 +24,7 @@ export function createDeliverer(input: { config: Config; sql: Sql; bus: EventBus
       config.REDIS_KEY_PREFIX,
       config.WEBHOOK_ENDPOINT_CONCURRENCY,
       config.WEBHOOK_TIMEOUT_MS + SLOT_LEASE_MARGIN_MS,
+      config.WEBHOOK_TIMEOUT_MS,
     ),
   };
 }

@@ -1,4 +1,13 @@
-import { decodeStreamEntry, EVENT_TYPES, eventKeys, generateEndpointSecret, webhookDeliveryJob, webhookLaneKey } from "@kronos/shared";
+import {
+  decodeStreamEntry,
+  EVENT_TYPES,
+  eventKeys,
+  generateEndpointSecret,
+  SEAL_PURPOSES,
+  sealJobSecret,
+  webhookDeliveryJob,
+  webhookLaneKey,
+} from "@kronos/shared";
 import { deleteRedisPrefix, waitFor } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { endpointSlotsKey } from "./endpoint-slots.js";
@@ -144,6 +153,27 @@ describe("outbound webhooks", () => {
     expect(String(hit.headers["webhook-signature"]).split(" ")).toHaveLength(2);
     expect(verified(secret, hit).data).toEqual({ rotating: true });
     expect(verified(previous, hit).data).toEqual({ rotating: true });
+  });
+
+  it("signs with an endpoint's new secret as soon as it is rotated (the lane reads a changed endpoint again)", async () => {
+    const { id, secret: first } = await h.endpoint(`${receiver.url}/rotated`, { events: [EVENT_TYPES.bulkCompleted] });
+    await h.publish(EVENT_TYPES.bulkCompleted, { n: 1 });
+    await waitFor(() => receiver.at("/rotated").length === 1, { what: "the first delivery" });
+    // Rotated as the API does it: the new secret signs, the previous one too during its grace period.
+    const second = generateEndpointSecret();
+    const key = h.config.WEBHOOK_SECRETS_KEY ?? h.config.SESSION_SECRET;
+    await h.database.prisma.webhookEndpoint.update({
+      where: { id },
+      data: {
+        sealedSecret: sealJobSecret(second, key, SEAL_PURPOSES.webhookEndpointSecrets),
+        previousSealedSecret: sealJobSecret(first, key, SEAL_PURPOSES.webhookEndpointSecrets),
+        previousSecretExpiresAt: new Date(Date.now() + 3_600_000),
+      },
+    });
+    await h.publish(EVENT_TYPES.bulkCompleted, { n: 2 });
+    const hit = await waitFor(() => receiver.at("/rotated")[1], { what: "the second delivery" });
+    expect(verified(second, hit).data).toEqual({ n: 2 });
+    expect(verified(first, hit).data).toEqual({ n: 2 });
   });
 
   it("keeps delivering to other endpoints while one hangs", async () => {

@@ -10,7 +10,7 @@ const connections: Redis[] = [];
 function limiter(limit: number, leaseMs = 30_000): EndpointSlots {
   const redis = testRedis(config);
   connections.push(redis);
-  return new EndpointSlots(redis, config.REDIS_KEY_PREFIX, limit, leaseMs);
+  return new EndpointSlots(redis, config.REDIS_KEY_PREFIX, limit, leaseMs, Math.min(100, leaseMs / 2));
 }
 
 afterAll(async () => {
@@ -35,6 +35,30 @@ describe("EndpointSlots (per-endpoint bound counted in Redis)", () => {
     expect(await waiting).toEqual(expect.any(String));
     expect(await a.acquire(endpoint, 0)).toBeNull();
     expect(await connections[0]!.zcard(endpointSlotsKey(config.REDIS_KEY_PREFIX, endpoint))).toBe(2);
+  });
+
+  it("keeps a freed slot a moment for the next attempt here (still counted in Redis), then gives it back", async () => {
+    const endpoint = randomUUID();
+    const [a, b] = [limiter(1), limiter(1)];
+    const key = endpointSlotsKey(config.REDIS_KEY_PREFIX, endpoint);
+    const token = await a.acquire(endpoint, 0);
+    a.release(endpoint, token as string);
+    // Reused here at once, with no Redis call: the same holder in the sorted set.
+    expect(await a.acquire(endpoint, 0)).toBe(token);
+    expect(await connections[0]!.zrange(key, 0, -1)).toEqual([token]);
+    expect(await b.acquire(endpoint, 0)).toBeNull();
+    a.release(endpoint, token as string);
+    // Unused, it returns to Redis, where the other limiter takes it.
+    expect(await b.acquire(endpoint, 5_000)).not.toBeNull();
+  });
+
+  it("gives back every slot it keeps when closed", async () => {
+    const endpoint = randomUUID();
+    const slots = limiter(3);
+    const tokens = await slots.tryTakeMany([endpoint, endpoint, endpoint]);
+    for (const token of tokens) slots.release(endpoint, token as string);
+    await slots.close();
+    expect(await connections[0]!.zcard(endpointSlotsKey(config.REDIS_KEY_PREFIX, endpoint))).toBe(0);
   });
 
   it("counts endpoints apart, and several slots taken in one call in order", async () => {

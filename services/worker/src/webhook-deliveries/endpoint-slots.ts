@@ -30,6 +30,8 @@ return #KEYS`);
 
 /** How often a waiting caller asks again (a slot freed by another process sends no signal here). */
 const POLL_MS = 50;
+/** How long a slot given back stays with this process, unused, before it returns to Redis. */
+const IDLE_MS = 100;
 
 export const endpointSlotsKey = (prefix: string, endpointId: string) => `${prefix}:webhook-endpoint-slots:${endpointId}`;
 
@@ -39,6 +41,11 @@ export const endpointSlotsKey = (prefix: string, endpointId: string) => `${prefi
  * a short while (a healthy endpoint frees one within milliseconds), with a bounded line: past it, or when the wait
  * runs out, the caller steps aside (its delivery is delayed), so a slow endpoint holds a bounded share of a process's
  * attempts and every other endpoint keeps the rest.
+ *
+ * A slot given back stays with this process for IDLE_MS (still counted in Redis, as held by it): the next attempt to
+ * the same endpoint here takes it with no Redis call, so a busy endpoint costs about no Redis call per delivery.
+ * Unused that long, it returns to Redis for every process; a slot is kept only while its lease has room for another
+ * whole attempt.
  */
 export class EndpointSlots {
   private readonly owner = randomUUID();
@@ -46,13 +53,20 @@ export class EndpointSlots {
   /** Callers waiting for a slot, per endpoint, first in line first. */
   private readonly lines = new Map<string, Array<{ wake: () => void }>>();
   private readonly giveBacks: BatchQueue<{ endpointId: string; token: string }, number>;
+  /** Slots held here and free, per endpoint, with the timer that returns each to Redis. */
+  private readonly pool = new Map<string, Array<{ token: string; idle: NodeJS.Timeout }>>();
+  /** When each held slot was taken (its lease runs from then). */
+  private readonly takenAt = new Map<string, number>();
+  private closed = false;
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly limit: number,
-    /** How long a slot lasts when its holder never gives it back: longer than any attempt (WEBHOOK_TIMEOUT_MS). */
+    /** How long a slot lasts when its holder never gives it back: longer than any attempt. */
     private readonly leaseMs: number,
+    /** The longest attempt (WEBHOOK_TIMEOUT_MS): a slot is reused only while its lease outlasts one more. */
+    private readonly attemptMs: number,
   ) {
     // Slots given back at about the same time leave in one call.
     this.giveBacks = new BatchQueue(async (items) => this.giveBackMany(items), 500, 1);
@@ -60,16 +74,42 @@ export class EndpointSlots {
 
   /** Takes a slot per endpoint at once where one is free: a token (give it back with `release`) or null, per endpoint. */
   async tryTakeMany(endpointIds: readonly string[]): Promise<Array<string | null>> {
-    if (endpointIds.length === 0) return [];
+    const result: Array<string | null> = endpointIds.map((id) => this.fromPool(id));
+    const ask = endpointIds.flatMap((id, i) => (result[i] === null ? [{ id, i }] : []));
+    if (ask.length === 0) return result;
     const first = this.next;
-    this.next += endpointIds.length;
-    const tokens = endpointIds.map((_, i) => `${this.owner}:${first + i}`);
+    this.next += ask.length;
+    const tokens = ask.map((_, j) => `${this.owner}:${first + j}`);
+    const now = Date.now();
     const taken = (await TAKE(
       this.redis,
-      endpointIds.map((id) => endpointSlotsKey(this.prefix, id)),
+      ask.map(({ id }) => endpointSlotsKey(this.prefix, id)),
       [this.limit, this.leaseMs, ...tokens],
     )) as number[];
-    return tokens.map((token, i) => (taken[i] === 1 ? token : null));
+    ask.forEach(({ i }, j) => {
+      if (taken[j] !== 1) return;
+      const token = tokens[j] as string;
+      this.takenAt.set(token, now);
+      result[i] = token;
+    });
+    return result;
+  }
+
+  /** A free slot this process holds for the endpoint, if one still has room for a whole attempt. */
+  private fromPool(endpointId: string): string | null {
+    const free = this.pool.get(endpointId);
+    while (free && free.length > 0) {
+      const { token, idle } = free.pop() as { token: string; idle: NodeJS.Timeout };
+      clearTimeout(idle);
+      if (free.length === 0) this.pool.delete(endpointId);
+      if (this.reusable(token)) return token;
+      this.giveBack(endpointId, token);
+    }
+    return null;
+  }
+
+  private reusable(token: string): boolean {
+    return !this.closed && Date.now() + this.attemptMs < (this.takenAt.get(token) ?? 0) + this.leaseMs;
   }
 
   /** A slot's token, waiting at most `waitMs` for one (see `waitFor`); null: step aside. */
@@ -114,12 +154,44 @@ export class EndpointSlots {
     }
   }
 
-  /** Gives a slot back (a failure to do so only lets its lease run out) and wakes the first caller in line here. */
+  /**
+   * Frees a slot: kept here for IDLE_MS (the first caller in line here takes it at once), then given back to Redis
+   * (a failure to give it back only lets its lease run out).
+   */
   release(endpointId: string, token: string): void {
-    void this.giveBacks
-      .push({ endpointId, token })
-      .catch(() => 0)
-      .then(() => this.lines.get(endpointId)?.[0]?.wake());
+    if (!this.reusable(token)) {
+      void this.giveBack(endpointId, token).then(() => this.lines.get(endpointId)?.[0]?.wake());
+      return;
+    }
+    const free = this.pool.get(endpointId) ?? [];
+    this.pool.set(endpointId, free);
+    const entry = {
+      token,
+      idle: setTimeout(() => {
+        const index = free.indexOf(entry);
+        if (index < 0) return;
+        free.splice(index, 1);
+        if (free.length === 0 && this.pool.get(endpointId) === free) this.pool.delete(endpointId);
+        void this.giveBack(endpointId, token);
+      }, IDLE_MS),
+    };
+    entry.idle.unref();
+    free.push(entry);
+    this.lines.get(endpointId)?.[0]?.wake();
+  }
+
+  /** Gives every slot held here back to Redis (the process stops delivering). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const held = [...this.pool.entries()].flatMap(([endpointId, free]) => free.map((entry) => ({ endpointId, ...entry })));
+    this.pool.clear();
+    for (const { idle } of held) clearTimeout(idle);
+    await Promise.all(held.map(({ endpointId, token }) => this.giveBack(endpointId, token)));
+  }
+
+  private giveBack(endpointId: string, token: string): Promise<unknown> {
+    this.takenAt.delete(token);
+    return this.giveBacks.push({ endpointId, token }).catch(() => 0);
   }
 
   private async giveBackMany(items: Array<{ endpointId: string; token: string }>) {

@@ -8,8 +8,9 @@ import {
   webhookDeliveryJob,
   webhookLaneKey,
 } from "@kronos/shared";
-import { type AttemptResult, attemptLoaded, type DueDelivery, loadFreshDeliveries } from "./attempt-delivery.js";
+import { type AttemptResult, attemptLoaded, type DueDelivery } from "./attempt-delivery.js";
 import { type Deliverer, slotReleaser, stepAsideUntil } from "./deliverer.js";
+import { EndpointCache, type EndpointRow } from "./endpoint-cache.js";
 
 /** Entries taken in one pop at most, and how long a pop blocks when the lane is empty (so that closing is prompt). */
 const MAX_POP = 100;
@@ -42,19 +43,36 @@ export interface RunningLane {
 }
 
 /**
- * The first attempt of each fresh delivery, without a BullMQ job: pops the lane (webhooks-out/lane.ts) in batches,
- * reads the popped rows in one statement while it takes their endpoints' slots in one Redis call, then signs and POSTs
- * each, at most WEBHOOK_DELIVERY_CONCURRENCY at once. A delivery that must wait (a retry on the schedule, its endpoint
+ * The first attempt of each fresh delivery, without a BullMQ job: pops the lane (webhooks-out/lane.ts) in batches
+ * (an entry carries its event id and body), finds the entries' endpoints (EndpointCache: read again only when one
+ * changed) while it takes their slots in one Redis call, then signs and POSTs each, at most
+ * WEBHOOK_DELIVERY_CONCURRENCY at once. A delivery that must wait (a retry on the schedule, its endpoint
  * at its bound) becomes a delayed BullMQ job. Whatever is lost here (the process dies between the pop and the
  * outcome, Postgres or Redis fails) stays PENDING on its row, and the sweeper re-enqueues it.
  */
+/** A fresh delivery as its row is: pending, no attempt made, due now; undefined when its endpoint is gone. */
+function rowOf(entry: LaneEntry, endpoint: EndpointRow | undefined): DueDelivery | undefined {
+  if (!endpoint) return undefined;
+  return {
+    ...endpoint,
+    id: entry.deliveryId,
+    status: "PENDING",
+    attempts: 0,
+    event_id: entry.eventId,
+    body: entry.body,
+    next_attempt_at: null,
+  };
+}
+
 export function startDeliveryLane(options: LaneOptions): RunningLane {
   const { config, deliverer, connection, queue, logger } = options;
   const { deps, slots } = deliverer;
   const key = webhookLaneKey(config.REDIS_KEY_PREFIX);
   const limit = config.WEBHOOK_DELIVERY_CONCURRENCY;
-  // Rows due for longer than this are the sweeper's (see LOAD_FRESH).
+  // Entries older than this are the sweeper's (it re-enqueues rows due for longer than its interval): the lane and the
+  // sweeper do not both take a delivery that waited long in the lane (a backlog, a worker that was down).
   const freshMs = config.WEBHOOK_SWEEP_INTERVAL_MS / 2;
+  const endpoints = new EndpointCache(deps.sql);
   const lineWaitMs = Math.min(MAX_LINE_WAIT_MS, config.WEBHOOK_SWEEP_INTERVAL_MS / 4);
   let inFlight = 0;
   let paused = false;
@@ -88,7 +106,7 @@ export function startDeliveryLane(options: LaneOptions): RunningLane {
 
   async function deliverOne(entry: LaneEntry, row: DueDelivery | undefined, taken: string | null): Promise<void> {
     if (!row) {
-      // Not pending any more, or the sweeper's by now.
+      // Its endpoint was deleted (and its row with it).
       if (taken) slots.release(entry.endpointId, taken);
       return;
     }
@@ -115,25 +133,22 @@ export function startDeliveryLane(options: LaneOptions): RunningLane {
     if (result.kind === "later") await handOver(entry, result.at);
   }
 
-  async function deliverBatch(entries: LaneEntry[]): Promise<void> {
-    let rows: DueDelivery[];
+  async function deliverBatch(popped: LaneEntry[]): Promise<void> {
+    const oldest = Date.now() - freshMs;
+    const entries = popped.filter((entry) => entry.queuedAt >= oldest);
+    for (let i = entries.length; i < popped.length; i++) finished();
+    let found: Map<string, EndpointRow>;
     let tokens: Array<string | null>;
     try {
-      [rows, tokens] = await Promise.all([
-        loadFreshDeliveries(
-          deps.sql,
-          entries.map((e) => e.deliveryId),
-          freshMs,
-        ),
-        slots.tryTakeMany(entries.map((e) => e.endpointId)),
-      ]);
+      [found, tokens] = await Promise.all([endpoints.forEntries(entries), slots.tryTakeMany(entries.map((e) => e.endpointId))]);
     } catch (error) {
       logger.warn({ err: error, count: entries.length }, "could not start webhook deliveries; the sweeper will");
       for (const _ of entries) finished();
       return;
     }
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    await Promise.all(entries.map((entry, i) => deliverOne(entry, byId.get(entry.deliveryId), tokens[i] ?? null).finally(finished)));
+    await Promise.all(
+      entries.map((entry, i) => deliverOne(entry, rowOf(entry, found.get(entry.endpointId)), tokens[i] ?? null).finally(finished)),
+    );
   }
 
   const loop = (async () => {
@@ -176,6 +191,7 @@ export function startDeliveryLane(options: LaneOptions): RunningLane {
       }
       await loop;
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      await slots.close();
     },
   };
 }
