@@ -220,7 +220,7 @@ describe("the callback with a verifier", () => {
 
 describe("POST /api/v1/composio/connections/:id/verify", () => {
   it("confirms the same user: CONFIRMED, audited, a durable status check asked for, and where the browser goes next", async () => {
-    const connection = await pending();
+    const connection = await pending({ verification: "AWAITING_CONFIRMATION" });
     const code = await issueCode(connection.id);
     const response = await verify(connection.id, { code, user_id: "alice" });
     expect(response.statusCode).toBe(200);
@@ -262,8 +262,30 @@ describe("POST /api/v1/composio/connections/:id/verify", () => {
     });
   });
 
-  it("uses a code once: of two confirmations at the same time, one wins and the other is 409", async () => {
+  it("confirms nothing before Composio reports the sign-in done: 409, the code kept for when it is", async () => {
+    // The user who asked can open their own callback before anyone has signed in (the callback is public, its
+    // connection id known to them): a confirmation then would let whoever signs in later (a victim sent the link)
+    // attach their account to the asker's connection without ever passing the verifier.
     const connection = await pending();
+    const code = await issueCode(connection.id);
+    const early = await verify(connection.id, { code, user_id: "alice" });
+    expect(early.statusCode, early.body).toBe(409);
+    expect(early.json()).toMatchObject({ error: { code: "CONFLICT" } });
+    expect(await h.prisma.connection.findUniqueOrThrow({ where: { id: connection.id } })).toMatchObject({
+      status: "INITIATED",
+      verification: "AWAITING_SIGN_IN",
+    });
+    const [refused] = await audit(connection.id, "connection.verification_refused");
+    expect(refused?.data).toMatchObject({ reason: "sign_in_pending", claimed_user_id: "alice" });
+    // Once Composio reports the account ACTIVE (the worker's check), the same code confirms.
+    await h.prisma.connection.update({ where: { id: connection.id }, data: { verification: "AWAITING_CONFIRMATION" } });
+    const later = await verify(connection.id, { code, user_id: "alice" });
+    expect(later.statusCode, later.body).toBe(200);
+    expect(later.json().connection).toMatchObject({ verification: "CONFIRMED" });
+  });
+
+  it("uses a code once: of two confirmations at the same time, one wins and the other is 409", async () => {
+    const connection = await pending({ verification: "AWAITING_CONFIRMATION" });
     const code = await issueCode(connection.id);
     const answers = await Promise.all([
       verify(connection.id, { code, user_id: "alice" }),
@@ -310,7 +332,7 @@ describe("POST /api/v1/composio/connections/:id/verify", () => {
   });
 
   it("is for the tenant's backend: its API key with the connections scope, its own connections only", async () => {
-    const connection = await pending();
+    const connection = await pending({ verification: "AWAITING_CONFIRMATION" });
     const code = await issueCode(connection.id);
     expect((await verify(connection.id, { code, user_id: "alice" }, other.apiKey)).statusCode).toBe(404);
     const token = await userToken(h, acme.apiKey, "alice");

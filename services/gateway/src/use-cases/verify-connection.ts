@@ -18,7 +18,7 @@ import { toConnectionView } from "../lib/connection-view.js";
 import { returnLocation, statusCheck } from "./connection-callback.js";
 
 /** Why a confirmation was refused, as the audit record says. */
-type Refusal = "code_invalid" | "code_expired" | "code_used" | "user_mismatch" | "not_pending";
+type Refusal = "code_invalid" | "code_expired" | "code_used" | "user_mismatch" | "not_pending" | "sign_in_pending";
 
 const REFUSALS: Record<Refusal, { code: ErrorCode; message: string }> = {
   code_invalid: { code: "VERIFICATION_CODE_INVALID", message: "This code was not issued for this connection" },
@@ -29,6 +29,10 @@ const REFUSALS: Record<Refusal, { code: ErrorCode; message: string }> = {
     message: "The sign-in was completed for another user than the one who asked: the connection failed",
   },
   not_pending: { code: "CONFLICT", message: "This connection is not awaiting a confirmation" },
+  sign_in_pending: {
+    code: "CONFLICT",
+    message: "Composio does not report this sign-in finished yet: confirm again once it does (the code is kept)",
+  },
 };
 
 /**
@@ -49,6 +53,11 @@ export async function verifyConnection(
   });
   if (!connection) throw notFound("Connection");
   const actor = actorOf(principal);
+  // The browser is back from Composio, but the callback's check may not have run yet: read Composio now (bounded by
+  // CONNECT_WAIT_MS), so that a confirmation right after the callback finds the sign-in reported.
+  if (connection.verification === "AWAITING_SIGN_IN" && (await presentable(ctx, connection.id, body.code))) {
+    await askForStatusCheck(ctx, connection, `pending-${connection.id}-${Math.floor(Date.now() / 1000)}`, ctx.config.CONNECT_WAIT_MS);
+  }
   const now = new Date();
 
   const outcome = await ctx.prisma.$transaction(async (tx): Promise<{ refused: Refusal | null; codeId: string | null }> => {
@@ -66,6 +75,11 @@ export async function verifyConnection(
     if (!code || code.connectionId !== connection.id) return refuse("code_invalid");
     if (code.usedAt) return refuse("code_used");
     if (code.expiresAt.getTime() <= now.getTime()) return refuse("code_expired");
+    // Nobody has finished the sign-in at the provider yet: a confirmation now would vouch for whoever finishes it
+    // later (the asker could open their own callback first, then send the link to someone else). The code is kept.
+    const sameUser = body.user_id === code.userId && body.user_id === connection.userId;
+    const current = await tx.connection.findUnique({ where: { id: connection.id }, select: { verification: true } });
+    if (sameUser && current?.verification === "AWAITING_SIGN_IN") return refuse("sign_in_pending");
     // Single use, whatever happens next: the first presentation claims the code.
     const claimed = await tx.connectionVerificationCode.updateMany({ where: { id: code.id, usedAt: null }, data: { usedAt: now } });
     if (claimed.count === 0) return refuse("code_used");
@@ -75,12 +89,15 @@ export async function verifyConnection(
       verification: { in: [...UNCONFIRMED_VERIFICATIONS] },
       status: { in: ["INITIALIZING", "INITIATED"] },
     };
-    if (body.user_id !== code.userId || body.user_id !== connection.userId) {
+    if (!sameUser) {
       // Someone else finished this user's sign-in: the account at Composio is not theirs to use. The worker fails it.
       await tx.connection.updateMany({ where: awaiting, data: { verification: "REFUSED" } });
       return refuse("user_mismatch");
     }
-    const confirmed = await tx.connection.updateMany({ where: awaiting, data: { verification: "CONFIRMED" } });
+    const confirmed = await tx.connection.updateMany({
+      where: { ...awaiting, verification: "AWAITING_CONFIRMATION" },
+      data: { verification: "CONFIRMED" },
+    });
     if (confirmed.count === 0) return refuse("not_pending");
     await recordAudit(tx, {
       tenantId: connection.tenantId,
@@ -106,12 +123,21 @@ export async function verifyConnection(
   };
 }
 
+/** Whether a code could confirm this connection now (issued for it, unused, unexpired): only then is Composio read. */
+async function presentable(ctx: GatewayContext, connectionId: string, code: string): Promise<boolean> {
+  const found = await ctx.prisma.connectionVerificationCode.findUnique({
+    where: { codeHash: hashVerificationCode(code) },
+    select: { connectionId: true, usedAt: true, expiresAt: true },
+  });
+  return found !== null && found.connectionId === connectionId && found.usedAt === null && found.expiresAt.getTime() > Date.now();
+}
+
 /**
  * The worker's one-shot status check, recorded durably (the sweeper adds it again if Redis loses it), waited for up
  * to `waitMs`: it re-reads Composio and applies the verification (ACTIVE once confirmed, FAILED once refused).
  */
-async function askForStatusCheck(ctx: GatewayContext, connection: Connection, codeId: string | null, waitMs: number): Promise<void> {
-  const check = statusCheck(connection, `verify-${codeId ?? connection.id}`);
+async function askForStatusCheck(ctx: GatewayContext, connection: Connection, name: string | null, waitMs: number): Promise<void> {
+  const check = statusCheck(connection, `verify-${name ?? connection.id}`);
   // Kept in Redis once completed (unlike the callback's checks): the sweeper takes a recorded job that Redis does
   // not have for a lost one and adds it again, so a completed job must stay visible for as long as its record.
   const opts = { ...check.opts, removeOnComplete: DEFAULT_JOB_OPTIONS.removeOnComplete };
