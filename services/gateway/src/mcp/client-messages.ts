@@ -1,4 +1,4 @@
-import { AppError } from "@kronos/shared";
+import { AppError, actorOf } from "@kronos/shared";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { AgentSessionPrincipal, GatewayContext } from "../context.js";
 import { idempotencyRedisKey } from "../lib/idempotency.js";
@@ -49,13 +49,20 @@ export async function answerClientMessages(
 /**
  * The user declined (or dismissed) the link: the execution waiting for it is cancelled, so the call ends. An accept,
  * or an error from the client (it could not show the link), leaves it waiting: the call answers at its deadline.
+ * The answer's id names the execution, and a client can write any id: only an execution this agent session requested
+ * (the only ones it is asked about) is cancelled, never the user's own or another session's.
  */
 async function onElicitationAnswer(ctx: GatewayContext, session: AgentSessionPrincipal, message: Record<string, unknown>) {
   const action = (message.result as { action?: unknown } | undefined)?.action;
   const executionId = executionOfElicitation(String(message.id));
   if ((action !== "decline" && action !== "cancel") || !UUID.test(executionId)) return;
+  const principal = agentPrincipal(session);
+  const ours = await ctx.prisma.execution.count({
+    where: { id: executionId, tenantId: session.tenantId, userId: session.userId, requestedBy: actorOf(principal) },
+  });
+  if (ours === 0) return;
   const reason = action === "decline" ? "The user declined" : "The user dismissed the request";
-  await ignoreSettled(cancelExecution(ctx, agentPrincipal(session), executionId, reason));
+  await ignoreSettled(cancelExecution(ctx, principal, executionId, reason));
 }
 
 /** Cancels the execution a tools/call request started (found by the request's idempotency key), if it is still pending. */

@@ -275,6 +275,33 @@ describe("approvals through MCP", () => {
     expect(result.structuredContent).toMatchObject({ status: "CANCELLED", error: { code: "CANCELLED", message: "The user declined" } });
   });
 
+  it("an elicitation answer cancels only what this session parked: never the user's other executions", async () => {
+    // The user's own call (REST, user token) and another session's, both parked for an approval.
+    const alice = await userToken(h, acme.apiKey, "alice");
+    const own = await h.inject({
+      method: "POST",
+      url: "/api/v1/composio/tools/execute",
+      headers: bearer(alice),
+      payload: { user_id: "alice", action_name: sendEmail.name, params: sendEmail.arguments },
+    });
+    expect(own.statusCode, own.body).toBe(202);
+    const ownId = own.json().execution_id as string;
+    const gmail = await openSession({ user_id: "alice", toolkits: ["gmail"] });
+    const gmailResult = await (await connect(gmail.token)).callTool(sendEmail);
+    const otherId = (gmailResult.structuredContent as { execution_id: string }).execution_id;
+    // A github-only session answers "decline" to elicitations it never received, naming those executions.
+    const { token } = await openSession({ user_id: "alice", toolkits: ["github"] });
+    const init = await rawMcp(token, initializeBody);
+    const headers = { "mcp-session-id": init.headers.get("mcp-session-id")!, "mcp-protocol-version": "2025-11-25" };
+    for (const executionId of [ownId, otherId]) {
+      const answer = await rawMcp(token, { jsonrpc: "2.0", id: `kronos-elicit:${executionId}:x`, result: { action: "decline" } }, headers);
+      expect(answer.status).toBe(202);
+    }
+    for (const executionId of [ownId, otherId]) {
+      expect((await h.prisma.execution.findUniqueOrThrow({ where: { id: executionId } })).status).toBe("AWAITING_APPROVAL");
+    }
+  });
+
   it("the client's cancellation cancels the parked execution, whichever instance receives it", async () => {
     const { token, session_id } = await openSession({ user_id: "alice", toolkits: ["gmail"] });
     let elicited = 0;
