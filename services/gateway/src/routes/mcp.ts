@@ -59,7 +59,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, { ctx,
     if (body === undefined) throw Object.assign(new AppError("BAD_REQUEST", "Parse error: the body is empty"), { rpcCode: PARSE_ERROR });
     const messages = (Array.isArray(body) ? body : [body]) as Array<Record<string, unknown>>;
     // Before anything is stored: a request of ours that does not fit its method's schema (an initialize included).
-    const invalid = messages.length === 1 ? invalidParams(messages[0] as JSONRPCMessage) : null;
+    const invalid = messages.length === 1 ? invalidParams(messages[0] as JSONRPCMessage) : invalidBatch(messages);
     if (invalid) return reply.status(200).type("application/json").send(invalid);
     const initialize = messages.find((m) => m !== null && typeof m === "object" && m.method === "initialize");
 
@@ -166,6 +166,35 @@ function invalidParams(message: JSONRPCMessage): object | null {
     id: request.id,
     error: { code: INVALID_PARAMS, message: `Invalid params: ${where} ${issue?.message ?? "is invalid"}`.slice(0, 500) },
   };
+}
+
+/**
+ * A batch holding a request that does not fit its method's schema, or an initialize (which MCP does not allow in a
+ * batch), is answered as a whole, nothing of it run or stored: each request gets its error (-32602 for the ill-formed,
+ * -32600 for the others), as JSON-RPC asks of a batch. Null when the batch may go on.
+ */
+function invalidBatch(messages: Array<Record<string, unknown>>): object[] | null {
+  const answers = messages.map((message) => {
+    if (message !== null && typeof message === "object" && message.method === "initialize") {
+      const id = typeof message.id === "string" || typeof message.id === "number" ? message.id : null;
+      return { jsonrpc: "2.0", id, error: { code: INVALID_REQUEST, message: "Invalid Request: initialize must not be part of a batch" } };
+    }
+    return invalidParams(message as JSONRPCMessage);
+  });
+  if (answers.every((answer) => answer === null)) return null;
+  return messages.flatMap((message, index) => {
+    const answer = answers[index];
+    if (answer) return [answer];
+    const id = message !== null && typeof message === "object" ? message.id : undefined;
+    if (typeof id !== "string" && typeof id !== "number") return [];
+    return [
+      {
+        jsonrpc: "2.0",
+        id,
+        error: { code: INVALID_REQUEST, message: "Invalid Request: not run, another request of this batch is invalid" },
+      },
+    ];
+  });
 }
 
 const rpcError = (code: number, message: string, data?: unknown) => ({
