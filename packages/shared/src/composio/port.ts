@@ -165,6 +165,11 @@ export interface ComposioPort {
   listTools(query: { toolkitSlug?: string; search?: string; limit?: number; cursor?: string }): Promise<Page<ComposioTool>>;
   getTool(slug: string): Promise<ComposioTool>;
   executeTool(input: ExecuteToolInput): Promise<ExecuteToolResult>;
+  /**
+   * A call is about to be made (its other preparations are still running): a port that counts calls against a
+   * budget may start taking the slot now, so that the call does not wait for it afterwards (withRateBudget).
+   */
+  reserveCall?(): void;
 
   listTriggerTypes(query: { toolkitSlugs?: string[]; limit?: number; cursor?: string }): Promise<Page<ComposioTriggerType>>;
   getTriggerType(slug: string): Promise<ComposioTriggerType>;

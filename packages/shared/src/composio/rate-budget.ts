@@ -42,14 +42,35 @@ export class RateBudget {
 
 export const composioBudgetKey = (prefix: string) => `${prefix}:composio:budget`;
 
-/** The same port, with every call counted against the budget first. */
+/** A slot reserved ahead of a call is kept this long for it; one not used by then stays counted, unused. */
+const RESERVED_SLOT_MS = 1_000;
+
+/**
+ * The same port, with every call counted against the budget first. `reserveCall()` starts taking a slot before the
+ * call is made (the worker does it while it records the attempt): the next call of this process takes it instead of
+ * waiting for a new one. A reserved slot that no call takes within a second is dropped (counted, unused: the budget
+ * errs on the safe side).
+ */
 export function withRateBudget(port: ComposioPort, budget: RateBudget): ComposioPort {
+  const reserved: Array<{ slot: Promise<void>; at: number }> = [];
+  const slot = () => {
+    for (let next = reserved.shift(); next; next = reserved.shift()) {
+      if (Date.now() - next.at < RESERVED_SLOT_MS) return next.slot;
+    }
+    return budget.acquire();
+  };
+  const reserveCall = () => {
+    const taking = budget.acquire();
+    taking.catch(() => {}); // its caller awaits it (and sees the error) when it calls
+    reserved.push({ slot: taking, at: Date.now() });
+  };
   return new Proxy(port, {
     get(target, property, receiver) {
+      if (property === "reserveCall") return reserveCall;
       const value = Reflect.get(target, property, receiver);
       if (typeof value !== "function") return value;
       return async (...args: unknown[]) => {
-        await budget.acquire();
+        await slot();
         return value.apply(target, args);
       };
     },

@@ -61,7 +61,7 @@ export interface ExecuteToolDeps {
   prisma: PrismaClient;
   /** The hot statements' runner (the pg pool); by default they go through `prisma`. */
   sql?: Sql;
-  composio: Pick<ComposioPort, "executeTool" | "getTool">;
+  composio: Pick<ComposioPort, "executeTool" | "getTool" | "reserveCall">;
   bus: Pick<EventBus, "publish">;
   logger: Logger;
   now?: () => Date;
@@ -97,6 +97,8 @@ export async function executeTool(deps: ExecuteToolDeps, job: ExecuteToolJob): P
   // Round trips on the way to a result: the attempt with its connection (1), Composio, the final outcome (2).
   // Latency marks (off unless LATENCY_MARKS_FILE): where an execution's time goes, for the benchmark's P7.
   markLatency(job.executionId, "w.run");
+  // The Composio budget's slot is taken while the attempt is recorded (not after it, on the way to the call).
+  deps.composio.reserveCall?.();
   const started = await startAttempt({ sql: sqlOf(deps), prisma: deps.prisma }, job, deps.now?.() ?? new Date());
   if (isFinalExecutionStatus(started.attempt.status)) {
     log.info({ status: started.attempt.status }, "execution already finished; not running it again");
