@@ -208,9 +208,20 @@ describe("a sign-in confirmed by the tenant's verifier", () => {
     } finally {
       await reconcile.close();
     }
-    // The browser reloads the callback with a forged success: another check, another code, no ACTIVE.
-    const forged = await fetch(`${trip.callbackUrl.split("?")[0]}?status=success`, { redirect: "manual" });
+    // Someone who knows the connection id opens the bare callback URL (no link secret) right after the sign-in: a
+    // check, no code, the sign-in shown as failed to them; the real callback URL carries the link's secret.
+    const callbackUrl = new URL(trip.callbackUrl);
+    expect(callbackUrl.searchParams.get("k")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const bare = await fetch(`${callbackUrl.origin}${callbackUrl.pathname}?status=success`, { redirect: "manual" });
+    expect(bare.status).toBe(302);
+    const bareLocation = new URL(bare.headers.get("location")!);
+    expect(bareLocation.origin + bareLocation.pathname).toBe(RETURN_URL);
+    expect(Object.fromEntries(bareLocation.searchParams)).toEqual({ connection_id: connectionId, status: "failed" });
+    // The browser reloads the real callback with a forged success: another check, another code, no ACTIVE.
+    callbackUrl.searchParams.set("status", "success");
+    const forged = await fetch(callbackUrl, { redirect: "manual" });
     expect(forged.status).toBe(302);
+    expect(new URL(forged.headers.get("location")!).searchParams.get("code")).toMatch(/^kcv_/);
     // Enabling it.
     const enable = await api(system.gatewayUrl, "POST", `/api/v1/composio/connections/${connectionId}/enable`, { token });
     expect(enable.status).toBe(409);

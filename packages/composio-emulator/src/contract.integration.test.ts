@@ -164,6 +164,8 @@ for (const prefix of ["/api/v3", "/api/v3.1"] as const) {
       expect(browser.status).toBe(302);
       const location = new URL(browser.headers.get("location") ?? "");
       expect(location.origin + location.pathname).toBe("https://app.test/callback");
+      // The callback URL's own query is kept (ours carries the link's callback secret).
+      expect(location.searchParams.get("x")).toBe("1");
       expect(location.searchParams.get("status")).toBe("success");
       expect(location.searchParams.get("connected_account_id")).toBe(id);
 

@@ -68,7 +68,9 @@ export const AUDIT_ACTIONS = {
   "connection.verified": { resource: "connection", what: "the tenant's backend confirmed the sign-in for the user who asked" },
   "connection.verification_refused": {
     resource: "connection",
-    what: "a confirmation was refused: another user (the connection failed), a used, expired or unknown code, a sign-in not finished yet",
+    what:
+      "a confirmation was refused: another user (the connection failed), a used, expired or unknown code, a sign-in not finished yet; " +
+      "or a code was refused to a callback without the link's callback secret",
   },
   "connection.labels_updated": { resource: "connection", what: "a connection's labels changed" },
   "connection.deleted": { resource: "connection", what: "a connection was deleted (at Composio and here)" },

@@ -30,6 +30,23 @@ export function hashVerificationCode(code: string): string {
   return hash("sha256", code, "hex");
 }
 
+/**
+ * The secret of a connection's callback URL: 32 random bytes, made with each link (initiate, re-authorise) and put
+ * in the callback URL given to Composio, which sends the browser back to it after the sign-in. Only its SHA-256 is
+ * stored: the callback issues a verification code only to a browser that brings it (the connection id alone is
+ * known to the asker, and the path is predictable).
+ */
+export function generateCallbackSecret(): { secret: string; hash: string } {
+  const secret = randomBytes(32).toString("base64url");
+  return { secret, hash: hash("sha256", secret, "hex") };
+}
+
+/** Whether the callback's query brought the secret whose SHA-256 is stored (constant time; no stored hash: never). */
+export function callbackSecretMatches(presented: unknown, storedHash: string | null): boolean {
+  if (typeof presented !== "string" || !storedHash || !/^[0-9a-f]{64}$/.test(storedHash)) return false;
+  return timingSafeEqual(Buffer.from(hash("sha256", presented, "hex"), "hex"), Buffer.from(storedHash, "hex"));
+}
+
 /** Whether a stored key still works: not revoked, and not past the end of a rotation's overlap. */
 export function apiKeyUsable(key: { revokedAt: Date | null; expiresAt: Date | null }, now = Date.now()): boolean {
   return key.revokedAt === null && (key.expiresAt === null || key.expiresAt.getTime() > now);

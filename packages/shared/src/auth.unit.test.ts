@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { signUserToken, verifyUserToken } from "./auth.js";
+import { callbackSecretMatches, generateCallbackSecret, signUserToken, verifyUserToken } from "./auth.js";
 
 const SECRET = "s".repeat(32);
 const token = signUserToken({ tenantId: "t1", userId: "alice", exp: Math.floor(Date.now() / 1000) + 60 }, SECRET);
@@ -25,5 +25,22 @@ describe("user tokens have one spelling", () => {
       .toString("base64")
       .replace(/=+$/, "");
     expect(verifyUserToken(signed.slice(0, dot + 1) + standard, SECRET)).toEqual({ ok: false, reason: "bad_signature" });
+  });
+});
+
+describe("a connection's callback secret", () => {
+  it("is 32 random bytes, stored as its SHA-256, and matches only itself", () => {
+    const { secret, hash } = generateCallbackSecret();
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(hash).not.toContain(secret);
+    expect(generateCallbackSecret().secret).not.toBe(secret);
+    expect(callbackSecretMatches(secret, hash)).toBe(true);
+    for (const wrong of [undefined, null, "", `${secret} `, secret.slice(1), [secret], 42]) {
+      expect(callbackSecretMatches(wrong, hash), JSON.stringify(wrong)).toBe(false);
+    }
+    // A connection made before callback secrets has none: nothing matches.
+    expect(callbackSecretMatches(secret, null)).toBe(false);
+    expect(callbackSecretMatches(secret, "not-a-hash")).toBe(false);
   });
 });

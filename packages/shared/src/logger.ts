@@ -32,7 +32,8 @@ const REDACTED_PATHS = [
   "credentials",
 ];
 
-const SECRET_QUERY_NAMES = new Set(["token", "api_key"]);
+/** `k`: a connection's callback secret (the callback URL Composio sends the browser back to). */
+const SECRET_QUERY_NAMES = new Set(["token", "api_key", "k"]);
 
 /** A query parameter's name as the server reads it: percent-decoded (`%74oken` is `token`), case-insensitive. */
 function queryName(raw: string): string {
@@ -44,7 +45,8 @@ function queryName(raw: string): string {
 }
 
 /**
- * Removes the value of the `token` and `api_key` query parameters (user tokens of WebSocket clients) from a URL
+ * Removes the value of the `token` and `api_key` query parameters (user tokens of WebSocket clients) and of `k` (a
+ * connection's callback secret) from a URL
  * before it is logged, however the name is spelt: the query parser decodes `?%74oken=` to `token` and authenticates.
  */
 export function redactUrl(url: string): string {

@@ -39,6 +39,14 @@ describe("logging", () => {
     expect(redactUrl("/x?API_KEY=kc_1&%zz=keep")).toBe("/x?API_KEY=[Redacted]&%zz=keep");
     expect(redactUrl("/x?tokens=keep")).toBe("/x?tokens=keep");
   });
+
+  it("removes a connection's callback secret (k) from the callback URL", () => {
+    const url = "/api/v1/composio/connections/c1/callback?k=s3cr3t&status=success&connected_account_id=ca_1";
+    expect(redactUrl(url)).toBe("/api/v1/composio/connections/c1/callback?k=[Redacted]&status=success&connected_account_id=ca_1");
+    expect(redactUrl("/api/v1/composio/connections/c1/callback?status=success&%4B=s3cr3t")).toBe(
+      "/api/v1/composio/connections/c1/callback?status=success&%4B=[Redacted]",
+    );
+  });
 });
 
 /** Counts the real pino children made from `logger` from now on. */

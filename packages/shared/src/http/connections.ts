@@ -85,8 +85,11 @@ export const connectionRefParamsSchema = z.object({
  */
 export const CONNECTION_CALLBACK_ROUTE = "/api/v1/composio/connections/:id/callback";
 export const connectionCallbackPath = (connectionId: string) => CONNECTION_CALLBACK_ROUTE.replace(":id", encodeURIComponent(connectionId));
-export const connectionCallbackUrl = (publicGatewayUrl: string, connectionId: string) =>
-  `${publicGatewayUrl.replace(/\/+$/, "")}${connectionCallbackPath(connectionId)}`;
+/** The callback URL's query parameter carrying the connection's callback secret (see generateCallbackSecret). */
+export const CALLBACK_SECRET_PARAM = "k";
+/** The callback URL given to Composio for one link: the connection's path and the secret of that link. */
+export const connectionCallbackUrl = (publicGatewayUrl: string, connectionId: string, secret: string) =>
+  `${publicGatewayUrl.replace(/\/+$/, "")}${connectionCallbackPath(connectionId)}?${CALLBACK_SECRET_PARAM}=${encodeURIComponent(secret)}`;
 
 export const verificationCodeSchema = z.string().min(1).max(256).describe("The code the browser brought to your verification URL");
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { generateApiKey, hashVerificationCode, QUEUES } from "@kronos/shared";
+import { generateApiKey, generateCallbackSecret, hashVerificationCode, QUEUES } from "@kronos/shared";
 import { createTestTenant, TEST_ADMIN_TOKEN } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, type Harness, jobsOf, startHarness, userToken } from "../../test/harness.js";
@@ -38,11 +38,17 @@ async function keyWith(scopes: string[]): Promise<string> {
   return key;
 }
 
+/** Each connection's callback secret, as the worker put it in the callback URL it gave Composio. */
+const callbackSecrets = new Map<string, string>();
+
 /** A connection as the worker leaves it once started for a tenant with a verifier. */
 async function pending(
   input: { returnUrl?: string | null; verification?: "AWAITING_SIGN_IN" | "AWAITING_CONFIRMATION" | null; tenantId?: string } = {},
 ) {
   const id = randomUUID();
+  const { secret, hash } = generateCallbackSecret();
+  callbackSecrets.set(id, secret);
+  h.secrets.push(secret);
   return h.prisma.connection.create({
     data: {
       id,
@@ -54,13 +60,18 @@ async function pending(
       returnUrl: input.returnUrl === undefined ? "https://chat.example/done" : input.returnUrl,
       verification: input.verification === undefined ? "AWAITING_SIGN_IN" : input.verification,
       expiresAt: new Date(Date.now() + 60_000),
+      callbackSecretHash: hash,
     },
   });
 }
 
-/** The browser back from Composio: where the callback sends it. */
-async function callback(connectionId: string, status = "success"): Promise<URL | null> {
-  const response = await h.inject({ method: "GET", url: `/api/v1/composio/connections/${connectionId}/callback?status=${status}` });
+/**
+ * The browser back from Composio: where the callback sends it (null: a page). By default it brings the connection's
+ * callback secret, as Composio's redirect does; `secret: null` is someone opening the bare callback URL.
+ */
+async function callback(connectionId: string, status = "success", secret = callbackSecrets.get(connectionId) ?? null): Promise<URL | null> {
+  const query = new URLSearchParams({ status, ...(secret === null ? {} : { k: secret }) });
+  const response = await h.inject({ method: "GET", url: `/api/v1/composio/connections/${connectionId}/callback?${query}` });
   if (response.statusCode === 200) return null;
   expect(response.statusCode).toBe(302);
   return new URL(response.headers.location as string);
@@ -211,10 +222,54 @@ describe("the callback with a verifier", () => {
     expect(await h.prisma.connectionVerificationCode.count({ where: { connectionId: connection.id } })).toBe(MAX_VERIFICATION_CODES);
   });
 
-  it("keeps today's behaviour for a connection that needs no confirmation", async () => {
+  it("keeps today's behaviour for a connection that needs no confirmation, with or without the callback secret", async () => {
     const connection = await pending({ verification: null });
     const location = (await callback(connection.id))!;
     expect(Object.fromEntries(location.searchParams)).toEqual({ connection_id: connection.id, status: "success" });
+    const bare = (await callback(connection.id, "success", null))!;
+    expect(Object.fromEntries(bare.searchParams)).toEqual({ connection_id: connection.id, status: "success" });
+  });
+
+  it("gives no code to whoever opens the callback without the link's secret, even right after the real sign-in", async () => {
+    // The race: the asker knows the connection id (the callback path is predictable) and sends the link to someone
+    // else; that person signs in (Composio reports the account ACTIVE), and the asker opens the bare callback URL
+    // before that person's browser is back, or brings a guessed or another link's secret.
+    const connection = await pending({ verification: "AWAITING_CONFIRMATION" });
+    const refusedTo = [null, "", "guess", callbackSecrets.get((await pending()).id)!, `${callbackSecrets.get(connection.id)!}x`];
+    for (const secret of refusedTo) {
+      const location = (await callback(connection.id, "success", secret))!;
+      expect(Object.fromEntries(location.searchParams), JSON.stringify(secret)).toEqual({ connection_id: connection.id, status: "failed" });
+    }
+    expect(await h.prisma.connectionVerificationCode.count({ where: { connectionId: connection.id } })).toBe(0);
+    const refusals = await audit(connection.id, "connection.verification_refused");
+    expect(refusals.map((r) => r.data)).toEqual([
+      { reason: "callback_secret_missing", user_id: "alice" },
+      ...refusedTo.slice(1).map(() => ({ reason: "callback_secret_invalid", user_id: "alice" })),
+    ]);
+    expect(refusals.every((r) => r.actor === "browser")).toBe(true);
+    expect(JSON.stringify(refusals.map((r) => r.data))).not.toContain(callbackSecrets.get(connection.id)!);
+    // Nothing changed for the sign-in: the real browser, back with the secret, gets its code, and it confirms.
+    expect(await h.prisma.connection.findUniqueOrThrow({ where: { id: connection.id } })).toMatchObject({
+      status: "INITIATED",
+      verification: "AWAITING_CONFIRMATION",
+    });
+    const code = await issueCode(connection.id);
+    const confirmed = await verify(connection.id, { code, user_id: "alice" });
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+
+    // No redirect_url: a page saying the sign-in failed, no code.
+    const pageOnly = await pending({ returnUrl: null });
+    const page = await h.inject({ method: "GET", url: `/api/v1/composio/connections/${pageOnly.id}/callback?status=success` });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain("could not be completed");
+    expect(await h.prisma.connectionVerificationCode.count({ where: { connectionId: pageOnly.id } })).toBe(0);
+  });
+
+  it("gives no code to a connection whose link was made before callback secrets", async () => {
+    const connection = await pending();
+    await h.prisma.connection.update({ where: { id: connection.id }, data: { callbackSecretHash: null } });
+    expect((await callback(connection.id))!.searchParams.get("status")).toBe("failed");
+    expect(await h.prisma.connectionVerificationCode.count({ where: { connectionId: connection.id } })).toBe(0);
   });
 });
 

@@ -1,6 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { recordAudit } from "@kronos/db";
-import { generateVerificationCode, isAwaitingVerification, isSettled, JOBS, notFound, type PollConnectionStatusJob } from "@kronos/shared";
+import {
+  callbackSecretMatches,
+  generateVerificationCode,
+  isAwaitingVerification,
+  isSettled,
+  JOBS,
+  notFound,
+  type PollConnectionStatusJob,
+} from "@kronos/shared";
 import type { GatewayContext } from "../context.js";
 
 export type CallbackOutcome = "success" | "failed" | "unknown";
@@ -29,18 +37,30 @@ export function statusCheck(
 
 /**
  * Where Composio sends the user's browser after the OAuth flow: asks the worker to re-read the account now (what
- * Composio's query says is never trusted), then tells the caller where the browser goes next (null: nowhere).
- * With the tenant's user verifier, that is its verification URL with a one-time code (unless Composio says the
- * sign-in failed): the connection becomes ACTIVE only once the tenant's backend confirms the code for the same user.
+ * Composio's query says is never trusted), then tells the caller where the browser goes next (null: nowhere) and
+ * whether the sign-in is to be shown as failed. With the tenant's user verifier, that is its verification URL with a
+ * one-time code (unless Composio says the sign-in failed): the connection becomes ACTIVE only once the tenant's
+ * backend confirms the code for the same user. A code goes only to a browser that brings the link's callback secret
+ * (`secret`, the `k` query parameter Composio sends back): the connection id alone, which the asker knows, gets none.
  */
 export async function handleConnectionCallback(
   ctx: GatewayContext,
   connectionId: string,
   outcome: CallbackOutcome,
-): Promise<{ location: string | null }> {
+  secret: unknown,
+): Promise<{ location: string | null; failed: boolean }> {
   const connection = await ctx.prisma.connection.findUnique({
     where: { id: connectionId },
-    select: { id: true, tenantId: true, userId: true, status: true, returnUrl: true, verification: true, expiresAt: true },
+    select: {
+      id: true,
+      tenantId: true,
+      userId: true,
+      status: true,
+      returnUrl: true,
+      verification: true,
+      expiresAt: true,
+      callbackSecretHash: true,
+    },
   });
   if (!connection) throw notFound("Connection");
 
@@ -48,13 +68,29 @@ export async function handleConnectionCallback(
   const check = statusCheck(connection);
   await ctx.queues.statusPoll.add(check.name, check.data, check.opts);
 
+  const back = (to: CallbackOutcome) => ({
+    location: connection.returnUrl ? returnLocation(connection.returnUrl, connection.id, to) : null,
+    failed: to === "failed",
+  });
   if (isAwaitingVerification(connection.verification) && !isSettled(connection.status) && outcome !== "failed") {
+    if (!callbackSecretMatches(secret, connection.callbackSecretHash)) {
+      // Not the browser Composio sent back (someone who knows the connection id), or a link made before callback
+      // secrets: no code, the connection left as it is (its own sign-in can still come back with the secret).
+      await recordAudit(ctx.prisma, {
+        tenantId: connection.tenantId,
+        actor: "browser",
+        action: "connection.verification_refused",
+        resourceId: connection.id,
+        data: { reason: secret === undefined ? "callback_secret_missing" : "callback_secret_invalid", user_id: connection.userId },
+      });
+      return back("failed");
+    }
     const verifier = await verificationLocation(ctx, connection);
-    if (verifier) return { location: verifier };
+    if (verifier) return { location: verifier, failed: false };
     // No verifier any more (removed since the link was made), or too many codes: this sign-in cannot be confirmed.
-    return { location: connection.returnUrl ? returnLocation(connection.returnUrl, connection.id, "failed") : null };
+    return back("failed");
   }
-  return { location: connection.returnUrl ? returnLocation(connection.returnUrl, connection.id, outcome) : null };
+  return back(outcome);
 }
 
 /**
@@ -121,4 +157,10 @@ export function returnLocation(returnUrl: string, connectionId: string, outcome:
 export const CALLBACK_DONE_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Connection</title></head>
 <body><p>You can close this window.</p></body></html>
+`;
+
+/** Shown when the sign-in cannot be completed from this browser and the client gave no redirect_url. */
+export const CALLBACK_FAILED_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Connection</title></head>
+<body><p>This sign-in could not be completed. Close this window and start the connection again from the app.</p></body></html>
 `;

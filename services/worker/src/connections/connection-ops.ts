@@ -8,6 +8,7 @@ import {
   type ConnectionStatus,
   connectionCallbackUrl,
   type EventBus,
+  generateCallbackSecret,
   isSettled,
   type Logger,
 } from "@kronos/shared";
@@ -128,8 +129,10 @@ async function refresh(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<Co
   const row = await load(deps, job);
   if (row.status === "REVOKED") throw new Refusal({ code: "CONFLICT", message: `Connection "${row.id}" is REVOKED` });
   const accountId = requireAccount(row);
+  // A new link, a new callback secret: the previous link's callback no longer gets a verification code.
+  const callbackSecret = generateCallbackSecret();
   const refreshed = await deps.composio.refreshConnectedAccount(accountId, {
-    callbackUrl: connectionCallbackUrl(deps.config.PUBLIC_GATEWAY_URL, row.id),
+    callbackUrl: connectionCallbackUrl(deps.config.PUBLIC_GATEWAY_URL, row.id, callbackSecret.secret),
   });
   const now = deps.now?.() ?? new Date();
   const pending = !isSettled(refreshed.status);
@@ -138,6 +141,7 @@ async function refresh(deps: ConnectionOpDeps, job: ConnectionOpJob): Promise<Co
     expiresAt: pending ? new Date(now.getTime() + deps.config.CONNECT_LINK_TTL_SECONDS * 1000) : null,
     // A new link is a new sign-in: with a user verifier, confirmed afresh.
     verification: await signInVerification(deps.prisma, row.tenantId, refreshed),
+    callbackSecretHash: callbackSecret.hash,
   };
   deps.logger.info({ composioAccountId: accountId, status: refreshed.status }, "connected account refreshed at Composio");
 

@@ -34,6 +34,8 @@ export interface StatusChange {
     redirectUrl?: string | null;
     expiresAt?: Date | null;
     verification?: ConnectionVerification | null;
+    /** SHA-256 of the new link's callback secret. */
+    callbackSecretHash?: string;
   };
 }
 

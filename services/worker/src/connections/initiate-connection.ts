@@ -8,6 +8,7 @@ import {
   composioUserId,
   connectionCallbackUrl,
   type EventBus,
+  generateCallbackSecret,
   type InitiateConnectionJob,
   type InitiateConnectionResult,
   isSettled,
@@ -171,10 +172,13 @@ async function startAtComposio(
   authConfig: AuthConfig,
 ): Promise<Connection> {
   const now = deps.now?.() ?? new Date();
+  // Each link gets its own callback secret, stored (hashed) with the link below: the callback issues a verification
+  // code only to the browser Composio sends back with it.
+  const callbackSecret = generateCallbackSecret();
   const input = {
     authConfigId: authConfig.id,
     userId: composioUserId(job.tenantId, job.userId),
-    callbackUrl: connectionCallbackUrl(deps.config.PUBLIC_GATEWAY_URL, row.id),
+    callbackUrl: connectionCallbackUrl(deps.config.PUBLIC_GATEWAY_URL, row.id, callbackSecret.secret),
   };
   let accountId: string;
   let status: ConnectionStatus;
@@ -197,7 +201,7 @@ async function startAtComposio(
   deps.logger.info({ composioAccountId: accountId, status }, "connection started at Composio");
 
   const verification = await signInVerification(deps.prisma, job.tenantId, { status, redirectUrl });
-  const fields = { composioAccountId: accountId, redirectUrl, expiresAt, verification };
+  const fields = { composioAccountId: accountId, redirectUrl, expiresAt, verification, callbackSecretHash: callbackSecret.hash };
   const updated =
     status === row.status
       ? await deps.prisma.connection

@@ -15,8 +15,12 @@ describe("usesConnectLink", () => {
 
 describe("names", () => {
   it("builds the callback URL and the managed key", () => {
-    expect(connectionCallbackUrl("https://gw.example/", "c1")).toBe("https://gw.example/api/v1/composio/connections/c1/callback");
-    expect(connectionCallbackUrl("http://localhost:8000", "c1")).toBe("http://localhost:8000/api/v1/composio/connections/c1/callback");
+    expect(connectionCallbackUrl("https://gw.example/", "c1", "s_1")).toBe(
+      "https://gw.example/api/v1/composio/connections/c1/callback?k=s_1",
+    );
+    expect(connectionCallbackUrl("http://localhost:8000", "c1", "a+b")).toBe(
+      "http://localhost:8000/api/v1/composio/connections/c1/callback?k=a%2Bb",
+    );
     expect(managedAuthConfigKey("t1", "github")).toBe("t1:github");
   });
 });

@@ -1,5 +1,7 @@
 import {
+  CALLBACK_SECRET_PARAM,
   type ConnectionStatusEventData,
+  callbackSecretMatches,
   connectionOpResultSchema,
   decodeJobFailure,
   EVENT_TYPES,
@@ -141,6 +143,37 @@ describe("a tenant with a user verifier", () => {
     });
     expect(connectionOpResultSchema.parse(job.returnvalue).status).toBe("INITIATED");
     expect(await row(active.id)).toMatchObject({ status: "INITIATED", verification: "AWAITING_SIGN_IN" });
+  });
+});
+
+describe("the callback secret", () => {
+  /** The secret in the callback URL the worker last gave Composio for this connection. */
+  const secretGiven = (connectionId: string) => {
+    const urls = fake.calls
+      .map(({ input }) => (input as { callbackUrl?: string }).callbackUrl)
+      .filter((url): url is string => url?.includes(`/connections/${connectionId}/callback`) ?? false);
+    return new URL(urls.at(-1)!).searchParams.get(CALLBACK_SECRET_PARAM)!;
+  };
+
+  it("is in the callback URL of each link given to Composio, stored only hashed, and replaced by a new link", async () => {
+    const started = await initiate(await tenantWithVerifier());
+    const first = secretGiven(started.id);
+    expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(callbackSecretMatches(first, started.callbackSecretHash)).toBe(true);
+    expect(JSON.stringify(started)).not.toContain(first);
+
+    const job = await h.run(h.workers.queues.connectionOps, JOBS.connectionOp, {
+      tenantId: started.tenantId,
+      connectionId: started.id,
+      op: "refresh",
+      actor: "api_key:test",
+    });
+    expect(job.failedReason).toBeUndefined();
+    const refreshed = await row(started.id);
+    const second = secretGiven(started.id);
+    expect(second).not.toBe(first);
+    expect(callbackSecretMatches(second, refreshed.callbackSecretHash)).toBe(true);
+    expect(callbackSecretMatches(first, refreshed.callbackSecretHash)).toBe(false);
   });
 });
 
