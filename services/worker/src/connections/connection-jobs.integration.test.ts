@@ -1,8 +1,10 @@
 import type { PrismaClient } from "@kronos/db";
 import {
+  CALLBACK_SECRET_PARAM,
   ComposioError,
   type Config,
   type ConnectionStatusEventData,
+  callbackSecretMatches,
   createLogger,
   DEFAULT_JOB_OPTIONS,
   decodeBusMessage,
@@ -127,7 +129,12 @@ describe("connection job", () => {
     const account = fake.accounts.get(row.composioAccountId!)!;
     expect(account.via).toBe("link");
     expect(account.userId).toBe(`${tenantId}:alice`);
-    expect(account.callbackUrl).toBe(`${config.PUBLIC_GATEWAY_URL}/api/v1/composio/connections/${data.connectionId}/callback`);
+    // The callback URL carries the link's secret; only its hash is stored.
+    const callbackUrl = new URL(account.callbackUrl!);
+    expect(`${callbackUrl.origin}${callbackUrl.pathname}`).toBe(
+      `${config.PUBLIC_GATEWAY_URL}/api/v1/composio/connections/${data.connectionId}/callback`,
+    );
+    expect(callbackSecretMatches(callbackUrl.searchParams.get(CALLBACK_SECRET_PARAM), row.callbackSecretHash)).toBe(true);
 
     const audit = await prisma.auditLog.findMany({ where: { tenantId, targetId: data.connectionId }, orderBy: { id: "asc" } });
     expect(audit.map((a) => a.action)).toEqual(["connection.initiated", "connection.status_changed"]);

@@ -1,7 +1,9 @@
 import {
+  CALLBACK_SECRET_PARAM,
   ComposioError,
   type ConnectionOpJob,
   type ConnectionStatusEventData,
+  callbackSecretMatches,
   connectionOpResultSchema,
   decodeJobFailure,
   EVENT_TYPES,
@@ -85,10 +87,13 @@ describe("connection ops", () => {
     const result = connectionOpResultSchema.parse(job.returnvalue);
     expect(result.status).toBe("INITIATED");
     expect(result.redirect_url).toMatch(/^https:\/\/connect\.composio\.example\/link\/refresh_/);
-    expect(fake.accounts.get(account.id)?.callbackUrl).toBe(
+    const callbackUrl = new URL(fake.accounts.get(account.id)!.callbackUrl!);
+    expect(`${callbackUrl.origin}${callbackUrl.pathname}`).toBe(
       `${h.config.PUBLIC_GATEWAY_URL}/api/v1/composio/connections/${row.id}/callback`,
     );
     const stored = await h.prisma.connection.findUniqueOrThrow({ where: { id: row.id } });
+    // A new link, a new callback secret: only its hash is stored.
+    expect(callbackSecretMatches(callbackUrl.searchParams.get(CALLBACK_SECRET_PARAM), stored.callbackSecretHash)).toBe(true);
     expect(stored).toMatchObject({ status: "INITIATED", redirectUrl: result.redirect_url });
     expect(stored.expiresAt!.getTime()).toBeGreaterThan(Date.now());
     await h.waitForEvent<ConnectionStatusEventData>(
