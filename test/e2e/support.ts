@@ -53,6 +53,18 @@ export function isAlive(pid: number): boolean {
  * needs the build): emulator, worker, gateway and webhooks as separate processes on free ports.
  */
 export async function startSystem(extraEnv: Record<string, string> = {}): Promise<RunningSystem> {
+  // A free port is only free until someone takes it: another process on a busy machine can bind one of ours between
+  // our check and the service's listen. That start fails with EADDRINUSE; a start on other ports is tried then.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startSystemOnce(extraEnv);
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes("EADDRINUSE")) throw error;
+    }
+  }
+}
+
+async function startSystemOnce(extraEnv: Record<string, string>): Promise<RunningSystem> {
   // Four distinct ports: freePort can hand the same one out twice, and a gateway that lost its port to the emulator
   // looked healthy (the emulator answers /health too) while every API call got the emulator's 404.
   // A port the caller chose (in extraEnv) is kept, and none of the others may take it.
