@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { createQueue, createRedis, type QueueKey } from "@kronos/shared";
 import { deleteRedisPrefix, waitFor } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectUser, createTenant, emulator, getConnection, settledExecution, type Tenant, toolRuns, userToken } from "./flows.js";
-import { api, eventsOf, type FeedClient, openFeed, type RunningSystem, startSystem } from "./support.js";
+import { connectUser, createTenant, emulator, getConnection, type Tenant, toolRuns, userToken } from "./flows.js";
+import { api, eventsOf, type FeedClient, openFeed, type RunningSystem, startSystem, statusEvents } from "./support.js";
 
 // Nothing accepted is lost, whatever happens to Redis: every execution and connection answered 202, every approved
 // execution and trigger operation, is written to Postgres first (accepted_jobs), and the worker's sweeper adds back
@@ -76,41 +76,41 @@ describe("a Redis that loses its data", () => {
     expect(executions.map((r) => r.status)).toEqual(Array(30).fill(202));
     expect(connections.map((r) => r.status)).toEqual(Array(8).fill(202));
 
-    // A restart that lost the data: every key of the deployment's prefix goes.
-    const redis = createRedis(system.env.REDIS_URL || "redis://127.0.0.1:6379");
-    try {
-      await deleteRedisPrefix(redis, system.env.REDIS_KEY_PREFIX as string);
-    } finally {
-      redis.disconnect();
-    }
+    await loseRedisData();
     await emulator(system, "DELETE", "/faults");
 
+    // Followed on the feed, not by polling: a test polling 38 resources would meet the per-IP rate limit.
     const executionIds = executions.map((r) => r.body.execution_id);
-    for (const id of executionIds) {
-      const done = await settledExecution(system, tenant.apiKey, id, 60_000);
-      expect(done.status).toBe("SUCCEEDED");
-    }
-    await waitFor(() => executionIds.every((id) => eventsOf(feed, "execution.completed", (d) => d.execution_id === id).length > 0), {
-      timeoutMs: 30_000,
+    const unfinished = () => executionIds.filter((id) => eventsOf(feed, "execution.completed", (d) => d.execution_id === id).length === 0);
+    await waitFor(() => unfinished().length === 0, {
+      timeoutMs: 90_000,
+      intervalMs: 100,
       what: "an execution.completed event for every execution",
+    }).catch((error: Error) => {
+      throw new Error(`${error.message} (still without one: ${unfinished().join(", ")})`);
     });
-    // One effect each: the re-added jobs ran once.
-    for (const id of executionIds) expect(eventsOf(feed, "execution.completed", (d) => d.execution_id === id)).toHaveLength(1);
-
-    for (const { body } of connections) {
-      const view = await waitFor(
-        async () => {
-          const current = (await getConnection(system, tenant.apiKey, body.connection_id)).body;
-          return current.status === "INITIATED" && current.redirect_url ? current : undefined;
-        },
-        { timeoutMs: 60_000, what: `connection ${body.connection_id} to be INITIATED` },
-      );
-      expect(view.redirect_url).toBeTruthy();
-      await waitFor(() => eventsOf(feed, "connection.status", (d) => d.connection_id === body.connection_id).length > 0, {
-        what: "its connection.status event",
-      });
+    for (const id of executionIds) {
+      const view = await api<{ status: string }>(system.gatewayUrl, "GET", `/api/v1/composio/executions/${id}`, { token: tenant.apiKey });
+      expect(view.body.status).toBe("SUCCEEDED");
+      // One effect each: the re-added jobs ran once.
+      expect(eventsOf(feed, "execution.completed", (d) => d.execution_id === id)).toHaveLength(1);
     }
-  }, 180_000);
+
+    const connectionIds = connections.map((r) => r.body.connection_id);
+    const notInitiated = () => connectionIds.filter((id) => !statusEvents(feed, id).includes("INITIATED"));
+    await waitFor(() => notInitiated().length === 0, {
+      timeoutMs: 90_000,
+      intervalMs: 100,
+      what: "a connection.status INITIATED event for every connection",
+    }).catch((error: Error) => {
+      throw new Error(`${error.message} (still without one: ${notInitiated().join(", ")})`);
+    });
+    for (const id of connectionIds) {
+      const view = (await getConnection(system, tenant.apiKey, id)).body;
+      expect(view.status).toBe("INITIATED");
+      expect(view.redirect_url).toBeTruthy();
+    }
+  }, 240_000);
 
   it("loses no approved execution and no trigger operation accepted before it, though neither had run", async () => {
     const lena = await userToken(system, tenant, "lena");
@@ -138,24 +138,26 @@ describe("a Redis that loses its data", () => {
       expect(created.body.status).toBe("PENDING");
       await loseRedisData();
 
-      const done = await settledExecution(system, tenant.apiKey, executionId, 60_000);
-      expect(done.status).toBe("SUCCEEDED");
       await waitFor(() => eventsOf(feed, "execution.completed", (d) => d.execution_id === executionId).length > 0, {
-        timeoutMs: 30_000,
+        timeoutMs: 90_000,
+        intervalMs: 100,
         what: "the approved execution's execution.completed event",
       });
+      const done = await api<{ status: string }>(system.gatewayUrl, "GET", `/api/v1/composio/executions/${executionId}`, {
+        token: tenant.apiKey,
+      });
+      expect(done.body.status).toBe("SUCCEEDED");
       expect(await toolRuns(system, "GITHUB_CREATE_AN_ISSUE", { title })).toHaveLength(1);
-      await waitFor(
-        async () => {
-          const trigger = await api<{ status: string }>(system.gatewayUrl, "GET", `/api/v1/composio/triggers/${created.body.trigger_id}`, {
-            token: lena,
-          });
-          return trigger.body.status === "ACTIVE" ? true : undefined;
-        },
-        { timeoutMs: 60_000, what: "the trigger to be ACTIVE" },
-      );
+      const triggerId = created.body.trigger_id;
+      await waitFor(() => eventsOf(feed, "trigger.status", (d) => d.trigger_id === triggerId && d.status === "ACTIVE").length > 0, {
+        timeoutMs: 90_000,
+        intervalMs: 100,
+        what: "the trigger's trigger.status ACTIVE event",
+      });
+      const trigger = await api<{ status: string }>(system.gatewayUrl, "GET", `/api/v1/composio/triggers/${triggerId}`, { token: lena });
+      expect(trigger.body.status).toBe("ACTIVE");
     } finally {
       await policy("DELETE");
     }
-  }, 180_000);
+  }, 240_000);
 });

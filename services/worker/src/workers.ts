@@ -88,6 +88,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     logger,
     redis: shared,
     queues,
+    attemptsInFlight: new Map(),
     async enqueueStatusPoll({ connectionId, tenantId }) {
       // The job id is derived from the connection: a retry or a second caller adds nothing.
       await queues.statusPoll.add(

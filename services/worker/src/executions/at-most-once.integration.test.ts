@@ -12,7 +12,7 @@ import {
   JOBS,
   QUEUES,
 } from "@kronos/shared";
-import { createTestTenant, testConfig, testRedis, waitFor } from "@kronos/testing";
+import { createTestTenant, deleteRedisPrefix, testConfig, testRedis, waitFor } from "@kronos/testing";
 import { Worker } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { JobContext } from "../jobs/context.js";
@@ -160,7 +160,8 @@ describe("a worker that dies in the middle of a call", () => {
         return new Promise<never>(() => undefined); // dies before it can record the answer
       },
     });
-    const ctx: JobContext = { ...h.workers.context, composio: hangingComposio };
+    // Another process: its attempts are not the live workers' to wait for.
+    const ctx: JobContext = { ...h.workers.context, composio: hangingComposio, attemptsInFlight: new Map() };
     void runWithPolicy(executeToolJob, data, { job, token: "doomed", log: h.logger, attempt: attemptOf(job, h.config) }, ctx);
     await waitFor(() => called.done || undefined, { what: "the doomed call to reach Composio" });
     await doomed.close(true);
@@ -171,6 +172,27 @@ describe("a worker that dies in the middle of a call", () => {
     await h.workers.resume();
     const event = await completedEvent(data.executionId);
     expect(event.data).toMatchObject({ status: "OUTCOME_UNKNOWN", error: { code: OUTCOME_UNKNOWN_CODE } });
+    expect(await runsAt(accountId)).toBe(1);
+  });
+});
+
+describe("an attempt still running when its job is added again (Redis lost its data meanwhile)", () => {
+  it("is waited for: the execution ends with its real outcome, the tool having run once", async () => {
+    const { tenantId, accountId } = await connectedUser();
+    const data = jobData(tenantId, CREATE_ISSUE);
+    // The tool runs at once and its answer takes 1.5 s: the first attempt is mid-call for that long.
+    await control("POST", "/faults", { kind: "answer_latency", ms: 1_500, path: `/tools/execute/${CREATE_ISSUE}`, times: 1 });
+    const queue = h.workers.queues.toolExecution;
+    await queue.add(JOBS.executeTool, data, { jobId: data.executionId, attempts: 5 });
+    await waitFor(async () => ((await runsAt(accountId)) === 1 ? true : undefined), { what: "the first attempt's call to run the tool" });
+
+    // Redis loses everything, the job with it; the sweeper adds it again (as here) while the first attempt waits.
+    await deleteRedisPrefix(h.redis, h.config.REDIS_KEY_PREFIX);
+    await queue.add(JOBS.executeTool, data, { jobId: data.executionId, attempts: 5 });
+
+    const event = await completedEvent(data.executionId);
+    expect(event.data).toMatchObject({ status: "SUCCEEDED" });
+    expect(await h.prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } })).toMatchObject({ status: "SUCCEEDED" });
     expect(await runsAt(accountId)).toBe(1);
   });
 });

@@ -67,7 +67,16 @@ export interface ExecuteToolDeps {
   now?: () => Date;
   /** Sign-in on demand (with the queues to wake parked executions); without it a missing connection fails as before. */
   signIn?: SignInDeps & WakeDeps;
+  /** The attempts running in this process; without it an unanswered earlier call is never waited for. */
+  attemptsInFlight?: AttemptsInFlight;
 }
+
+/**
+ * The execution attempts running in one process (one per worker context), each the promise of its end: a second
+ * attempt of the same execution (its job added again while the first ran, after Redis lost its data) waits for the
+ * first, instead of taking the first's unanswered call for a lost one and ending the execution OUTCOME_UNKNOWN.
+ */
+export type AttemptsInFlight = Map<string, Promise<void>>;
 
 /** The stored result: the data itself (null for none), or, past `maxBytes` of JSON, a preview (the first bytes of that JSON). */
 export function storedResult(data: unknown, maxBytes: number): { result: unknown; truncated: boolean } {
@@ -92,6 +101,21 @@ export function storedResult(data: unknown, maxBytes: number): { result: unknown
  * `markExecutionFailed`. An execution that is already final is not run again.
  */
 export async function executeTool(deps: ExecuteToolDeps, job: ExecuteToolJob): Promise<ExecuteToolJobResult> {
+  const inFlight = deps.attemptsInFlight;
+  if (!inFlight) return runAttempt(deps, job);
+  const earlier = inFlight.get(job.executionId);
+  let over = () => {};
+  const mine = new Promise<void>((resolve) => (over = resolve));
+  inFlight.set(job.executionId, mine);
+  try {
+    return await runAttempt(deps, job, earlier);
+  } finally {
+    if (inFlight.get(job.executionId) === mine) inFlight.delete(job.executionId);
+    over();
+  }
+}
+
+async function runAttempt(deps: ExecuteToolDeps, job: ExecuteToolJob, earlier?: Promise<void>): Promise<ExecuteToolJobResult> {
   const log = deps.logger.child({ executionId: job.executionId, tool: job.toolSlug });
 
   // Round trips on the way to a result: the attempt with its connection (1), Composio, the final outcome (2).
@@ -121,6 +145,13 @@ export async function executeTool(deps: ExecuteToolDeps, job: ExecuteToolJob): P
   }
   const refusal = connectionRefusal(job, started.connection);
   if (refusal) throw refusal;
+  if (started.attempt.earlierCallUnanswered && earlier) {
+    // The earlier attempt is alive, in this process: its outcome is coming, and deciding OUTCOME_UNKNOWN now would
+    // hide it. Wait for it to end, then look again.
+    log.info("an earlier attempt of this execution is still running here; waiting for its outcome");
+    await earlier;
+    return runAttempt(deps, job);
+  }
   if (started.attempt.earlierCallUnanswered && !(await mayRunAgain(deps, job, started.attempt))) {
     log.warn("an earlier attempt reached Composio without a recorded outcome; not running the tool again");
     await finishWithPatience(deps, job, {

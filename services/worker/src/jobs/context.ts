@@ -1,5 +1,6 @@
 import type { PrismaClient, Sql } from "@kronos/db";
 import type { ComposioPort, Config, EventBus, Logger, QueueKey, Redis, TypedQueue } from "@kronos/shared";
+import type { AttemptsInFlight } from "../executions/execute-tool.js";
 
 /**
  * Everything a job handler may use, built once by startWorkers and passed down to every handler: no handler opens
@@ -21,4 +22,6 @@ export interface JobContext {
   queues: { [K in QueueKey]: TypedQueue<K> };
   /** Adds the connection's status-poll job (idempotent: one per connection). */
   enqueueStatusPoll(input: { connectionId: string; tenantId: string }): Promise<void>;
+  /** The execution attempts running in this process (see AttemptsInFlight in executions/execute-tool.ts). */
+  attemptsInFlight: AttemptsInFlight;
 }
