@@ -52,50 +52,73 @@ export function markCompletionPublished(prisma: PrismaClient, executionId: strin
 }
 
 /**
+ * How long after a final status a finder (the sweeper) waits before it takes the event for missed: its writer
+ * publishes it, and notes it, within milliseconds, unless it died or lost Postgres meanwhile.
+ */
+export const MISSED_COMPLETION_AFTER_MS = 30_000;
+
+/**
  * Publishes execution.completed of the executions among `ids` that are final, ended before `endedBefore`, and whose
  * event was never published. Each is claimed first (a conditional UPDATE), so that two finders publish it once; a
- * claim whose publish fails is given back. Answers the ids published and those whose publish failed.
+ * claim whose publish fails is given back. Answers the ids published, those whose publish failed, and those still
+ * waiting for their event (final, unpublished, ended since `endedBefore`: their writer may be publishing it).
  */
 export async function publishMissedCompletions(
   deps: CompletionDeps,
   ids: string[],
   endedBefore: Date,
-): Promise<{ published: string[]; failed: string[] }> {
+): Promise<{ published: string[]; failed: string[]; waiting: string[] }> {
   const published: string[] = [];
   const failed: string[] = [];
-  if (ids.length === 0) return { published, failed };
-  const missed = await deps.prisma.execution.findMany({
-    where: {
-      id: { in: ids },
-      status: { in: [...FINAL_EXECUTION_STATUSES] },
-      completionPublishedAt: null,
-      completedAt: { lt: endedBefore },
-    },
+  if (ids.length === 0) return { published, failed, waiting: [] };
+  const unpublished = await deps.prisma.execution.findMany({
+    where: { id: { in: ids }, status: { in: [...FINAL_EXECUTION_STATUSES] }, completionPublishedAt: null },
   });
+  const missed = unpublished.filter((row) => row.completedAt !== null && row.completedAt < endedBefore);
+  const waiting = unpublished.filter((row) => !missed.includes(row)).map((row) => row.id);
   for (const row of missed) {
-    const claimed = await deps.prisma.execution.updateMany({
-      where: { id: row.id, completionPublishedAt: null },
-      data: { completionPublishedAt: new Date() },
-    });
-    if (claimed.count === 0) continue; // another finder has it
-    try {
-      await deps.bus.publish({
-        type: EVENT_TYPES.executionCompleted,
-        tenantId: row.tenantId,
-        userId: row.userId,
-        data: completedEventOf(row),
-      });
-      published.push(row.id);
-    } catch {
-      await deps.prisma.execution.updateMany({ where: { id: row.id }, data: { completionPublishedAt: null } }).catch(() => undefined);
-      failed.push(row.id);
-    }
+    const outcome = await claimAndPublish(deps, row, { completionPublishedAt: null });
+    if (outcome === "published") published.push(row.id);
+    else if (outcome === "failed") failed.push(row.id);
   }
-  return { published, failed };
+  return { published, failed, waiting };
 }
 
-/** Whether a final execution's execution.completed is still to be published (false for a row not final). */
-export async function completionUnpublished(prisma: PrismaClient, executionId: string): Promise<boolean> {
-  const row = await prisma.execution.findUnique({ where: { id: executionId }, select: { status: true, completionPublishedAt: true } });
-  return !!row && (FINAL_EXECUTION_STATUSES as readonly string[]).includes(row.status) && row.completionPublishedAt === null;
+/**
+ * Publishes execution.completed of a final status this writer wrote at `writtenAt` and whose write's answer it lost
+ * (the write committed; the writer's retry found the row final): nobody else knows to publish it. A row final by
+ * another writer's hand (another `completedAt`) is left to that writer.
+ */
+export async function publishOwnCompletion(deps: CompletionDeps, executionId: string, writtenAt: Date): Promise<boolean> {
+  const row = await deps.prisma.execution.findFirst({
+    where: { id: executionId, completedAt: writtenAt, completionPublishedAt: null, status: { in: [...FINAL_EXECUTION_STATUSES] } },
+  });
+  if (!row) return false;
+  const outcome = await claimAndPublish(deps, row, { completionPublishedAt: null, completedAt: writtenAt });
+  if (outcome === "failed") throw new Error("could not publish the execution.completed event");
+  return outcome === "published";
+}
+
+async function claimAndPublish(
+  deps: CompletionDeps,
+  row: Execution,
+  condition: { completionPublishedAt: null; completedAt?: Date },
+): Promise<"published" | "failed" | "taken"> {
+  const claimed = await deps.prisma.execution.updateMany({
+    where: { id: row.id, ...condition },
+    data: { completionPublishedAt: new Date() },
+  });
+  if (claimed.count === 0) return "taken"; // another finder has it
+  try {
+    await deps.bus.publish({
+      type: EVENT_TYPES.executionCompleted,
+      tenantId: row.tenantId,
+      userId: row.userId,
+      data: completedEventOf(row),
+    });
+    return "published";
+  } catch {
+    await deps.prisma.execution.updateMany({ where: { id: row.id }, data: { completionPublishedAt: null } }).catch(() => undefined);
+    return "failed";
+  }
 }

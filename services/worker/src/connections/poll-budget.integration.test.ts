@@ -84,12 +84,9 @@ describe("status polls and the Composio budget", () => {
       const done = await h.finished(queue, data.executionId);
       expect(done.returnvalue).toMatchObject({ status: "SUCCEEDED" });
     }
-    // The polls use their share...
-    await waitFor(async () => ((await requests()).filter(isPoll).length >= POLL_MAX_PER_MINUTE ? true : undefined), {
-      what: `${POLL_MAX_PER_MINUTE} status polls`,
-      timeoutMs: 60_000,
-    });
-    // ...and no more, in the minute that followed the first (whatever the speed of this machine).
+    // The polls run (left alone, 30 connections read every 50 ms would make hundreds of calls by now)...
+    await waitFor(async () => ((await requests()).some(isPoll) ? true : undefined), { timeoutMs: 30_000, what: "a status poll" });
+    // ...within their share, in the minute that followed the first (whatever the speed of this machine).
     const polls = (await requests()).filter(isPoll).map((r) => Date.parse(r.time));
     const first = Math.min(...polls);
     expect(polls.filter((at) => at < first + 60_000).length).toBeLessThanOrEqual(POLL_MAX_PER_MINUTE);

@@ -1,12 +1,4 @@
-import {
-  completionUnpublished,
-  markCompletionPublished,
-  type PrismaClient,
-  prismaSql,
-  publishMissedCompletions,
-  type Sql,
-  toExecutionView,
-} from "@kronos/db";
+import { markCompletionPublished, type PrismaClient, prismaSql, publishOwnCompletion, type Sql, toExecutionView } from "@kronos/db";
 import {
   ComposioError,
   type ComposioPort,
@@ -209,7 +201,9 @@ function composioAnswered(error: unknown): boolean {
 
 /** finish, retried while Postgres is unreachable (for up to INFRA_RETRY_MAX_MS). */
 async function finishWithPatience(deps: ExecuteToolDeps, job: ExecuteToolJob, outcome: FinalOutcome): Promise<void> {
-  const written = await retryFinalWrite(() => finish(deps, job, outcome), deps.config, deps.logger);
+  // One time for every try: a retry that finds the row final at this time finds its own write (see finish).
+  const at = deps.now?.() ?? new Date();
+  const written = await retryFinalWrite(() => finish(deps, job, outcome, at), deps.config, deps.logger);
   if (!written) throw new Error("Could not record the execution's outcome");
 }
 
@@ -248,25 +242,17 @@ export function describeExecuteRefusal(error: ComposioError, toolSlug: string): 
   return describeComposioRefusal(error, `Tool "${toolSlug}"`);
 }
 
-/** A final execution without its event is published by a finder only once it ended this long ago: its writer does it in ms. */
-const MISSED_COMPLETION_AFTER_MS = 2_000;
-
 /**
- * Records the final outcome if the execution is not final yet, then publishes execution.completed and notes it in
- * the row: two runs of the same execution publish it once. The same call wakes a request waiting for it (`?wait=`),
- * handing it the execution as the API shows it, so that it answers without reading the row. A write that finds the
- * execution final already may be a retry of its own write whose answer was lost (it committed, and nobody published
- * its event): it publishes the event of a final row nobody published (see publishMissedCompletions), and throws while
- * that may still be another writer's to do, so that the caller's retry looks again.
+ * Records the final outcome (at `at`) if the execution is not final yet, then publishes execution.completed and notes
+ * it in the row: two runs of the same execution publish it once. The same call wakes a request waiting for it
+ * (`?wait=`), handing it the execution as the API shows it, so that it answers without reading the row. A retry whose
+ * earlier try's write committed but lost its answer finds the row final at its own `at`: it publishes the event then
+ * (see publishOwnCompletion); a row another writer made final is that writer's to publish.
  */
-async function finish(deps: ExecuteToolDeps, job: OutcomeTarget, outcome: FinalOutcome) {
-  const row = await recordOutcome(sqlOf(deps), job, outcome, deps.now?.() ?? new Date());
+async function finish(deps: ExecuteToolDeps, job: OutcomeTarget, outcome: FinalOutcome, at = deps.now?.() ?? new Date()) {
+  const row = await recordOutcome(sqlOf(deps), job, outcome, at);
   if (!row) {
-    const endedBefore = new Date(Date.now() - MISSED_COMPLETION_AFTER_MS);
-    const { failed } = await publishMissedCompletions(deps, [job.executionId], endedBefore);
-    if (failed.length > 0 || (await completionUnpublished(deps.prisma, job.executionId))) {
-      throw new Error("The execution is final but its execution.completed event is not published yet");
-    }
+    await publishOwnCompletion(deps, job.executionId, at);
     return false;
   }
   markLatency(job.executionId, "w.recorded");

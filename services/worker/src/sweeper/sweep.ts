@@ -1,4 +1,4 @@
-import { type AcceptedJob, type PrismaClient, publishMissedCompletions } from "@kronos/db";
+import { type AcceptedJob, MISSED_COMPLETION_AFTER_MS, type PrismaClient, publishMissedCompletions } from "@kronos/db";
 import {
   type EventBus,
   executionFairShare,
@@ -159,10 +159,13 @@ export async function sweepAcceptedRecords(deps: SweepDeps): Promise<Pick<SweepR
     // Events follow: an execution that ended without its execution.completed (its writer died or lost Postgres's
     // answer in between) gets it now; one whose event could not be published stays for the next pass.
     const executionIds = finished.filter((row) => row.queue === QUEUES.toolExecution).map((row) => row.jobId);
-    const completions = await publishMissedCompletions(deps, executionIds, before);
+    const endedBefore = new Date(now.getTime() - Math.max(deps.graceMs, MISSED_COMPLETION_AFTER_MS));
+    const completions = await publishMissedCompletions(deps, executionIds, endedBefore);
     if (completions.published.length > 0)
       deps.logger.warn({ count: completions.published.length }, "published missed execution.completed events");
-    finished = finished.filter((row) => !(row.queue === QUEUES.toolExecution && completions.failed.includes(row.jobId)));
+    // Marked finished only once its event is out: one still owed is looked at again on the next pass.
+    const eventOwed = new Set([...completions.failed, ...completions.waiting]);
+    finished = finished.filter((row) => !(row.queue === QUEUES.toolExecution && eventOwed.has(row.jobId)));
     for (const row of missing.filter((r) => !final.has(r.jobId))) {
       try {
         await addAgain(deps, row, stateOf.get(row) as JobState, () => redrive(deps, row));
