@@ -1,6 +1,6 @@
 // The benchmark of issue 5: runs the scenarios (ours against a bare baseline, interleaved), prints the table and
 // writes bench/results.json. Usage: node bench/run.ts [--quick] [--only P1,P3] [--no-profile]
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, freemem, totalmem } from "node:os";
 import type { BenchContext } from "./lib/context.ts";
 import { stopAll } from "./lib/proc.ts";
@@ -92,13 +92,22 @@ for (const id of only) {
   await stopAll();
 }
 
+const runDate = new Date().toISOString();
+for (const s of results) s.date = runDate;
+// A run of some scenarios (--only) keeps the others' last results, each with its own date; a quick run replaces none
+// of a full run's.
+const earlier = previousResults();
+const kept = earlier && !quick && earlier.mode === "full" ? earlier.scenarios.filter((s) => !only.includes(s.scenario.toUpperCase())) : [];
+const all = [...kept, ...results].sort((a, b) => a.scenario.localeCompare(b.scenario, "en", { numeric: true }));
+
 const output = {
-  date: new Date().toISOString(),
+  date: runDate,
   mode: quick ? "quick" : "full",
   duration_s: Math.round((Date.now() - started) / 1000),
   machine,
   caveat: CAVEAT,
-  figures: results.flatMap((s) =>
+  scenarios_run: only,
+  figures: all.flatMap((s) =>
     s.available
       ? s.figures.map((f) => ({
           scenario: s.scenario,
@@ -107,12 +116,29 @@ const output = {
           ratio: f.ratio ?? null,
           spread: f.spread ?? null,
         }))
-      : [{ scenario: s.scenario, id: s.scenario, figure: s.title, unit: "", ours: null, pass: null, note: `not available: ${s.reason}` }],
+      : [
+          {
+            scenario: s.scenario,
+            id: s.scenario,
+            figure: s.title,
+            unit: "",
+            ours: null,
+            baseline: null,
+            ratio: null,
+            spread: null,
+            pass: null,
+            note: `not available: ${s.reason}`,
+          },
+        ],
   ),
-  scenarios: results,
+  scenarios: all,
 };
 mkdirSync("bench", { recursive: true });
-writeFileSync("bench/results.json", `${JSON.stringify(output, null, 2)}\n`);
+if (quick && earlier?.mode === "full") {
+  log("a quick run does not replace a full run's results: bench/results.json left as it was");
+} else {
+  writeFileSync("bench/results.json", `${JSON.stringify(output, null, 2)}\n`);
+}
 
 process.stdout.write(`\nKronos Connect benchmark, ${output.date} (${output.mode}, ${output.duration_s}s)\n`);
 process.stdout.write(`${machine.cpu_model}, ${machine.cores} cores, ${machine.memory_gib} GiB, Node ${machine.node}\n`);
@@ -129,4 +155,16 @@ for (const s of results) {
   process.stdout.write(`CPU during ${s.scenario} (first round): ${parts.join(" | ")}\n`);
 }
 const misses = results.flatMap((s) => s.figures.filter((f) => f.pass === false).map((f) => `${f.id} ${f.figure}`));
-process.stdout.write(`\n${misses.length === 0 ? "Every target met." : `Missed: ${misses.join("; ")}`}\nWrote bench/results.json\n`);
+process.stdout.write(`\n${misses.length === 0 ? "Every target met." : `Missed: ${misses.join("; ")}`}\n`);
+
+/** The results file as the last run left it (null when there is none, or it cannot be read). */
+function previousResults(): { mode: string; scenarios: ScenarioResult[] } | null {
+  try {
+    const parsed = JSON.parse(readFileSync("bench/results.json", "utf8")) as { mode?: string; date?: string; scenarios?: ScenarioResult[] };
+    if (!Array.isArray(parsed.scenarios)) return null;
+    // Results written before each scenario carried its date have the run's.
+    return { mode: parsed.mode ?? "full", scenarios: parsed.scenarios.map((s) => ({ ...s, date: s.date ?? parsed.date })) };
+  } catch {
+    return null;
+  }
+}

@@ -14,8 +14,10 @@ exec ./scripts/with-node24.sh bash -c '
   failed=0
   printf "\n==> Lint\n";      pnpm exec biome check . || failed=1
   printf "\n==> Typecheck\n"; pnpm exec turbo run typecheck --output-logs=errors-only || failed=1
-  # The cross-service tests (test/: e2e, faults, docs checks) belong to no workspace package: checked on their own.
+  # The cross-service tests (test/: e2e, faults, docs checks) and the benchmark (bench/) belong to no workspace
+  # package: checked on their own.
   pnpm exec tsc -p test/tsconfig.json || failed=1
+  pnpm exec tsc -p bench/tsconfig.json || failed=1
   printf "\n==> Tests\n";     pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json || failed=1
   exit $failed
 '

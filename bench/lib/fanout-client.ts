@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { createRedis, EVENT_TYPES, EventBus } from "@kronos/shared";
 import type WebSocket from "ws";
-import { closeSockets, openSocket } from "./sockets.ts";
+import { closeSockets, openSocket, type SocketSpec } from "./sockets.ts";
 
 const env = process.env;
 const mode = env.FANOUT_MODE as "ours" | "baseline";
@@ -21,7 +21,7 @@ const onMessage = (data: string, at: number) => {
 };
 
 async function open(total: number): Promise<void> {
-  const spec = { url: env.FANOUT_URL ?? "", headers: env.FANOUT_AUTH ? { authorization: env.FANOUT_AUTH } : {} };
+  const spec: SocketSpec = { url: env.FANOUT_URL ?? "", headers: env.FANOUT_AUTH ? { authorization: env.FANOUT_AUTH } : {} };
   let next = sockets.length;
   const lane = async () => {
     while (next < total) {

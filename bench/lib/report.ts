@@ -16,6 +16,8 @@ export interface Figure {
 
 export interface ScenarioResult {
   scenario: string;
+  /** When it ran (a results file keeps each scenario's last full run). */
+  date?: string;
   title: string;
   available: boolean;
   reason?: string;

@@ -137,7 +137,7 @@ async function pipelineBaseline(settings: BenchSettings, prefix: string, worker:
   await events.waitUntilReady();
   const sentAt = new Map<string, number>();
   const done = new Map<string, number>();
-  events.on("completed", ({ jobId }) => {
+  events.on("completed", ({ jobId }: { jobId: string }) => {
     if (sentAt.has(jobId)) done.set(jobId, performance.now());
   });
   const cpu = new CpuWindow([{ name: worker.name, pid: worker.pid }]);

@@ -33,6 +33,18 @@ const RATE = 500;
 // The endpoint is on this machine: allowed as in development (cloud metadata addresses stay refused).
 const SYSTEM_OPTIONS = { services: ["gateway" as const, "worker" as const], env: { OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: "true" } };
 
+/** A trigger's event as the webhooks service publishes it, carrying the benchmark's key in its payload. */
+const triggerMessage = (key: string) => ({
+  trigger_slug: "GITHUB_COMMIT_EVENT",
+  trigger_id: null,
+  composio_trigger_id: "ti_bench",
+  labels: [],
+  connection_id: null,
+  connected_account_id: "ca_bench",
+  user_id: "bench-user",
+  payload: { bench_seq: key },
+});
+
 /** A local endpoint: records when each event's `bench_seq` arrives, answers 204. */
 async function startEndpoint(inbox: Inbox): Promise<{ server: Server; url: string }> {
   const server = createServer((request, response) => {
@@ -66,7 +78,7 @@ async function oursOn(system: System, pool: pg.Pool, redis: Redis, url: string, 
   const worker = system.procs.worker as Proc;
   return (seconds: number) =>
     measure(RATE, seconds, inbox, [{ name: "worker", pid: worker.pid }], async (key) => {
-      await bus.publish({ type: EVENT_TYPES.triggerMessage, tenantId: tenant.tenantId, userId: null, data: { bench_seq: key } });
+      await bus.publish({ type: EVENT_TYPES.triggerMessage, tenantId: tenant.tenantId, userId: null, data: triggerMessage(key) });
       return true;
     });
 }
@@ -109,7 +121,7 @@ export async function runP9(ctx: BenchContext): Promise<ScenarioResult> {
     const ours = await oursOn(system, pool, redis, oursEndpoint.url, oursInbox);
     const eventBody = (key: string) => {
       const id = `${Date.now()}-0`;
-      return { id, body: JSON.stringify({ type: "trigger.message", id, ts: new Date().toISOString(), data: { bench_seq: key } }) };
+      return { id, body: JSON.stringify({ type: "trigger.message", id, ts: new Date().toISOString(), data: triggerMessage(key) }) };
     };
     const baseline = (s: number) =>
       measure(RATE, s, baseInbox, [{ name: "bare-webhooks", pid: bare.pid }], async (key) => {

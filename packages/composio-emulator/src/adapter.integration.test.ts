@@ -317,6 +317,36 @@ describe("failures map to ComposioError kinds", () => {
     });
   }
 
+  // Tool execution has a transport of its own (execute-transport.ts): the same faults, the same kinds.
+  for (const { fault, kind, check } of cases) {
+    it(`executeTool: ${fault.kind}${fault.status ? ` ${fault.status}` : ""} → ${kind}`, async () => {
+      const { id } = await activeAccount("gmail", `exec-${fault.kind}-${fault.status ?? ""}`);
+      const run = () => port.executeTool({ toolSlug: "GMAIL_FETCH_EMAILS", connectedAccountId: id, arguments: {} });
+      await inject({ ...fault, method: "POST", path: "/tools/execute/*" });
+      const error = await failure(run());
+      expect(error.kind).toBe(kind);
+      expect(error.retryable).toBe(true);
+      check?.(error);
+      expect((await run()).successful).toBe(true);
+    });
+  }
+
+  it("executeTool: a wrong API key → auth, the key in no message; nothing listening → network, never connected", async () => {
+    const { id } = await activeAccount("gmail", "exec-auth");
+    const bad = createComposioClient({ apiKey: "wrong-key-should-not-leak", baseUrl: emulator.url, timeoutMs: 1_000 });
+    const refused = await failure(bad.executeTool({ toolSlug: "GMAIL_FETCH_EMAILS", connectedAccountId: id, arguments: {} }));
+    expect(refused.kind).toBe("auth");
+    expect(refused.details.status).toBe(401);
+    expect(refused.message).not.toContain("wrong-key-should-not-leak");
+    const closed = await startEmulator();
+    await closed.close();
+    const dead = createComposioClient({ apiKey: API_KEY, baseUrl: closed.url, timeoutMs: 1_000 });
+    const unreachable = await failure(dead.executeTool({ toolSlug: "GMAIL_FETCH_EMAILS", connectedAccountId: id, arguments: {} }));
+    expect(unreachable.kind).toBe("network");
+    // The worker reads this as "the call never reached Composio" (it may run again).
+    expect(unreachable.message).toMatch(/ECONNREFUSED/);
+  });
+
   it("a wrong API key → auth, and the key never appears in the message", async () => {
     const bad = createComposioClient({ apiKey: "wrong-key-should-not-leak", baseUrl: emulator.url, timeoutMs: 1_000 });
     const error = await failure(bad.listToolkits({}));

@@ -32,7 +32,7 @@ export class FairShare {
   constructor(
     private readonly redis: Redis,
     prefix: string,
-    private readonly name: string,
+    name: string,
     private readonly keyPrefix = `${prefix}:fair-share:${name}:`,
   ) {}
 

@@ -1,5 +1,6 @@
 import Composio, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "@composio/client";
 import { CONNECTION_STATUSES } from "../domain.js";
+import { createExecuteTransport } from "./execute-transport.js";
 import {
   type ComposioAuthConfig,
   type ComposioConnectedAccount,
@@ -217,6 +218,8 @@ export function createComposioClient(options: ComposioClientOptions): ComposioPo
     maxRetries: 0,
     logLevel: "off",
   });
+  // The hot path's one call, over a keep-alive agent (see execute-transport.ts).
+  const postExecute = createExecuteTransport(options);
 
   async function call<T>(operation: string, run: () => Promise<unknown>, map: (body: unknown) => T): Promise<T> {
     try {
@@ -414,7 +417,7 @@ export function createComposioClient(options: ComposioClientOptions): ComposioPo
       call(
         "executeTool",
         () =>
-          client.tools.execute(input.toolSlug, {
+          postExecute(input.toolSlug, {
             arguments: input.arguments,
             ...(input.connectedAccountId ? { connected_account_id: input.connectedAccountId } : {}),
             ...(input.userId ? { user_id: input.userId } : {}),

@@ -29,6 +29,9 @@ export class ExecutionWaits {
   /** Per channel: its listeners, and the subscription (acknowledged or not yet). */
   private readonly waiters = new Map<string, { listeners: Set<(wake: ExecutionWake) => void>; subscribed: Promise<void> }>();
   private readonly keys;
+  /** Channels to unsubscribe from at the end of this turn (see leave). */
+  private readonly leaving = new Set<string>();
+  private leaveScheduled = false;
 
   constructor(
     private readonly redis: Redis,
@@ -80,10 +83,26 @@ export class ExecutionWaits {
         current?.listeners.delete(listener);
         if (current && current.listeners.size === 0) {
           this.waiters.delete(channel);
-          subscriber.unsubscribe(channel).catch(() => undefined);
+          this.leave(channel);
         }
       },
     };
+  }
+
+  /**
+   * Unsubscribes from channels nobody waits on any more, in one command per turn of the event loop: after the
+   * answers of this turn are written (not before the request's answer), and not from a channel watched again meanwhile.
+   */
+  private leave(channel: string): void {
+    this.leaving.add(channel);
+    if (this.leaveScheduled) return;
+    this.leaveScheduled = true;
+    setImmediate(() => {
+      this.leaveScheduled = false;
+      const channels = [...this.leaving].filter((name) => !this.waiters.has(name));
+      this.leaving.clear();
+      if (channels.length > 0 && this.subscriber) this.subscriber.unsubscribe(...channels).catch(() => undefined);
+    });
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import rateLimit from "@fastify/rate-limit";
 import { globalPlugin } from "@kronos/service-kit";
 import { AppError, type Redis } from "@kronos/shared";
 import type { FastifyRequest } from "fastify";
+import { leasedRedisStore } from "../lib/leased-rate-limit-store.js";
 import type { TenantRateLimitsCache } from "../lib/tenant-rate-limits.js";
 
 export interface RateLimitOptions {
@@ -18,7 +19,8 @@ const WINDOW_MS = 60_000;
 const UNLIMITED_ROUTES = new Set(["/health"]);
 
 /**
- * Request rate limits, counted in Redis so that every gateway instance counts together: per API key, per user
+ * Request rate limits, counted in Redis so that every gateway instance counts together (in small leases, see
+ * leased-rate-limit-store.ts): per API key, per user
  * (all its tokens), per client IP on unauthenticated routes; the operator's admin token is not limited. Over the
  * limit: 429 RATE_LIMITED with Retry-After and the draft IETF RateLimit-Limit / -Remaining / -Reset headers.
  *
@@ -31,8 +33,8 @@ export const rateLimitPlugin = globalPlugin<RateLimitOptions>("rate-limits", asy
     hook: "onRequest",
     enableDraftSpec: true,
     timeWindow: WINDOW_MS,
-    redis: options.redis,
-    nameSpace: `${options.prefix}:rate-limit:`,
+    // Counted in Redis, a small lease of requests at a time (see leased-rate-limit-store.ts).
+    store: leasedRedisStore(options.redis, `${options.prefix}:rate-limit:`),
     // Redis unreachable: serve the request uncounted rather than fail it.
     skipOnError: true,
     keyGenerator: (request) => limitKey(request),
