@@ -47,22 +47,24 @@ function shortUrl(url: string): string {
 }
 
 /**
- * `fromUs` (the monotonic clock in µs, process.hrtime, which V8's profile timestamps share) drops the samples taken
- * before the load started: start-up (module loading, compiling) is not what a target is about.
+ * `fromUs` and `untilUs` (the monotonic clock in µs, process.hrtime, which V8's profile timestamps share) keep the
+ * samples taken while the load ran: start-up (module loading, compiling) and shut-down (closing pools, Prisma's
+ * disconnect) are not what a target is about.
  */
-export function summariseProfile(file: string, topN = 12, fromUs = 0): ProfileSummary {
+export function summariseProfile(file: string, topN = 12, fromUs = 0, untilUs = Number.POSITIVE_INFINITY): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   const from = fromUs > profile.startTime && fromUs < profile.endTime ? fromUs : profile.startTime;
+  const until = untilUs > from && untilUs < profile.endTime ? untilUs : profile.endTime;
   let t = profile.startTime;
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i] ?? 0;
     t += delta;
-    if (t < from) return;
+    if (t < from || t > until) return;
     selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   });
-  const totalUs = profile.endTime - from;
+  const totalUs = until - from;
   const byFn = new Map<string, { fn: string; where: string; us: number }>();
   const byPkg = new Map<string, number>();
   let idleUs = 0;
@@ -131,17 +133,19 @@ export async function profiled(
   mkdirSync(ctx.profileDir, { recursive: true });
   const system = await startSystem(ctx.settings, { ...options, profile: services, profileDir: ctx.profileDir });
   let fromUs = 0;
+  let untilUs = Number.POSITIVE_INFINITY;
   try {
     await work(system, () => {
       fromUs = Number(process.hrtime.bigint() / 1000n);
     });
+    untilUs = Number(process.hrtime.bigint() / 1000n);
   } finally {
     await system.stop();
   }
   const out: Record<string, ProfileSummary | string> = {};
   for (const service of services) {
     const file = latestProfile(ctx.profileDir, service);
-    out[service] = file ? summariseProfile(file, 12, fromUs) : "no profile written";
+    out[service] = file ? summariseProfile(file, 12, fromUs, untilUs) : "no profile written";
     if (typeof out[service] !== "string") ctx.log(formatSummary(service, out[service] as ProfileSummary));
   }
   return out;
