@@ -278,7 +278,7 @@ async function finish(deps: ExecuteToolDeps, job: OutcomeTarget, outcome: FinalO
     return true;
   }
   // Not waited for: the note is written with others', off this job's path (see markCompletionPublished).
-  void markCompletionPublished(deps.prisma, job.executionId).catch((error: unknown) =>
+  void markCompletionPublished(deps.sql ?? deps.prisma, job.executionId).catch((error: unknown) =>
     deps.logger.warn({ err: describeError(error) }, "could not note that execution.completed was published (it may be published twice)"),
   );
   return true;
