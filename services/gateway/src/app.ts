@@ -78,8 +78,6 @@ export interface GatewayDeps {
   consoleDir?: string;
   /** How often parked executions past their time are ended EXPIRED and missed wake-ups made (every 10 s, every tenant). */
   parkedSweep?: ParkedSweepOptions;
-  /** How often an MCP call waiting for a sign-in or an approval reads its execution (500 ms by default). */
-  mcpPollMs?: number;
 }
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -213,7 +211,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(policyRoutes, { ctx });
   await app.register(toolRoutes, { ctx });
   await app.register(agentSessionRoutes, { ctx });
-  await app.register(mcpRoutes, { ctx, openCalls, pollMs: deps.mcpPollMs });
+  await app.register(mcpRoutes, { ctx, openCalls });
   await app.register(triggerRoutes, { ctx });
   await app.register(webhookEndpointRoutes, { ctx });
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });

@@ -42,8 +42,6 @@ export interface McpRequestScope {
   log: FastifyBaseLogger;
   /** Sends a message to the client on the stream of a request (elicitations, their completion). */
   send: (message: JSONRPCMessage, relatedRequestId: string | number) => Promise<void>;
-  /** How often a waiting call reads its execution (tests make it shorter). */
-  pollMs?: number | undefined;
 }
 
 /** An MCP server for one HTTP request (stateless transport): everything it knows comes from Postgres and Redis. */
@@ -95,7 +93,6 @@ export function buildMcpServer(scope: McpRequestScope): Server {
           progress,
           signal: call.signal,
           parkedWaitMs: scope.ctx.config.MCP_PARKED_WAIT_SECONDS * 1000,
-          pollMs: scope.pollMs,
         },
       });
       if (outcome.kind !== "parked") {

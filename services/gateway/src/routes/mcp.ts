@@ -18,8 +18,6 @@ import { corsOrigins } from "../plugins/security.js";
 
 export interface McpRouteOptions extends RouteOptions {
   openCalls: OpenCalls;
-  /** How often a waiting call reads its execution (500 ms by default). */
-  pollMs?: number | undefined;
 }
 
 const SESSION_HEADER = "mcp-session-id";
@@ -40,7 +38,7 @@ const SESSION_NOT_FOUND = -32001;
  * Every answer of this path is JSON-RPC, errors before the MCP server included (`{ jsonrpc, error: { code, message,
  * data: { code } }, id: null }` with the HTTP status our error code maps to), as MCP clients expect on this endpoint.
  */
-export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, { ctx, openCalls, pollMs }) => {
+export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, { ctx, openCalls }) => {
   const allowedOrigins = new Set([...corsOrigins(ctx.config.CORS_ORIGINS), new URL(ctx.config.PUBLIC_GATEWAY_URL).origin]);
   app.setErrorHandler((error: FastifyError, request, reply) => sendRpcError(request, reply, error));
 
@@ -122,7 +120,6 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, { ctx,
       ...scope,
       openCalls,
       log: request.log,
-      pollMs,
       send: (message, relatedRequestId) => transport.send(message, { relatedRequestId }),
     });
     transport.onerror = (error) => request.log.debug({ err: error }, "MCP transport");

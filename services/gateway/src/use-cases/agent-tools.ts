@@ -120,8 +120,6 @@ export interface ParkedInteraction {
   signal: AbortSignal;
   /** How long a parked call may wait, in ms. */
   parkedWaitMs: number;
-  /** How often the execution is read while waiting. */
-  pollMs?: number | undefined;
 }
 
 /** Where the person who approves does it: the console's approvals page. */
@@ -170,9 +168,13 @@ export async function runAgentTool(
   return { kind: "running", executionId: view.execution_id };
 }
 
+/** A waiting call reads its execution at least this often: its progress line, and a wake-up missed while Redis reconnected. */
+const READ_EVERY_MS = 5_000;
+
 /**
- * Reads an execution until it is final, the deadline passes or the signal ends the wait; says each change of status
- * through `progress`, and repeats the current one every few seconds so that a client sees the call is alive.
+ * Waits until the execution is final, the deadline passes or the signal ends the wait, woken by the execution's own
+ * channel (the worker's outcome, every change of status: see ExecutionWaits), not by polling; says each change of
+ * status through `progress`, and repeats the current one every few seconds so that a client sees the call is alive.
  */
 export async function waitForExecution(
   ctx: GatewayContext,
@@ -181,26 +183,32 @@ export async function waitForExecution(
   options: {
     deadline: number;
     signal: AbortSignal;
-    pollMs?: number | undefined;
     progress?: ((message: string) => Promise<void>) | undefined;
   },
 ): Promise<ExecutionView> {
-  const pollMs = options.pollMs ?? 500;
-  let view = await getExecution(ctx, principal, executionId);
-  let said = "";
-  let saidAt = 0;
-  while (!isFinalExecutionStatus(view.status) && Date.now() < options.deadline && !options.signal.aborted) {
-    const line = progressLine(view);
-    if (options.progress && (line !== said || Date.now() - saidAt >= 5_000)) {
-      await options.progress(line).catch(() => {});
-      said = line;
-      saidAt = Date.now();
+  const watch = ctx.executionWaits.watch(executionId);
+  try {
+    // Subscribed before the first read, so that an end between the two is not missed. Without Redis, the reads alone.
+    await watch.ready.catch(() => undefined);
+    let view = await getExecution(ctx, principal, executionId);
+    let said = "";
+    let saidAt = 0;
+    while (!isFinalExecutionStatus(view.status) && Date.now() < options.deadline && !options.signal.aborted) {
+      const line = progressLine(view);
+      if (options.progress && (line !== said || Date.now() - saidAt >= READ_EVERY_MS)) {
+        await options.progress(line).catch(() => {});
+        said = line;
+        saidAt = Date.now();
+      }
+      const wake = await untilAborted(watch.next(Math.min(READ_EVERY_MS, Math.max(0, options.deadline - Date.now()))), options.signal);
+      if (options.signal.aborted) break;
+      // The worker's message carries the final execution as the API shows it; any other wake-up reads the row.
+      view = wake?.view ? (JSON.parse(wake.view) as ExecutionView) : await getExecution(ctx, principal, executionId);
     }
-    await sleep(Math.min(pollMs, Math.max(0, options.deadline - Date.now())), options.signal);
-    if (options.signal.aborted) break;
-    view = await getExecution(ctx, principal, executionId);
+    return view;
+  } finally {
+    watch.close();
   }
-  return view;
 }
 
 function progressLine(view: ExecutionView): string {
@@ -216,14 +224,21 @@ function progressLine(view: ExecutionView): string {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** `promise`, or undefined as soon as the signal ends the wait. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
   return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
+    const aborted = () => resolve(undefined);
+    signal.addEventListener("abort", aborted, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", aborted);
+        resolve(value);
+      },
+      () => {
+        signal.removeEventListener("abort", aborted);
+        resolve(undefined);
+      },
+    );
   });
 }
