@@ -23,7 +23,7 @@ import type { FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { GatewayContext } from "./context.js";
 import { apiKeyUsageRecorder } from "./lib/api-key-usage.js";
-import { startAuditRetention } from "./lib/audit-retention.js";
+import { startRetentionSweeps } from "./lib/retention.js";
 import { CatalogueCache } from "./lib/catalogue-cache.js";
 import { ExecutionWaits } from "./lib/execution-waits.js";
 import { type ParkedSweepOptions, startParkedSweeper } from "./lib/parked-sweeper.js";
@@ -217,7 +217,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<FastifyInstanc
   await app.register(queueDashboardPlugin, { queues: queues.all, adminToken: config.ADMIN_TOKEN });
   await app.register(consolePlugin, { distDir: deps.consoleDir ?? consoleDistDir(), feedUrl: publicFeedUrl(config) });
 
-  const stopRetention = startAuditRetention({
+  const stopRetention = startRetentionSweeps({
     prisma: deps.prisma,
     redis: deps.redis,
     prefix: config.REDIS_KEY_PREFIX,

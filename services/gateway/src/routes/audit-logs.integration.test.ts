@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import { createTestTenant, TEST_ADMIN_TOKEN } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, type Harness, startHarness } from "../../test/harness.js";
-import { sweepAuditLogs } from "../lib/audit-retention.js";
+import { sweepAuditLogs, sweepVerificationCodes, VERIFICATION_CODES_KEPT_MS } from "../lib/retention.js";
 import { EXPORT_BATCH } from "../use-cases/read-audit-logs.js";
 
 let h: Harness;
@@ -176,5 +176,32 @@ describe("retention", () => {
     expect(await h.prisma.auditLog.findUnique({ where: { id: old.id } })).toBeNull();
     expect((await list("?actor=worker&action=connection.status_changed")).json().items).toHaveLength(1);
     expect(await sweepAuditLogs(h.prisma, 0)).toBe(0);
+  });
+
+  it("the sweep deletes sign-in verification codes a day past their expiry, used or not, and keeps the others", async () => {
+    const connectionId = crypto.randomUUID();
+    await h.prisma.connection.create({
+      data: { id: connectionId, tenantId: acme.tenantId, userId: "alice", toolkitSlug: "github", status: "INITIATED" },
+    });
+    const code = (expiresAgoMs: number, used = false) =>
+      h.prisma.connectionVerificationCode.create({
+        data: {
+          id: crypto.randomUUID(),
+          tenantId: acme.tenantId,
+          connectionId,
+          userId: "alice",
+          codeHash: crypto.randomUUID(),
+          expiresAt: new Date(Date.now() - expiresAgoMs),
+          ...(used ? { usedAt: new Date(Date.now() - expiresAgoMs - 60_000) } : {}),
+        },
+      });
+    const spent = [await code(VERIFICATION_CODES_KEPT_MS + 60_000), await code(2 * VERIFICATION_CODES_KEPT_MS, true)];
+    // Expired an hour ago (a late attempt is still told "expired"), and one still valid.
+    const kept = [await code(3_600_000), await code(-300_000)];
+    expect(await sweepVerificationCodes(h.prisma)).toBeGreaterThanOrEqual(2);
+    const left = await h.prisma.connectionVerificationCode.findMany({ where: { connectionId }, select: { id: true } });
+    expect(left.map((row) => row.id).sort()).toEqual(kept.map((row) => row.id).sort());
+    expect(spent.every((row) => !left.some((l) => l.id === row.id))).toBe(true);
+    await h.prisma.connection.delete({ where: { id: connectionId } });
   });
 });
