@@ -1,11 +1,10 @@
 // Status polling does not eat the Composio budget (issue 11.7): many pending connections poll within their share
 // (STATUS_POLL_BUDGET_SHARE of COMPOSIO_REQUESTS_PER_MINUTE, a limiter every worker shares), and executions queued
 // meanwhile run at once.
-import { controlEmulator, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
-import { type ComposioPort, composioUserId, createComposioClient, type ExecuteToolJob, JOBS } from "@kronos/shared";
-import { createTestTenant, waitFor } from "@kronos/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WorkerHarness } from "../test-support/harness.js";
+import { composioUserId, type ExecuteToolJob, JOBS } from "@kronos/shared";
+import { waitFor } from "@kronos/testing";
+import { describe, expect, it } from "vitest";
+import { executionJob, workerOnEmulator } from "../test-support/on-emulator.js";
 
 const BUDGET_PER_MINUTE = 60;
 const POLL_SHARE = 0.1;
@@ -13,27 +12,16 @@ const POLL_SHARE = 0.1;
 const POLL_MAX_PER_MINUTE = Math.floor(BUDGET_PER_MINUTE * POLL_SHARE);
 const PENDING_CONNECTIONS = 30;
 
-let emulator: RunningEmulator;
-let composio: ComposioPort;
-const h = new WorkerHarness();
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  composio = createComposioClient({ apiKey: emulator.apiKey, baseUrl: emulator.url, timeoutMs: 5_000 });
-  await h.start(composio, {
-    config: {
-      COMPOSIO_REQUESTS_PER_MINUTE: String(BUDGET_PER_MINUTE),
-      STATUS_POLL_BUDGET_SHARE: String(POLL_SHARE),
-      // Left alone, each pending connection would be read again every 50 ms.
-      STATUS_POLL_INITIAL_DELAY_MS: "1",
-      STATUS_POLL_MAX_DELAY_MS: "50",
-    },
-  });
+const suite = workerOnEmulator({
+  config: {
+    COMPOSIO_REQUESTS_PER_MINUTE: String(BUDGET_PER_MINUTE),
+    STATUS_POLL_BUDGET_SHARE: String(POLL_SHARE),
+    // Left alone, each pending connection would be read again every 50 ms.
+    STATUS_POLL_INITIAL_DELAY_MS: "1",
+    STATUS_POLL_MAX_DELAY_MS: "50",
+  },
 });
-afterAll(async () => {
-  await h.stop();
-  await emulator?.close();
-});
+const h = suite.harness;
 
 interface LoggedRequest {
   method: string;
@@ -41,22 +29,18 @@ interface LoggedRequest {
   time: string;
 }
 async function requests(): Promise<LoggedRequest[]> {
-  return (await controlEmulator<{ items: LoggedRequest[] }>(emulator.url, "GET", "/requests")).items;
+  return (await suite.control<{ items: LoggedRequest[] }>("GET", "/requests")).items;
 }
 /** Reads of one connected account: what a status poll costs at Composio. */
 const isPoll = (r: LoggedRequest) => r.method === "GET" && /^\/connected_accounts\/[^/]+$/.test(r.route);
 
 describe("status polls and the Composio budget", () => {
   it(`${PENDING_CONNECTIONS} pending connections poll within their share of the budget, and executions run meanwhile`, async () => {
-    const { tenantId } = await createTestTenant(h.prisma);
-    const authConfig = await composio.createAuthConfig({ toolkitSlug: "github", managed: true });
     // One user signed in (for the executions), and many who opened a link and never finished.
-    const active = await composio.createConnectLink({ authConfigId: authConfig.id, userId: composioUserId(tenantId, "alice") });
-    await controlEmulator(emulator.url, "PUT", `/connected_accounts/${active.connectedAccountId}/status`, { status: "ACTIVE" });
-    await h.connection({ tenantId, userId: "alice", status: "ACTIVE", composioAccountId: active.connectedAccountId });
+    const { tenantId, authConfigId } = await suite.connectedUser();
     const pending = [];
     for (let i = 0; i < PENDING_CONNECTIONS; i++) {
-      const link = await composio.createConnectLink({ authConfigId: authConfig.id, userId: composioUserId(tenantId, `user-${i}`) });
+      const link = await suite.composio.createConnectLink({ authConfigId, userId: composioUserId(tenantId, `user-${i}`) });
       pending.push(
         await h.connection({
           tenantId,
@@ -67,18 +51,13 @@ describe("status polls and the Composio budget", () => {
         }),
       );
     }
-    await controlEmulator(emulator.url, "DELETE", "/requests");
+    await suite.control("DELETE", "/requests");
 
     for (const connection of pending) await h.workers.context.enqueueStatusPoll({ connectionId: connection.id, tenantId });
     const queue = h.workers.queues.toolExecution;
-    const executions: ExecuteToolJob[] = Array.from({ length: 10 }, (_, i) => ({
-      executionId: crypto.randomUUID(),
-      tenantId,
-      userId: "alice",
-      toolSlug: "GITHUB_CREATE_AN_ISSUE",
-      arguments: { owner: "acme", repo: "app", title: `while polling ${i}` },
-      actor: "api_key:t",
-    }));
+    const executions: ExecuteToolJob[] = Array.from({ length: 10 }, (_, i) =>
+      executionJob(tenantId, { arguments: { owner: "acme", repo: "app", title: `while polling ${i}` } }),
+    );
     for (const data of executions) await queue.add(JOBS.executeTool, data, { jobId: data.executionId });
     for (const data of executions) {
       const done = await h.finished(queue, data.executionId);

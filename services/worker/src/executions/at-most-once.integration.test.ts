@@ -1,78 +1,43 @@
 // A tool that changes something runs at most once (issue 11.4), and an interrupted execution resumes quickly (11.5):
 // against the emulator, whose answer_drop fault runs the tool and then drops the answer.
-import { controlEmulator, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
-import {
-  type ComposioPort,
-  composioUserId,
-  createComposioClient,
-  createQueue,
-  EVENT_TYPES,
-  type ExecuteToolJob,
-  type ExecutionCompletedEventData,
-  JOBS,
-  QUEUES,
-} from "@kronos/shared";
-import { createTestTenant, deleteRedisPrefix, testConfig, testRedis, waitFor } from "@kronos/testing";
+import { type ComposioPort, createQueue, EVENT_TYPES, type ExecutionCompletedEventData, JOBS, QUEUES } from "@kronos/shared";
+import { deleteRedisPrefix, testConfig, testRedis, waitFor } from "@kronos/testing";
 import { Worker } from "bullmq";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { JobContext } from "../jobs/context.js";
 import { attemptOf } from "../jobs/failure-policy.js";
 import { runWithPolicy } from "../jobs/run-job.js";
-import { WorkerHarness } from "../test-support/harness.js";
+import { executionJob, workerOnEmulator } from "../test-support/on-emulator.js";
 import { OUTCOME_UNKNOWN_CODE } from "./execute-tool.js";
 import { executeToolJob } from "./jobs.js";
 
-let emulator: RunningEmulator;
-let composio: ComposioPort;
 const config = testConfig({ JOB_LOCK_MS: "1000", JOB_STALLED_CHECK_MS: "500" });
-const h = new WorkerHarness();
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  composio = createComposioClient({ apiKey: emulator.apiKey, baseUrl: emulator.url, timeoutMs: 5_000 });
-  await h.start(composio, {
-    config: {
-      REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX,
-      JOB_LOCK_MS: "1000",
-      JOB_STALLED_CHECK_MS: "500",
-      COMPOSIO_MAX_ATTEMPTS: "5",
-    },
-  });
+const suite = workerOnEmulator({
+  config: {
+    REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX,
+    JOB_LOCK_MS: "1000",
+    JOB_STALLED_CHECK_MS: "500",
+    COMPOSIO_MAX_ATTEMPTS: "5",
+  },
 });
+const h = suite.harness;
+const control = suite.control;
 afterEach(() => control("DELETE", "/faults"));
-afterAll(async () => {
-  await h.stop();
-  await emulator?.close();
-});
-
-function control<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-  return controlEmulator<T>(emulator.url, method, path, body);
-}
 
 async function connectedUser(options: { retryUnknownOutcomes?: boolean } = {}) {
-  const { tenantId } = await createTestTenant(h.prisma);
+  const user = await suite.connectedUser();
   if (options.retryUnknownOutcomes) {
-    await h.prisma.tenant.update({ where: { id: tenantId }, data: { retryUnknownOutcomes: true } });
+    await h.prisma.tenant.update({ where: { id: user.tenantId }, data: { retryUnknownOutcomes: true } });
   }
-  const authConfig = await composio.createAuthConfig({ toolkitSlug: "github", managed: true });
-  const link = await composio.createConnectLink({ authConfigId: authConfig.id, userId: composioUserId(tenantId, "alice") });
-  await control("PUT", `/connected_accounts/${link.connectedAccountId}/status`, { status: "ACTIVE" });
-  await h.connection({ tenantId, status: "ACTIVE", composioAccountId: link.connectedAccountId });
-  return { tenantId, accountId: link.connectedAccountId };
+  return user;
 }
 
 const CREATE_ISSUE = "GITHUB_CREATE_AN_ISSUE";
 /** Tagged readOnlyHint in the catalogue. */
 const READ_USER = "GITHUB_GET_THE_AUTHENTICATED_USER";
 
-const jobData = (tenantId: string, toolSlug: string): ExecuteToolJob => ({
-  executionId: crypto.randomUUID(),
-  tenantId,
-  userId: "alice",
-  toolSlug,
-  arguments: toolSlug === CREATE_ISSUE ? { owner: "acme", repo: "app", title: "Once" } : {},
-  actor: "api_key:test",
-});
+const jobData = (tenantId: string, toolSlug: string) =>
+  executionJob(tenantId, { toolSlug, arguments: toolSlug === CREATE_ISSUE ? { owner: "acme", repo: "app", title: "Once" } : {} });
 
 /** The tool runs the emulator recorded for one account. */
 const runsAt = async (accountId: string) =>
@@ -153,9 +118,9 @@ describe("a worker that dies in the middle of a call", () => {
     });
     expect(job.id).toBe(data.executionId);
     const called = { done: false };
-    const hangingComposio: ComposioPort = Object.assign(Object.create(composio) as ComposioPort, {
+    const hangingComposio: ComposioPort = Object.assign(Object.create(suite.composio) as ComposioPort, {
       executeTool: async (input: Parameters<ComposioPort["executeTool"]>[0]) => {
-        await composio.executeTool(input);
+        await suite.composio.executeTool(input);
         called.done = true;
         return new Promise<never>(() => undefined); // dies before it can record the answer
       },

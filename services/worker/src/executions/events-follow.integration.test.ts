@@ -1,56 +1,20 @@
 // Events follow the state (issue 11.2): an execution whose final status was written always gets its
 // execution.completed, once, even when Postgres's answer to the write was lost (the write committed; the retry finds
 // the row final) or the writer died between the write and the event.
-import { controlEmulator, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
 import { prismaSql, recordAcceptedJob, type Sql } from "@kronos/db";
-import {
-  type ComposioPort,
-  composioUserId,
-  createComposioClient,
-  EVENT_TYPES,
-  type ExecuteToolJob,
-  type ExecutionCompletedEventData,
-  JOBS,
-  QUEUES,
-} from "@kronos/shared";
-import { createTestTenant, waitFor } from "@kronos/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EVENT_TYPES, type ExecutionCompletedEventData, JOBS, QUEUES } from "@kronos/shared";
+import { waitFor } from "@kronos/testing";
+import { describe, expect, it } from "vitest";
 import { sweepDeps } from "../sweeper/jobs.js";
 import { sweepAcceptedRecords } from "../sweeper/sweep.js";
-import { WorkerHarness } from "../test-support/harness.js";
+import { executionJob, workerOnEmulator } from "../test-support/on-emulator.js";
 import { executeTool } from "./execute-tool.js";
 
-let emulator: RunningEmulator;
-let composio: ComposioPort;
-const h = new WorkerHarness();
+const suite = workerOnEmulator();
+const h = suite.harness;
 
-beforeAll(async () => {
-  emulator = await startEmulator();
-  composio = createComposioClient({ apiKey: emulator.apiKey, baseUrl: emulator.url, timeoutMs: 5_000 });
-  await h.start(composio);
-});
-afterAll(async () => {
-  await h.stop();
-  await emulator?.close();
-});
-
-async function connectedUser() {
-  const { tenantId } = await createTestTenant(h.prisma);
-  const authConfig = await composio.createAuthConfig({ toolkitSlug: "github", managed: true });
-  const link = await composio.createConnectLink({ authConfigId: authConfig.id, userId: composioUserId(tenantId, "alice") });
-  await controlEmulator(emulator.url, "PUT", `/connected_accounts/${link.connectedAccountId}/status`, { status: "ACTIVE" });
-  await h.connection({ tenantId, status: "ACTIVE", composioAccountId: link.connectedAccountId });
-  return tenantId;
-}
-
-const job = (tenantId: string): ExecuteToolJob => ({
-  executionId: crypto.randomUUID(),
-  tenantId,
-  userId: "alice",
-  toolSlug: "GITHUB_CREATE_AN_ISSUE",
-  arguments: { owner: "acme", repo: "app", title: `events ${crypto.randomUUID()}` },
-  actor: "api_key:t",
-});
+const job = (tenantId: string) =>
+  executionJob(tenantId, { arguments: { owner: "acme", repo: "app", title: `events ${crypto.randomUUID()}` } });
 const completions = (executionId: string) =>
   h.eventsOf<ExecutionCompletedEventData>(EVENT_TYPES.executionCompleted, (d) => d.execution_id === executionId);
 
@@ -72,7 +36,7 @@ function losingTheFirstOutcomeAnswer(sql: Sql): Sql {
 
 describe("execution.completed follows the final status", () => {
   it("when Postgres's answer to the outcome's write was lost (it committed): the retry publishes it, once", async () => {
-    const data = job(await connectedUser());
+    const data = job((await suite.connectedUser()).tenantId);
     const sql = losingTheFirstOutcomeAnswer(prismaSql(h.prisma));
     const result = await executeTool({ ...h.workers.context, sql, logger: h.logger }, data);
     expect(result).toEqual({ execution_id: data.executionId, status: "SUCCEEDED" });
@@ -85,7 +49,7 @@ describe("execution.completed follows the final status", () => {
   });
 
   it("when its writer died between the write and the event: the sweeper publishes it, once", async () => {
-    const tenantId = await connectedUser();
+    const { tenantId } = await suite.connectedUser();
     const data = job(tenantId);
     const endedAt = new Date(Date.now() - 60_000);
     await h.prisma.execution.create({

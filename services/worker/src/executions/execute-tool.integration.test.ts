@@ -1,10 +1,5 @@
-// The emulator is not a dependency of the worker's build: tests use its build directly.
-import { controlEmulator, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
 import { toExecutionView } from "@kronos/db";
 import {
-  type ComposioPort,
-  composioUserId,
-  createComposioClient,
   decodeJobFailure,
   EVENT_TYPES,
   type ExecuteToolJob,
@@ -13,51 +8,21 @@ import {
   executeToolJobResultSchema,
   JOBS,
 } from "@kronos/shared";
-import { createTestTenant, waitFor } from "@kronos/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { WorkerHarness } from "../test-support/harness.js";
+import { waitFor } from "@kronos/testing";
+import { afterEach, describe, expect, it } from "vitest";
+import { executionJob, workerOnEmulator } from "../test-support/on-emulator.js";
 import { CONNECTION_NOT_ACTIVE_CODE, storedResult, TOOL_FAILED_CODE, toolkitOfTool } from "./execute-tool.js";
 
 /** Results past this many bytes of JSON are stored truncated (small here, to test it). */
 const MAX_RESULT_BYTES = 400;
-let emulator: RunningEmulator;
-let composio: ComposioPort;
-const h = new WorkerHarness();
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  composio = createComposioClient({ apiKey: emulator.apiKey, baseUrl: emulator.url, timeoutMs: 2_000 });
-  await h.start(composio, { config: { EXECUTION_RESULT_MAX_BYTES: String(MAX_RESULT_BYTES), COMPOSIO_MAX_ATTEMPTS: "5" } });
+const suite = workerOnEmulator({
+  timeoutMs: 2_000,
+  config: { EXECUTION_RESULT_MAX_BYTES: String(MAX_RESULT_BYTES), COMPOSIO_MAX_ATTEMPTS: "5" },
 });
+const h = suite.harness;
+const control = suite.control;
+const connectedUser = suite.connectedUser;
 afterEach(() => control("DELETE", "/faults"));
-afterAll(async () => {
-  await h.stop();
-  await emulator?.close();
-});
-
-function control<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-  return controlEmulator<T>(emulator.url, method, path, body);
-}
-
-/** A tenant whose user "alice" has a github connection, ACTIVE at the emulator and in our table. */
-async function connectedUser(status: "ACTIVE" | "EXPIRED" = "ACTIVE") {
-  const { tenantId } = await createTestTenant(h.prisma);
-  const authConfig = await composio.createAuthConfig({ toolkitSlug: "github", managed: true });
-  const link = await composio.createConnectLink({ authConfigId: authConfig.id, userId: composioUserId(tenantId, "alice") });
-  await control("PUT", `/connected_accounts/${link.connectedAccountId}/status`, { status });
-  const row = await h.connection({ tenantId, status, composioAccountId: link.connectedAccountId });
-  return { tenantId, accountId: link.connectedAccountId, connection: row };
-}
-
-const jobData = (tenantId: string, overrides: Partial<ExecuteToolJob> = {}): ExecuteToolJob => ({
-  executionId: crypto.randomUUID(),
-  tenantId,
-  userId: "alice",
-  toolSlug: "GITHUB_CREATE_AN_ISSUE",
-  arguments: { owner: "acme", repo: "app", title: "Bug" },
-  actor: "api_key:test",
-  ...overrides,
-});
 
 const execute = (data: ExecuteToolJob, options: { attempts?: number; jobId?: string } = {}) =>
   h.run(h.workers.queues.toolExecution, JOBS.executeTool, data, { jobId: options.jobId ?? data.executionId, ...options });
@@ -73,7 +38,7 @@ const completedEvents = (executionId: string) =>
 describe("tool execution", () => {
   it("runs a tool on the user's ACTIVE connection of the toolkit and records the result", async () => {
     const { tenantId, accountId, connection } = await connectedUser();
-    const data = jobData(tenantId, { idempotencyKey: "key-1" });
+    const data = executionJob(tenantId, { idempotencyKey: "key-1" });
     const job = await execute(data);
     expect(executeToolJobResultSchema.parse(job.returnvalue)).toEqual({ execution_id: data.executionId, status: "SUCCEEDED" });
 
@@ -116,7 +81,7 @@ describe("tool execution", () => {
 
   it("wakes a request waiting for it (?wait=) with its view, the same as a read of the row shows", async () => {
     const { tenantId } = await connectedUser();
-    const data = jobData(tenantId);
+    const data = executionJob(tenantId);
     const listener = h.redis.duplicate();
     try {
       const heard = new Promise<string>((resolve) => listener.on("message", (_channel: string, message: string) => resolve(message)));
@@ -131,12 +96,12 @@ describe("tool execution", () => {
 
   it("accepts our connection id or Composio's account id, and refuses one that is not the user's", async () => {
     const { tenantId, accountId, connection } = await connectedUser();
-    const byOurs = await execute(jobData(tenantId, { connectedAccountId: connection.id }));
+    const byOurs = await execute(executionJob(tenantId, { connectedAccountId: connection.id }));
     expect(byOurs.returnvalue.status).toBe("SUCCEEDED");
-    const byComposio = await execute(jobData(tenantId, { connectedAccountId: accountId }));
+    const byComposio = await execute(executionJob(tenantId, { connectedAccountId: accountId }));
     expect(byComposio.returnvalue.status).toBe("SUCCEEDED");
 
-    const bob = jobData(tenantId, { userId: "bob", connectedAccountId: accountId });
+    const bob = executionJob(tenantId, { userId: "bob", connectedAccountId: accountId });
     const refused = await execute(bob);
     expect(decodeJobFailure(refused.failedReason).code).toBe("NOT_FOUND");
     expect(await h.prisma.execution.findUniqueOrThrow({ where: { id: bob.executionId } })).toMatchObject({
@@ -147,8 +112,8 @@ describe("tool execution", () => {
   });
 
   it("fails with a clear code when the connection is not active, and NOT_FOUND when the user has none", async () => {
-    const { tenantId, connection } = await connectedUser("EXPIRED");
-    const data = jobData(tenantId, { connectedAccountId: connection.id });
+    const { tenantId, connection } = await connectedUser({ status: "EXPIRED" });
+    const data = executionJob(tenantId, { connectedAccountId: connection.id });
     const job = await execute(data);
     expect(job.attemptsMade).toBe(1);
     expect(decodeJobFailure(job.failedReason).message).toContain("not active");
@@ -162,7 +127,7 @@ describe("tool execution", () => {
 
     // No ACTIVE github connection for the user, and sign-in on demand off: NOT_FOUND.
     await h.prisma.toolPolicy.create({ data: { tenantId, userId: "", document: { sign_in_on_demand: false }, updatedBy: "test" } });
-    const none = jobData(tenantId);
+    const none = executionJob(tenantId);
     const missing = await execute(none);
     expect(decodeJobFailure(missing.failedReason).code).toBe("NOT_FOUND");
     expect((await h.prisma.execution.findUniqueOrThrow({ where: { id: none.executionId } })).errorCode).toBe("NOT_FOUND");
@@ -170,7 +135,7 @@ describe("tool execution", () => {
 
   it("records FAILED with the provider's message when Composio answers successful: false", async () => {
     const { tenantId } = await connectedUser();
-    const data = jobData(tenantId, { toolSlug: "GITHUB_DELETE_A_REPOSITORY", arguments: { owner: "acme", repo: "app" } });
+    const data = executionJob(tenantId, { toolSlug: "GITHUB_DELETE_A_REPOSITORY", arguments: { owner: "acme", repo: "app" } });
     const job = await execute(data);
     expect(await job.getState()).toBe("completed");
     expect(job.returnvalue).toEqual({ execution_id: data.executionId, status: "FAILED" });
@@ -191,7 +156,7 @@ describe("tool execution", () => {
 
   it("stores a truncated preview of a result larger than EXECUTION_RESULT_MAX_BYTES", async () => {
     const { tenantId } = await connectedUser();
-    const data = jobData(tenantId, { arguments: { owner: "acme", repo: "app", title: "Big", body: "é".repeat(1_000) } });
+    const data = executionJob(tenantId, { arguments: { owner: "acme", repo: "app", title: "Big", body: "é".repeat(1_000) } });
     const job = await execute(data);
     expect(job.returnvalue.status).toBe("SUCCEEDED");
     const row = await h.prisma.execution.findUniqueOrThrow({ where: { id: data.executionId } });
@@ -206,7 +171,7 @@ describe("tool execution", () => {
   it("retries a 5xx with backoff and runs the tool exactly once, on the attempt that got through", async () => {
     const { tenantId, accountId } = await connectedUser();
     await control("POST", "/faults", { kind: "server_error", status: 502, path: "/tools/execute/GITHUB_CREATE_AN_ISSUE", times: 2 });
-    const data = jobData(tenantId);
+    const data = executionJob(tenantId);
     const job = await execute(data);
     expect(await job.getState()).toBe("completed");
     expect(job.attemptsMade).toBe(3);
@@ -218,7 +183,7 @@ describe("tool execution", () => {
 
   it("does not retry a 4xx: an unknown tool fails at once with NOT_FOUND", async () => {
     const { tenantId } = await connectedUser();
-    const data = jobData(tenantId, { toolSlug: "GITHUB_NO_SUCH_TOOL", arguments: {} });
+    const data = executionJob(tenantId, { toolSlug: "GITHUB_NO_SUCH_TOOL", arguments: {} });
     const job = await execute(data);
     expect(job.attemptsMade).toBe(1);
     expect(decodeJobFailure(job.failedReason).code).toBe("NOT_FOUND");
@@ -233,7 +198,7 @@ describe("tool execution", () => {
   it("pauses the queue on a 429 (Retry-After) and completes the job later without a failed attempt", async () => {
     const { tenantId, accountId } = await connectedUser();
     await control("POST", "/faults", { kind: "rate_limit", path: "/tools/execute/GITHUB_CREATE_AN_ISSUE", times: 1, retryAfterSeconds: 1 });
-    const data = jobData(tenantId, { arguments: { owner: "acme", repo: "rl", title: "Rate limited" } });
+    const data = executionJob(tenantId, { arguments: { owner: "acme", repo: "rl", title: "Rate limited" } });
     const queue = h.workers.queues.toolExecution;
     await queue.add(JOBS.executeTool, data, {
       attempts: 5,
@@ -253,7 +218,7 @@ describe("tool execution", () => {
   it("gives up after its attempts with a reason the row and the event show", async () => {
     const { tenantId, accountId } = await connectedUser();
     await control("POST", "/faults", { kind: "server_error", status: 503, path: "/tools/execute/GITHUB_GET_THE_AUTHENTICATED_USER" });
-    const data = jobData(tenantId, { toolSlug: "GITHUB_GET_THE_AUTHENTICATED_USER", arguments: {} });
+    const data = executionJob(tenantId, { toolSlug: "GITHUB_GET_THE_AUTHENTICATED_USER", arguments: {} });
     const job = await execute(data, { attempts: 3 });
     expect(await job.getState()).toBe("failed");
     expect(job.attemptsMade).toBe(3);

@@ -1,62 +1,20 @@
-// The emulator is not a dependency of the worker's build: tests use its build directly.
-import { CONTROL_PREFIX, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
-import {
-  type ComposioPort,
-  composioUserId,
-  createComposioClient,
-  createQueue,
-  createQueues,
-  type ExecuteToolJob,
-  executionFairShare,
-  JOBS,
-  QUEUES,
-  queueExecution,
-} from "@kronos/shared";
+import { createQueue, createQueues, executionFairShare, JOBS, QUEUES, queueExecution } from "@kronos/shared";
 import { createTestTenant, waitFor } from "@kronos/testing";
 import { FlowProducer, type Queue } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sweepAcceptedJobs } from "../sweeper/sweep.js";
-import { WorkerHarness } from "../test-support/harness.js";
+import { executionJob, workerOnEmulator } from "../test-support/on-emulator.js";
 
-let emulator: RunningEmulator;
-let composio: ComposioPort;
-const h = new WorkerHarness();
 const FLOOD = 600;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  composio = createComposioClient({ apiKey: emulator.apiKey, baseUrl: emulator.url, timeoutMs: 5_000 });
+const suite = workerOnEmulator({
   // The Composio budget is the bottleneck, as in production under a flood: 30 executions a second.
-  await h.start(composio, { config: { COMPOSIO_REQUESTS_PER_MINUTE: "1800", WORKER_CONCURRENCY: "10" } });
+  config: { COMPOSIO_REQUESTS_PER_MINUTE: "1800", WORKER_CONCURRENCY: "10" },
+  // Drops what is left of the flood (hundreds of jobs) before the workers stop.
+  beforeStop: () => h.workers.queues.toolExecution.obliterate({ force: true }).catch(() => {}),
 });
-afterAll(async () => {
-  await h.workers.queues.toolExecution.obliterate({ force: true }).catch(() => {});
-  await h.stop();
-  await emulator?.close();
-});
-
+const h = suite.harness;
 /** A tenant whose user "alice" has an ACTIVE github connection at the emulator and in our table. */
-async function connectedTenant(): Promise<string> {
-  const { tenantId } = await createTestTenant(h.prisma);
-  const authConfig = await composio.createAuthConfig({ toolkitSlug: "github", managed: true });
-  const link = await composio.createConnectLink({ authConfigId: authConfig.id, userId: composioUserId(tenantId, "alice") });
-  await fetch(`${emulator.url}${CONTROL_PREFIX}/connected_accounts/${link.connectedAccountId}/status`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ status: "ACTIVE" }),
-  });
-  await h.connection({ tenantId, status: "ACTIVE", composioAccountId: link.connectedAccountId });
-  return tenantId;
-}
-
-const job = (tenantId: string): ExecuteToolJob => ({
-  executionId: crypto.randomUUID(),
-  tenantId,
-  userId: "alice",
-  toolSlug: "GITHUB_CREATE_AN_ISSUE",
-  arguments: { owner: "acme", repo: "app", title: "Bug" },
-  actor: "api_key:test",
-});
+const connectedTenant = async () => (await suite.connectedUser()).tenantId;
 
 describe("fair share of executions between tenants", () => {
   it("starts tenant B's execution soon while tenant A floods the queue", async () => {
@@ -66,12 +24,12 @@ describe("fair share of executions between tenants", () => {
     // Tenant A queues FLOOD executions at once, each admitted as the gateway does.
     const flood = [];
     for (let i = 0; i < FLOOD; i++) {
-      const data = job(flooder);
+      const data = executionJob(flooder);
       flood.push({ name: JOBS.executeTool, data, opts: { jobId: data.executionId, priority: await fairShare.admit(flooder) } });
     }
     await queue.addBulk(flood as never);
     // Then tenant B queues one.
-    const mine = job(other);
+    const mine = executionJob(other);
     const queuedAt = Date.now();
     await queue.add(JOBS.executeTool as never, mine as never, { jobId: mine.executionId, priority: await fairShare.admit(other) });
     const row = await waitFor(
@@ -104,9 +62,9 @@ describe("executions queued again get the fair share too (a job without a priori
       const fairShare = executionFairShare(h.redis, p);
       const [busy, quiet] = [crypto.randomUUID(), crypto.randomUUID()];
       for (let i = 0; i < 4; i++) await fairShare.admit(busy);
-      const again = job(busy);
+      const again = executionJob(busy);
       await queueExecution(queue, again, 3);
-      const other = job(quiet);
+      const other = executionJob(quiet);
       await queueExecution(queue, other);
       expect((await queue.getJob(again.executionId))?.opts).toMatchObject({ priority: 5, attempts: 3 });
       expect((await queue.getJob(other.executionId))?.opts.priority).toBe(1);
@@ -127,7 +85,7 @@ describe("executions queued again get the fair share too (a job without a priori
     try {
       const tenantId = (await createTestTenant(h.prisma)).tenantId;
       await executionFairShare(h.redis, p).admit(tenantId);
-      const lost = job(tenantId);
+      const lost = executionJob(tenantId);
       // Accepted (its record, as the gateway writes it: no priority), then lost by Redis.
       await h.prisma.acceptedJob.create({
         data: {

@@ -1,9 +1,5 @@
-// The emulator is not a dependency of the worker's build: tests use its build directly.
-import { CONTROL_PREFIX, controlEmulator, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
 import {
-  type ComposioPort,
   type ConnectionStatusEventData,
-  createComposioClient,
   decodeJobFailure,
   EVENT_TYPES,
   type ExecuteToolJob,
@@ -12,41 +8,14 @@ import {
   JOBS,
 } from "@kronos/shared";
 import { createTestTenant, waitFor } from "@kronos/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WorkerHarness } from "../test-support/harness.js";
+import { describe, expect, it } from "vitest";
+import { executionJob, workerOnEmulator } from "../test-support/on-emulator.js";
 
-let emulator: RunningEmulator;
-let composio: ComposioPort;
-const h = new WorkerHarness();
+const suite = workerOnEmulator({ timeoutMs: 2_000 });
+const h = suite.harness;
 
-beforeAll(async () => {
-  emulator = await startEmulator();
-  composio = createComposioClient({ apiKey: emulator.apiKey, baseUrl: emulator.url, timeoutMs: 2_000 });
-  await h.start(composio);
-});
-afterAll(async () => {
-  await h.stop();
-  await emulator?.close();
-});
-
-async function setAccountStatus(accountId: string, status: string) {
-  const response = await fetch(`${emulator.url}${CONTROL_PREFIX}/connected_accounts/${accountId}/status`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ status }),
-  });
-  expect(response.ok).toBe(true);
-}
-
-const jobData = (tenantId: string, overrides: Partial<ExecuteToolJob> = {}): ExecuteToolJob => ({
-  executionId: crypto.randomUUID(),
-  tenantId,
-  userId: "alice",
-  toolSlug: "GITHUB_CREATE_AN_ISSUE",
-  arguments: { owner: "acme", repo: "app", title: "Bug" },
-  actor: "api_key:test",
-  ...overrides,
-});
+/** The user finishes (or fails) the sign-in at Composio. */
+const setAccountStatus = (accountId: string, status: string) => suite.control("PUT", `/connected_accounts/${accountId}/status`, { status });
 const execute = (data: ExecuteToolJob, options: { attempts?: number } = {}) =>
   h.run(h.workers.queues.toolExecution, JOBS.executeTool, data, { jobId: data.executionId, ...options });
 const row = (id: string) => h.prisma.execution.findUniqueOrThrow({ where: { id } });
@@ -56,7 +25,7 @@ const statusEvents = (id: string) =>
 describe("sign-in on demand", () => {
   it("parks AWAITING_AUTH on a new connection, reuses it for the next call, and both run once the user signs in", async () => {
     const { tenantId } = await createTestTenant(h.prisma);
-    const first = jobData(tenantId);
+    const first = executionJob(tenantId);
     const job = await execute(first);
     expect(job.returnvalue).toEqual({ execution_id: first.executionId, status: "AWAITING_AUTH" });
     const parked = await row(first.executionId);
@@ -73,7 +42,7 @@ describe("sign-in on demand", () => {
     });
 
     // A second call while the link is valid waits on the same connection.
-    const second = jobData(tenantId, { arguments: { owner: "acme", repo: "app", title: "Second" } });
+    const second = executionJob(tenantId, { arguments: { owner: "acme", repo: "app", title: "Second" } });
     await execute(second);
     expect((await row(second.executionId)).connectionId).toBe(connection.id);
     expect(await h.prisma.connection.count({ where: { tenantId, userId: "alice" } })).toBe(1);
@@ -95,7 +64,7 @@ describe("sign-in on demand", () => {
       ["EXPIRED", "EXPIRED"],
     ] as const) {
       const { tenantId } = await createTestTenant(h.prisma);
-      const data = jobData(tenantId);
+      const data = executionJob(tenantId);
       await execute(data);
       const connectionId = (await row(data.executionId)).connectionId!;
       const connection = await h.prisma.connection.findUniqueOrThrow({ where: { id: connectionId } });
@@ -115,7 +84,7 @@ describe("sign-in on demand", () => {
   it("a tenant that turned it off gets the old failure, with a clear code", async () => {
     const { tenantId } = await createTestTenant(h.prisma);
     await h.prisma.toolPolicy.create({ data: { tenantId, userId: "", document: { sign_in_on_demand: false }, updatedBy: "test" } });
-    const data = jobData(tenantId);
+    const data = executionJob(tenantId);
     const job = await execute(data);
     expect(decodeJobFailure(job.failedReason).code).toBe("NOT_FOUND");
     expect(await row(data.executionId)).toMatchObject({ status: "FAILED", errorCode: "NOT_FOUND" });
@@ -124,7 +93,7 @@ describe("sign-in on demand", () => {
 
   describe("when the sign-in cannot be started, every path ends (emulator faults on the link)", () => {
     const linkFault = (times?: number) =>
-      controlEmulator(emulator.url, "POST", "/faults", {
+      suite.control("POST", "/faults", {
         kind: "server_error",
         status: 503,
         method: "POST",
@@ -134,13 +103,13 @@ describe("sign-in on demand", () => {
 
     it("Composio failing until the last attempt: the execution ends FAILED (AUTH_FAILED) and its connection FAILED, each with the reason and its event", async () => {
       const { tenantId } = await createTestTenant(h.prisma);
-      const data = jobData(tenantId);
+      const data = executionJob(tenantId);
       await linkFault();
       try {
         const job = await execute({ ...data }, { attempts: 3 });
         expect(job.attemptsMade).toBe(3);
       } finally {
-        await controlEmulator(emulator.url, "DELETE", "/faults");
+        await suite.control("DELETE", "/faults");
       }
       const ended = await row(data.executionId);
       expect(ended).toMatchObject({ status: "FAILED", errorCode: "AUTH_FAILED" });
@@ -161,21 +130,21 @@ describe("sign-in on demand", () => {
         1,
       );
       // The next call starts a new sign-in rather than reusing the failed connection.
-      const next = jobData(tenantId);
+      const next = executionJob(tenantId);
       expect((await execute(next)).returnvalue).toMatchObject({ status: "AWAITING_AUTH" });
       expect((await row(next.executionId)).connectionId).not.toBe(connection.id);
     });
 
     it("a failure that passes: the retried attempt starts the same connection and parks on it", async () => {
       const { tenantId } = await createTestTenant(h.prisma);
-      const data = jobData(tenantId);
+      const data = executionJob(tenantId);
       await linkFault(1);
       try {
         const job = await execute(data, { attempts: 3 });
         expect(job.returnvalue).toEqual({ execution_id: data.executionId, status: "AWAITING_AUTH" });
         expect(job.attemptsMade).toBe(2);
       } finally {
-        await controlEmulator(emulator.url, "DELETE", "/faults");
+        await suite.control("DELETE", "/faults");
       }
       expect(await h.prisma.connection.count({ where: { tenantId } })).toBe(1);
       const parked = await row(data.executionId);

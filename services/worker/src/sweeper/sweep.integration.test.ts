@@ -2,38 +2,17 @@
 // after its hash went (locked), a whole job no state list holds, and executions queued again (sign-in, approval)
 // whose new job is lost. Each must run, once. Only the accepted-jobs part of a pass runs here: the webhook and
 // status-poll parts read the whole database, which test files share.
-import { CONTROL_PREFIX, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
 import { type AcceptedJobRecord, recordAcceptedJob } from "@kronos/db";
-import {
-  type ComposioPort,
-  composioUserId,
-  createComposioClient,
-  EVENT_TYPES,
-  type ExecuteToolJob,
-  type InitiateConnectionJob,
-  JOBS,
-  QUEUES,
-} from "@kronos/shared";
+import { composioUserId, EVENT_TYPES, type ExecuteToolJob, type InitiateConnectionJob, JOBS, QUEUES } from "@kronos/shared";
 import { createTestTenant, deleteRedisPrefix, waitFor } from "@kronos/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { wakeParkedOn } from "../executions/wake-parked.js";
-import { WorkerHarness } from "../test-support/harness.js";
+import { executionJob, workerOnEmulator } from "../test-support/on-emulator.js";
 import { sweepDeps } from "./jobs.js";
 import { sweepAcceptedRecords } from "./sweep.js";
 
-let emulator: RunningEmulator;
-let composio: ComposioPort;
-const h = new WorkerHarness();
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  composio = createComposioClient({ apiKey: emulator.apiKey, baseUrl: emulator.url, timeoutMs: 5_000 });
-  await h.start(composio);
-});
-afterAll(async () => {
-  await h.stop();
-  await emulator?.close();
-});
+const suite = workerOnEmulator();
+const h = suite.harness;
 
 const prefix = () => h.config.REDIS_KEY_PREFIX;
 /** One pass over this file's accepted jobs, as if the grace had passed (records are dated back instead). */
@@ -79,9 +58,9 @@ const initiated = (connectionId: string) =>
 /** Connected accounts the emulator holds for one of our users: one per run of the initiation. */
 async function accountsAtComposio(tenantId: string, userId: string): Promise<number> {
   const response = await fetch(
-    `${emulator.url}/api/v3/connected_accounts?user_ids=${encodeURIComponent(composioUserId(tenantId, userId))}`,
+    `${suite.emulator.url}/api/v3/connected_accounts?user_ids=${encodeURIComponent(composioUserId(tenantId, userId))}`,
     {
-      headers: { "x-api-key": emulator.apiKey },
+      headers: { "x-api-key": suite.emulator.apiKey },
     },
   );
   return ((await response.json()) as { items: unknown[] }).items.length;
@@ -155,26 +134,14 @@ describe("executions queued again (sign-in, approval)", () => {
   /** An execution parked AWAITING_AUTH by sign-in on demand, and its connection, signed in at Composio. */
   async function parkedOnSignIn(): Promise<{ job: ExecuteToolJob; connectionId: string }> {
     const { tenantId } = await createTestTenant(h.prisma);
-    const job: ExecuteToolJob = {
-      executionId: crypto.randomUUID(),
-      tenantId,
-      userId: "alice",
-      toolSlug: "GITHUB_CREATE_AN_ISSUE",
-      arguments: { owner: "acme", repo: "app", title: `requeued ${crypto.randomUUID()}` },
-      actor: "api_key:t",
-    };
+    const job = executionJob(tenantId, { arguments: { owner: "acme", repo: "app", title: `requeued ${crypto.randomUUID()}` } });
     const parked = await h.run(h.workers.queues.toolExecution, JOBS.executeTool, job, { jobId: job.executionId });
     expect(parked.returnvalue).toMatchObject({ status: "AWAITING_AUTH" });
     const execution = await h.prisma.execution.findUniqueOrThrow({ where: { id: job.executionId } });
     const connection = await h.prisma.connection.findUniqueOrThrow({ where: { id: execution.connectionId as string } });
     // The user signs in at Composio; the workers are paused from here, so nothing notices by itself.
     await h.workers.pause();
-    const response = await fetch(`${emulator.url}${CONTROL_PREFIX}/connected_accounts/${connection.composioAccountId}/status`, {
-      method: "PUT",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ status: "ACTIVE" }),
-    });
-    expect(response.ok).toBe(true);
+    await suite.control("PUT", `/connected_accounts/${connection.composioAccountId}/status`, { status: "ACTIVE" });
     await h.prisma.connection.update({ where: { id: connection.id }, data: { status: "ACTIVE" } });
     return { job, connectionId: connection.id };
   }
@@ -184,8 +151,10 @@ describe("executions queued again (sign-in, approval)", () => {
       (d) => d.execution_id === executionId && d.status === "SUCCEEDED",
     );
   const runsAtComposio = async (title: string) => {
-    const response = await fetch(`${emulator.url}${CONTROL_PREFIX}/executions?tool_slug=GITHUB_CREATE_AN_ISSUE`);
-    const { items } = (await response.json()) as { items: Array<{ arguments: { title?: string } }> };
+    const { items } = await suite.control<{ items: Array<{ arguments: { title?: string } }> }>(
+      "GET",
+      "/executions?tool_slug=GITHUB_CREATE_AN_ISSUE",
+    );
     return items.filter((item) => item.arguments.title === title).length;
   };
 

@@ -1,10 +1,7 @@
-// The emulator is not a dependency of the worker: its build is used directly, as in trigger-ops.integration.test.ts.
-import { CONTROL_PREFIX, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
+// Our trigger rows against Composio's trigger instances (GET /trigger_instances/active), at the emulator.
 import type { Trigger } from "@kronos/db";
 import {
   ComposioError,
-  type ComposioPort,
-  createComposioClient,
   EVENT_TYPES,
   JOBS,
   QUEUES,
@@ -14,9 +11,9 @@ import {
 } from "@kronos/shared";
 import { createTestTenant, testRedis } from "@kronos/testing";
 import { Queue } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RunCursor } from "../jobs/redis-cursor.js";
-import { WorkerHarness } from "../test-support/harness.js";
+import { type ConnectedUser, workerOnEmulator } from "../test-support/on-emulator.js";
 import { scheduleTriggerReconciliation } from "../workers.js";
 import {
   reconcileTriggers,
@@ -26,45 +23,28 @@ import {
   TRIGGER_GONE_AT_COMPOSIO_REASON,
 } from "./reconcile-triggers.js";
 
-/** Our trigger rows against Composio's trigger instances (GET /trigger_instances/active), at the emulator. */
-
-let emulator: RunningEmulator;
-let composio: ComposioPort;
-const h = new WorkerHarness();
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  composio = createComposioClient({ apiKey: emulator.apiKey, baseUrl: emulator.url, timeoutMs: 5_000 });
-  await h.start(composio, { config: { COMPOSIO_BASE_URL: emulator.url, COMPOSIO_API_KEY: emulator.apiKey } });
+const suite = workerOnEmulator({
+  // The config names the emulator too, as in production (the workers themselves use the adapter they are given).
+  config: (emulator) => ({ COMPOSIO_BASE_URL: emulator.url, COMPOSIO_API_KEY: emulator.apiKey }),
 });
-afterAll(async () => {
-  await h.stop();
-  await emulator?.close();
-});
+const h = suite.harness;
 
-/** A user's ACTIVE github connection (in a new tenant unless given): the account made at the emulator, the row ours. */
-async function connection(userId = "alice", tenant?: string) {
-  const tenantId = tenant ?? (await createTestTenant(h.prisma)).tenantId;
-  const authConfig = await composio.createAuthConfig({ toolkitSlug: "github", managed: true });
-  const link = await composio.createConnectLink({ authConfigId: authConfig.id, userId: `${tenantId}:${userId}` });
-  expect((await fetch(link.redirectUrl)).status).toBe(200);
-  const row = await h.connection({ tenantId, userId, status: "ACTIVE", composioAccountId: link.connectedAccountId });
-  return { tenantId, row, accountId: link.connectedAccountId };
-}
+/** A user's ACTIVE github connection (in a new tenant unless given), signed in through the hosted link's page. */
+const connection = (userId = "alice", tenantId?: string) => suite.connectedUser({ userId, tenantId, signIn: "hosted-link" });
 
 /** A trigger made through our API: its instance at the emulator, its row ACTIVE (or as given) with the instance's id. */
-async function trigger(c: Awaited<ReturnType<typeof connection>>, slug: string, status: Trigger["status"] = "ACTIVE") {
-  const { triggerId } = await composio.upsertTriggerInstance(slug, {
+async function trigger(c: ConnectedUser, slug: string, status: Trigger["status"] = "ACTIVE") {
+  const { triggerId } = await suite.composio.upsertTriggerInstance(slug, {
     connectedAccountId: c.accountId,
     config: { owner: "kronos", repo: "connect" },
   });
-  if (status === "DISABLED") await composio.setTriggerInstanceEnabled(triggerId, false);
+  if (status === "DISABLED") await suite.composio.setTriggerInstanceEnabled(triggerId, false);
   return h.prisma.trigger.create({
     data: {
       id: crypto.randomUUID(),
       tenantId: c.tenantId,
-      userId: c.row.userId,
-      connectionId: c.row.id,
+      userId: c.connection.userId,
+      connectionId: c.connection.id,
       toolkitSlug: "github",
       triggerSlug: slug,
       composioTriggerId: triggerId,
@@ -95,7 +75,7 @@ function memoryCursor(): RunCursor & { value: string | null } {
 const runFor = (tenantId: string, cursor = memoryCursor(), batchSize?: number) =>
   reconcileTriggers({
     prisma: h.prisma,
-    composio,
+    composio: suite.composio,
     bus: h.bus,
     logger: h.logger,
     cursor,
@@ -107,8 +87,7 @@ const runFor = (tenantId: string, cursor = memoryCursor(), batchSize?: number) =
 const row = (id: string) => h.prisma.trigger.findUniqueOrThrow({ where: { id } });
 const statusEvents = (triggerId: string) =>
   h.eventsOf<TriggerStatusEventData>(EVENT_TYPES.triggerStatus, (d) => d.trigger_id === triggerId).map((e) => e.data);
-const emulatorInstances = async () =>
-  ((await (await fetch(`${emulator.url}${CONTROL_PREFIX}/trigger_instances`)).json()) as { items: Array<{ id: string }> }).items;
+const emulatorInstances = async () => (await suite.control<{ items: Array<{ id: string }> }>("GET", "/trigger_instances")).items;
 
 describe("trigger reconciliation against the emulator", () => {
   it("corrects what drifted at Composio: gone → FAILED, disabled → DISABLED, enabled → ACTIVE, each with its reason and one trigger.status", async () => {
@@ -120,9 +99,9 @@ describe("trigger reconciliation against the emulator", () => {
     const enabled = await trigger(other, "GITHUB_COMMIT_EVENT", "DISABLED");
     const fine = await trigger(other, "GITHUB_STAR_ADDED_EVENT");
     // Changes made at Composio, not through us (or whose webhook we missed).
-    await composio.deleteTriggerInstance(gone.composioTriggerId as string);
-    await composio.setTriggerInstanceEnabled(disabled.composioTriggerId as string, false);
-    await composio.setTriggerInstanceEnabled(enabled.composioTriggerId as string, true);
+    await suite.composio.deleteTriggerInstance(gone.composioTriggerId as string);
+    await suite.composio.setTriggerInstanceEnabled(disabled.composioTriggerId as string, false);
+    await suite.composio.setTriggerInstanceEnabled(enabled.composioTriggerId as string, true);
 
     const summary = await runFor(c.tenantId);
     expect(summary).toEqual({ connections: 2, corrected: 3, orphans: 0, errors: 0, wrapped: true });
@@ -152,7 +131,7 @@ describe("trigger reconciliation against the emulator", () => {
     const c = await connection("bob");
     await trigger(c, "GITHUB_COMMIT_EVENT");
     // Made at Composio outside our API (or left behind by a trigger whose row is gone).
-    const { triggerId: orphan } = await composio.upsertTriggerInstance("GITHUB_STAR_ADDED_EVENT", {
+    const { triggerId: orphan } = await suite.composio.upsertTriggerInstance("GITHUB_STAR_ADDED_EVENT", {
       connectedAccountId: c.accountId,
       config: { owner: "kronos", repo: "connect" },
     });
@@ -163,10 +142,10 @@ describe("trigger reconciliation against the emulator", () => {
   it("leaves alone what changed in the last minute (an operation may be under way)", async () => {
     const c = await connection("carol");
     const recent = await trigger(c, "GITHUB_COMMIT_EVENT");
-    await composio.deleteTriggerInstance(recent.composioTriggerId as string);
+    await suite.composio.deleteTriggerInstance(recent.composioTriggerId as string);
     const summary = await reconcileTriggers({
       prisma: h.prisma,
-      composio,
+      composio: suite.composio,
       bus: h.bus,
       logger: h.logger,
       cursor: memoryCursor(),
@@ -180,7 +159,7 @@ describe("trigger reconciliation against the emulator", () => {
     const { tenantId } = await createTestTenant(h.prisma);
     const made = [];
     for (const user of ["u1", "u2", "u3"]) made.push(await trigger(await connection(user, tenantId), "GITHUB_COMMIT_EVENT"));
-    for (const t of made) await composio.deleteTriggerInstance(t.composioTriggerId as string);
+    for (const t of made) await suite.composio.deleteTriggerInstance(t.composioTriggerId as string);
     const cursor = memoryCursor();
     const first = await runFor(tenantId, cursor, 2);
     expect(first).toMatchObject({ connections: 2, corrected: 2, wrapped: false });
@@ -211,7 +190,7 @@ describe("trigger reconciliation against the emulator", () => {
   it("runs as the scheduled job through the registry and the Composio adapter", async () => {
     const c = await connection("dave");
     const gone = await trigger(c, "GITHUB_COMMIT_EVENT");
-    await composio.deleteTriggerInstance(gone.composioTriggerId as string);
+    await suite.composio.deleteTriggerInstance(gone.composioTriggerId as string);
     await age(c.tenantId);
     const job = await h.run(h.workers.queues.triggerReconcile as unknown as Queue, JOBS.reconcileTriggers, { tenantId: c.tenantId });
     expect(job.returnvalue as ReconcileTriggersResult).toMatchObject({ connections: 1, corrected: 1 });

@@ -1,10 +1,7 @@
-// The emulator is not a dependency of the worker: its build is used directly, as in emulator.integration.test.ts.
-import { CONTROL_PREFIX, type RunningEmulator, startEmulator } from "@kronos/composio-emulator";
+// Trigger jobs with the real Composio adapter against the emulator, the real Postgres and the event bus.
 import type { Prisma, Trigger } from "@kronos/db";
 import {
   COMPOSIO_WEBHOOK_TYPES,
-  type ComposioPort,
-  createComposioClient,
   decodeJobFailure,
   EVENT_TYPES,
   JOBS,
@@ -13,15 +10,15 @@ import {
   type TriggerStatusEventData,
 } from "@kronos/shared";
 import { createTestTenant } from "@kronos/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WorkerHarness } from "../test-support/harness.js";
+import { describe, expect, it } from "vitest";
+import { type ConnectedUser, workerOnEmulator } from "../test-support/on-emulator.js";
 import { CONNECTION_DELETED_REASON, TRIGGER_DELETED_REASON } from "./trigger-ops.js";
 
-/** Trigger jobs with the real Composio adapter against the emulator, the real Postgres and the event bus. */
-
-let emulator: RunningEmulator;
-let composio: ComposioPort;
-const h = new WorkerHarness();
+const suite = workerOnEmulator({
+  // The config names the emulator too, as in production (the workers themselves use the adapter they are given).
+  config: (emulator) => ({ COMPOSIO_BASE_URL: emulator.url, COMPOSIO_API_KEY: emulator.apiKey }),
+});
+const h = suite.harness;
 
 interface EmulatorInstance {
   id: string;
@@ -31,39 +28,18 @@ interface EmulatorInstance {
   disabledAt: string | null;
 }
 
-const instances = async (): Promise<EmulatorInstance[]> =>
-  ((await (await fetch(`${emulator.url}${CONTROL_PREFIX}/trigger_instances`)).json()) as { items: EmulatorInstance[] }).items;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  composio = createComposioClient({ apiKey: emulator.apiKey, baseUrl: emulator.url, timeoutMs: 5_000 });
-  await h.start(composio, { config: { COMPOSIO_BASE_URL: emulator.url, COMPOSIO_API_KEY: emulator.apiKey } });
-});
-afterAll(async () => {
-  await h.stop();
-  await emulator?.close();
-});
+const instances = async () => (await suite.control<{ items: EmulatorInstance[] }>("GET", "/trigger_instances")).items;
 
 /** A user's ACTIVE github connection: the account made at the emulator through its hosted link, the row ours. */
-async function connection(userId = "alice") {
-  const { tenantId } = await createTestTenant(h.prisma);
-  const authConfig = await composio.createAuthConfig({ toolkitSlug: "github", managed: true });
-  const link = await composio.createConnectLink({ authConfigId: authConfig.id, userId: `${tenantId}:${userId}` });
-  expect((await fetch(link.redirectUrl)).status).toBe(200);
-  const row = await h.connection({ tenantId, userId, status: "ACTIVE", composioAccountId: link.connectedAccountId });
-  return { tenantId, row, accountId: link.connectedAccountId };
-}
+const connection = (userId = "alice") => suite.connectedUser({ userId, signIn: "hosted-link" });
 
-async function pendingTrigger(
-  c: { tenantId: string; row: { id: string; userId: string } },
-  config: Record<string, unknown> = { owner: "kronos", repo: "connect" },
-): Promise<Trigger> {
+async function pendingTrigger(c: ConnectedUser, config: Record<string, unknown> = { owner: "kronos", repo: "connect" }): Promise<Trigger> {
   return h.prisma.trigger.create({
     data: {
       id: crypto.randomUUID(),
       tenantId: c.tenantId,
-      userId: c.row.userId,
-      connectionId: c.row.id,
+      userId: c.connection.userId,
+      connectionId: c.connection.id,
       toolkitSlug: "github",
       triggerSlug: "GITHUB_COMMIT_EVENT",
       config: config as Prisma.InputJsonObject,
@@ -78,7 +54,7 @@ const row = (id: string) => h.prisma.trigger.findUnique({ where: { id } });
 const statusEvents = (triggerId: string) =>
   h.eventsOf<TriggerStatusEventData>(EVENT_TYPES.triggerStatus, (d) => d.trigger_id === triggerId).map((e) => e.data);
 
-async function created(c: Awaited<ReturnType<typeof connection>>) {
+async function created(c: ConnectedUser) {
   const trigger = await pendingTrigger(c);
   const job = await op({ tenantId: c.tenantId, triggerId: trigger.id, op: "create" });
   expect(job.failedReason).toBeUndefined();
@@ -107,7 +83,7 @@ describe("trigger jobs against the emulator", () => {
       data: {
         status: "ACTIVE",
         previous_status: "PENDING",
-        connection_id: c.row.id,
+        connection_id: c.connection.id,
         labels: ["team:a"],
         trigger_slug: "GITHUB_COMMIT_EVENT",
       },
@@ -132,7 +108,7 @@ describe("trigger jobs against the emulator", () => {
 
   it("create on a connection that is not ACTIVE: CONFLICT, nothing sent to Composio", async () => {
     const c = await connection();
-    await h.prisma.connection.update({ where: { id: c.row.id }, data: { status: "EXPIRED" } });
+    await h.prisma.connection.update({ where: { id: c.connection.id }, data: { status: "EXPIRED" } });
     const trigger = await pendingTrigger(c);
     const job = await op({ tenantId: c.tenantId, triggerId: trigger.id, op: "create" });
     expect(decodeJobFailure(job.failedReason).code).toBe("CONFLICT");
@@ -168,9 +144,9 @@ describe("trigger jobs against the emulator", () => {
   it("delete: gone at Composio and here, one DELETED event; a rerun (or an instance already gone) is fine", async () => {
     const c = await connection();
     const trigger = await created(c);
-    await fetch(`${emulator.url}/api/v3.1/trigger_instances/manage/${trigger.composioTriggerId}`, {
+    await fetch(`${suite.emulator.url}/api/v3.1/trigger_instances/manage/${trigger.composioTriggerId}`, {
       method: "DELETE",
-      headers: { "x-api-key": emulator.apiKey },
+      headers: { "x-api-key": suite.emulator.apiKey },
     });
     const job = await op({ tenantId: c.tenantId, triggerId: trigger.id, op: "delete" });
     expect(job.returnvalue).toEqual({ trigger_id: trigger.id, status: null });
@@ -187,7 +163,7 @@ describe("trigger jobs against the emulator", () => {
     const trigger = await created(c);
     const job = await h.run(h.workers.queues.connectionOps, JOBS.connectionOp, {
       tenantId: c.tenantId,
-      connectionId: c.row.id,
+      connectionId: c.connection.id,
       op: "delete",
       actor: "api_key:test",
     });
@@ -225,7 +201,7 @@ describe("trigger jobs against the emulator", () => {
       trigger_id: trigger.id,
       composio_trigger_id: trigger.composioTriggerId,
       labels: ["team:a"],
-      connection_id: c.row.id,
+      connection_id: c.connection.id,
       user_id: "carol",
       payload: { sha: "abc" },
     });
