@@ -1,15 +1,28 @@
 // What several scenarios share: the tool-execution request, the queue's keys, RSS in MB.
 
 import { QUEUES } from "@kronos/shared";
-import { deleteKeys } from "../lib/system.ts";
+import pg from "pg";
+import { type BenchSettings, deleteKeys } from "../lib/system.ts";
 
 export const TOOL = "GITHUB_GET_THE_AUTHENTICATED_USER";
 export const BENCH_USER = "bench-user";
 export const executeBody = (userId = BENCH_USER) => JSON.stringify({ user_id: userId, action_name: TOOL, params: {} });
 export const EXECUTE_PATH = "/api/v1/composio/tools/execute";
 
-/** Empties the tool-execution queue of a prefix (jobs accepted by a previous round). */
-export const clearToolQueue = (redisUrl: string, prefix: string) => deleteKeys(redisUrl, `${prefix}:${QUEUES.toolExecution}`);
+/**
+ * Empties the tool-execution queue of a prefix (jobs accepted by a previous round), and their accepted-job records:
+ * left in Postgres, the worker's sweeper would take them for jobs Redis lost and add them all again when it starts.
+ */
+export async function clearToolQueue(settings: BenchSettings, prefix: string): Promise<void> {
+  await deleteKeys(settings.redisUrl, `${prefix}:${QUEUES.toolExecution}`);
+  const client = new pg.Client({ connectionString: settings.databaseUrl });
+  await client.connect();
+  try {
+    await client.query("DELETE FROM accepted_jobs WHERE key_prefix = $1 AND queue = $2", [prefix, QUEUES.toolExecution]);
+  } finally {
+    await client.end();
+  }
+}
 
 export const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 

@@ -84,8 +84,8 @@ export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
       return toRun(await httpLoad({ ...options, seconds: s }), cpu.end(), 202);
     };
     const clearBoth = async () => {
-      await clearToolQueue(ctx.settings.redisUrl, system.prefix);
-      await clearToolQueue(ctx.settings.redisUrl, basePrefix);
+      await clearToolQueue(ctx.settings, system.prefix);
+      await clearToolQueue(ctx.settings, basePrefix);
     };
 
     ctx.log(`P1 main: ${rounds} rounds of ${seconds}s each side, ${CONNECTIONS} connections, no worker consuming`);
@@ -164,7 +164,7 @@ export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
       const scaled = await interleave(
         scaleRounds,
         async () => {
-          await clearToolQueue(ctx.settings.redisUrl, system.prefix);
+          await clearToolQueue(ctx.settings, system.prefix);
           await system.restartWorker({ WORKER_CONCURRENCY: String(c) });
           const run = await acceptOurs(system, tenant, scaleSeconds, warmup);
           // Stopped before the baseline runs: its backlog must not compete for the CPU.
@@ -172,7 +172,7 @@ export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
           return run;
         },
         async () => {
-          await clearToolQueue(ctx.settings.redisUrl, basePrefix);
+          await clearToolQueue(ctx.settings, basePrefix);
           held.bareWorker = await startProc("bare-worker", "bench/baselines/worker.ts", {
             env: { ...baseEnv, WORKER_CONCURRENCY: String(c) },
             ready: { line: "bare worker ready" },
