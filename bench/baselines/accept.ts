@@ -1,7 +1,10 @@
 // P1 baseline: a bare Fastify route that only does what our route's enqueue does (the same queue.add, same job
 // name, data shape and options) and answers 202. No auth, no validation, no logging.
+// With FLOOR_TABLE set, P1's floor: the same route that first stores the job durably (one INSERT, a synchronous
+// commit, on a pool of 10), as any design that promises not to lose what it answered 202 for must.
 import { randomUUID } from "node:crypto";
 import { createRedis, DEFAULT_JOB_OPTIONS, JOBS, QUEUES } from "@kronos/shared";
+import pg from "pg";
 import { bullmq, Fastify } from "../lib/deps.ts";
 
 const env = process.env;
@@ -11,10 +14,19 @@ const queue = new bullmq.Queue(QUEUES.toolExecution, {
   prefix: env.REDIS_KEY_PREFIX ?? "benchbase",
   defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, backoff: { ...DEFAULT_JOB_OPTIONS.backoff } },
 });
+const floorTable = env.FLOOR_TABLE;
+const pool = floorTable ? new pg.Pool({ connectionString: env.DATABASE_URL, max: 10 }) : null;
 const app = Fastify({ logger: false });
 app.post("/execute", async (request, reply) => {
   const body = request.body as { user_id: string; action_name: string; params?: Record<string, unknown> };
   const executionId = randomUUID();
+  if (pool) {
+    await pool.query({
+      name: "p1-floor-accept",
+      text: `INSERT INTO ${floorTable} (id, data) VALUES ($1, $2::jsonb)`,
+      values: [executionId, JSON.stringify(body)],
+    });
+  }
   await queue.add(
     JOBS.executeTool,
     {
@@ -34,6 +46,7 @@ await app.listen({ host: "127.0.0.1", port: Number(env.PORT) });
 process.on("SIGTERM", async () => {
   await app.close();
   await queue.close();
+  await pool?.end();
   redis.disconnect();
   process.exit(0);
 });

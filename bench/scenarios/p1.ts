@@ -3,6 +3,7 @@
 // Main figure: no worker consuming (the accept path alone). Scaling: with the worker draining at concurrency c
 // (ours: our worker doing real executions; baseline: the bare no-op worker).
 import { randomBytes } from "node:crypto";
+import pg from "pg";
 import type { BenchContext } from "../lib/context.ts";
 import { pick } from "../lib/context.ts";
 import { interleave } from "../lib/interleave.ts";
@@ -48,6 +49,7 @@ export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
   const seconds = pick(ctx, 3, 1.5);
   const warmup = pick(ctx, 1, 0.5);
   const rounds = pick(ctx, 8, 1);
+  const floorRounds = pick(ctx, 4, 1);
   const levels = pick(ctx, [1, 2, 4, 8], [1, 8]);
   const scaleRounds = pick(ctx, 2, 1);
   const scaleSeconds = pick(ctx, 3, 1);
@@ -62,6 +64,23 @@ export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
     env: baseEnv,
     ready: { url: `http://127.0.0.1:${basePort}/health` },
   });
+  // The floor: the bare route that stores each job durably first, on a table and a Redis prefix of its own.
+  const floorPrefix = `benchp1floor${randomBytes(4).toString("hex")}`;
+  const floorTable = `${floorPrefix}_accepted`;
+  const floorPort = await freePort();
+  const admin = new pg.Client({ connectionString: ctx.settings.databaseUrl });
+  await admin.connect();
+  await admin.query(`CREATE TABLE ${floorTable} (id uuid PRIMARY KEY, data jsonb NOT NULL)`);
+  const floor = await startProc("floor-accept", "bench/baselines/accept.ts", {
+    env: {
+      ...baseEnv,
+      REDIS_KEY_PREFIX: floorPrefix,
+      PORT: String(floorPort),
+      DATABASE_URL: ctx.settings.databaseUrl,
+      FLOOR_TABLE: floorTable,
+    },
+    ready: { url: `http://127.0.0.1:${floorPort}/health` },
+  });
   try {
     const tenant = await createTenant(system, "bench-p1");
     // Our worker's jobs must do the real work when it runs (scaling): the user has an ACTIVE connection.
@@ -69,20 +88,21 @@ export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
     await system.procs.worker?.stop();
     delete system.procs.worker;
 
-    const baselineRun = async (s: number): Promise<Run> => {
+    const bareRun = async (port: number, proc: Proc, s: number): Promise<Run> => {
       const options = {
-        url: `http://127.0.0.1:${basePort}/execute`,
+        url: `http://127.0.0.1:${port}/execute`,
         headers: { "content-type": "application/json" },
         body: executeBody(),
         connections: CONNECTIONS,
       };
       if (warmup > 0) await httpLoad({ ...options, seconds: warmup }, false);
       const cpu = new CpuWindow([
-        { name: "bare-accept", pid: bare.pid },
+        { name: proc.name, pid: proc.pid },
         ...(held.bareWorker ? [{ name: "bare-worker", pid: held.bareWorker.pid }] : []),
       ]);
       return toRun(await httpLoad({ ...options, seconds: s }), cpu.end(), 202);
     };
+    const baselineRun = (s: number) => bareRun(basePort, bare, s);
     const clearBoth = async () => {
       await clearToolQueue(ctx.settings, system.prefix);
       await clearToolQueue(ctx.settings, basePrefix);
@@ -94,6 +114,20 @@ export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
       async () => {
         await clearBoth();
         return acceptOurs(system, tenant, seconds, warmup);
+      },
+      async () => {
+        await clearBoth();
+        return baselineRun(seconds);
+      },
+      ctx.log,
+    );
+    ctx.log(`P1 floor: ${floorRounds} rounds of ${seconds}s each side (the bare route with a durable INSERT first)`);
+    const floorResult = await interleave(
+      floorRounds,
+      async () => {
+        await clearToolQueue(ctx.settings, floorPrefix);
+        await admin.query(`TRUNCATE ${floorTable}`);
+        return bareRun(floorPort, floor, seconds);
       },
       async () => {
         await clearBoth();
@@ -136,6 +170,17 @@ export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
         ratio: p50.median,
         spread: p50.spread,
         pass: null,
+      },
+      {
+        id: "P1 floor",
+        figure: "accepted requests/s of the bare route storing each job durably first (one INSERT, then queue.add)",
+        unit: "req/s",
+        ours: Math.round(floorResult.median("ours", (r) => r.rps)),
+        baseline: Math.round(floorResult.median("baseline", (r) => r.rps)),
+        ratio: floorResult.ratio((r) => r.rps).median,
+        spread: floorResult.ratio((r) => r.rps).spread,
+        pass: null,
+        note: `ours / floor: ${r2(main.median("ours", (r) => r.rps) / floorResult.median("ours", (r) => r.rps))}×; p99 ${r2(floorResult.median("ours", (r) => r.p99))} vs ${r2(floorResult.median("baseline", (r) => r.p99))} ms`,
       },
     ];
     // The server's own CPU per accepted request, per round: what each side costs, whatever the machine's speed does
@@ -209,7 +254,7 @@ export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
       available: true,
       figures,
       cpu: { ours: main.rounds[0]!.ours.cpu, baseline: main.rounds[0]!.baseline.cpu },
-      details: { main: main.rounds, scaling },
+      details: { main: main.rounds, floor: floorResult.rounds, scaling },
     };
     if (ctx.profileOnMiss && figures.some((f) => f.pass === false)) {
       ctx.log("P1 missed a target: profiling the gateway under the same load");
@@ -223,6 +268,10 @@ export async function runP1(ctx: BenchContext): Promise<ScenarioResult> {
     return result;
   } finally {
     await bare.stop();
+    await floor.stop();
+    await admin.query(`DROP TABLE IF EXISTS ${floorTable}`).catch(() => {});
+    await admin.end();
+    await deleteKeys(ctx.settings.redisUrl, floorPrefix);
     await held.bareWorker?.stop();
     await system.stop();
     await deleteKeys(ctx.settings.redisUrl, basePrefix);
