@@ -58,6 +58,10 @@ export function createExecuteTransport(options: ExecuteTransportOptions): Execut
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
           response.on("error", (error) => fail(new APIConnectionError({ message: `Connection error: ${error.message}`, cause: error })));
+          // The connection closed before the whole answer came (whatever error, if any, was reported with it).
+          response.on("close", () => {
+            if (!response.complete) fail(new APIConnectionError({ message: "Connection error: the answer was cut off" }));
+          });
           response.on("end", () => {
             if (settled) return;
             settled = true;
