@@ -48,6 +48,15 @@ describe("ExecutionWaits: how a request with ?wait= hears that its execution is 
     elsewhere.close();
   });
 
+  it("closing a watch ends its waiting next() at once (a caller that gave up leaves no timer behind)", async () => {
+    const watch = waits.watch(randomUUID());
+    await watch.ready;
+    const next = watch.next(60_000);
+    watch.close();
+    expect(await next).toBeUndefined();
+    expect(await watch.next(60_000)).toBeUndefined();
+  });
+
   it("a message without a view (a final status set elsewhere, a large result) wakes it with view null: it reads the row", async () => {
     const id = randomUUID();
     const watch = waits.watch(id);

@@ -59,19 +59,26 @@ export class ExecutionWaits {
     entry.listeners.add(listener);
     const ready = entry.subscribed;
     let closed = false;
+    /** Ends a `next` still waiting, as its time running out would (a closed watch hears nothing more). */
+    let giveUp: (() => void) | null = null;
     return {
       ready,
       next: (ms) => {
         const queued = pending.shift();
         if (queued) return Promise.resolve(queued);
+        if (closed) return Promise.resolve(undefined);
         return new Promise((resolve) => {
-          const timer = setTimeout(() => {
+          const timer = setTimeout(() => giveUp?.(), ms);
+          giveUp = () => {
+            clearTimeout(timer);
             wakeUp = null;
+            giveUp = null;
             resolve(undefined);
-          }, ms);
+          };
           wakeUp = (wake) => {
             clearTimeout(timer);
             wakeUp = null;
+            giveUp = null;
             resolve(wake);
           };
         });
@@ -79,6 +86,7 @@ export class ExecutionWaits {
       close: () => {
         if (closed) return;
         closed = true;
+        giveUp?.();
         const current = this.waiters.get(channel);
         current?.listeners.delete(listener);
         if (current && current.listeners.size === 0) {
