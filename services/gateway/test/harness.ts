@@ -81,6 +81,19 @@ export async function startHarness(
 
 export const bearer = (credential: string) => ({ authorization: `Bearer ${credential}` });
 
+/** A raw MCP message POSTed to `<gatewayUrl>/mcp` as a client would send it (an object is sent as JSON). */
+export const postMcp = (gatewayUrl: string, token: string, payload: string | object, headers: Record<string, string> = {}) =>
+  fetch(`${gatewayUrl}/mcp`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: "application/json, text/event-stream",
+      "content-type": "application/json",
+      ...headers,
+    },
+    body: typeof payload === "string" ? payload : JSON.stringify(payload),
+  });
+
 /** A stand-in for the real worker (someone else's): processes connection jobs the way `behave` says. */
 export function startFakeConnectionWorker(config: Config, behave: (job: Job) => Promise<unknown>): { close(): Promise<void> } {
   const connection = createRedis(config.REDIS_URL);

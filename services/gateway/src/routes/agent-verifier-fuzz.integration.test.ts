@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { createTestTenant } from "@kronos/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, startHarness } from "../../test/harness.js";
+import { type Harness, postMcp, startHarness } from "../../test/harness.js";
 
 // Bad input aimed at the fields of the agent-session, verification and tenant-settings routes and at /mcp's message
 // shapes (the generic fuzz in fuzz.integration.test.ts sends bodies shaped for other routes): each is a 4xx in our
@@ -115,17 +115,7 @@ describe("fuzz: /mcp message shapes", () => {
     const created = await send("POST", "/api/v1/agent-sessions", JSON.stringify({ user_id: "alice", toolkits: ["github"] }));
     const { token } = (await created.json()) as { token: string };
     h.secrets.push(token);
-    const mcp = (body: string, headers: Record<string, string> = {}) =>
-      fetch(`${url}/mcp`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: "application/json, text/event-stream",
-          "content-type": "application/json",
-          ...headers,
-        },
-        body,
-      });
+    const mcp = (body: string, headers: Record<string, string> = {}) => postMcp(url, token, body, headers);
     const init = {
       jsonrpc: "2.0",
       id: 1,

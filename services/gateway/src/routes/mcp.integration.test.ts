@@ -9,7 +9,7 @@ import { ElicitRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.j
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, countJobs, type Harness, startHarness, userToken } from "../../test/harness.js";
+import { bearer, countJobs, type Harness, postMcp, startHarness, userToken } from "../../test/harness.js";
 
 // /mcp through the official SDK's client, against the gateway over real sockets, Postgres, Redis and the Composio
 // emulator (the catalogue). What needs the worker (a tool that runs, a sign-in) is in test/e2e/mcp.e2e.test.ts.
@@ -105,16 +105,7 @@ async function connect(
 }
 
 const rawMcp = (token: string, payload: string | object, headers: Record<string, string> = {}) =>
-  fetch(`${urls[0]}/mcp`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${token}`,
-      accept: "application/json, text/event-stream",
-      "content-type": "application/json",
-      ...headers,
-    },
-    body: typeof payload === "string" ? payload : JSON.stringify(payload),
-  });
+  postMcp(urls[0] as string, token, payload, headers);
 
 /** The execution an agent session parked for an approval, once there is one. */
 const parkedBy = (sessionId: string) =>
